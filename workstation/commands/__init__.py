@@ -1,0 +1,1 @@
+"""CLI command groups; `workstation.cli` assembles them."""

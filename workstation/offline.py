@@ -1,0 +1,142 @@
+"""The network guard: while active, any connection or name lookup beyond loopback raises and is reported.
+
+The product promises that nothing leaves the machine. Libraries we use have habits of their own
+(Hugging Face hub look-ups, argostranslate's sentence splitter fetching a model at first use), so the
+CLI, the app and the test suite all run with this guard on. The single exception is the explicit,
+user-started `workstation models install-argos` download, which runs inside `allow_network()`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from workstation.errors import WorkstationError
+
+log = logging.getLogger(__name__)
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    "DO_NOT_TRACK": "1",
+}
+
+
+class NetworkBlockedError(WorkstationError, ConnectionRefusedError):
+    """Raised instead of opening a connection that would leave this machine.
+
+    It is also a ConnectionError so that libraries treat it as 'offline' and fall back gracefully.
+    """
+
+
+@dataclass(frozen=True)
+class BlockedAttempt:
+    kind: str  # "connect" or "resolve"
+    target: str
+
+
+_lock = threading.Lock()
+_attempts: list[BlockedAttempt] = []
+_active = False
+_allow_depth = 0
+_originals: dict[str, Any] = {}
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _address_allowed(family: int, address: Any) -> bool:
+    if family == getattr(socket, "AF_UNIX", None):
+        return True
+    if isinstance(address, tuple) and address:
+        return _is_loopback_host(str(address[0]))
+    return False
+
+
+def _block(kind: str, target: str) -> None:
+    attempt = BlockedAttempt(kind, target)
+    with _lock:
+        _attempts.append(attempt)
+    log.warning("network guard blocked %s to %s", kind, target)
+    raise NetworkBlockedError(
+        f"Blocked an attempt to reach {target} over the network: Testimony Workstation works offline only."
+    )
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if _allow_depth == 0 and not _address_allowed(self.family, address):
+        _block("connect", repr(address))
+    return _originals["connect"](self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+    if _allow_depth == 0 and not _address_allowed(self.family, address):
+        _block("connect", repr(address))
+    return _originals["connect_ex"](self, address)
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    name = host.decode() if isinstance(host, bytes) else str(host) if host is not None else ""
+    if _allow_depth == 0 and not _is_loopback_host(name):
+        _block("resolve", name)
+    return _originals["getaddrinfo"](host, *args, **kwargs)
+
+
+def activate() -> None:
+    """Turn the guard on for this process (idempotent) and set the libraries' offline switches."""
+    global _active
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    with _lock:
+        if _active:
+            return
+        _originals.update(
+            connect=socket.socket.connect, connect_ex=socket.socket.connect_ex, getaddrinfo=socket.getaddrinfo
+        )
+        socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+        socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
+        _active = True
+
+
+def is_active() -> bool:
+    return _active
+
+
+def blocked_attempts() -> list[BlockedAttempt]:
+    with _lock:
+        return list(_attempts)
+
+
+def clear_attempts() -> None:
+    with _lock:
+        _attempts.clear()
+
+
+@contextmanager
+def allow_network() -> Iterator[None]:
+    """Lift the guard for an explicit, user-started download (the Argos package index). Nothing else."""
+    global _allow_depth
+    with _lock:
+        _allow_depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _allow_depth -= 1

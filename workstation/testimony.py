@@ -1,0 +1,330 @@
+"""The domain model: a testimony, its segments, their revisions, and the rules for changing them.
+
+Pure data and pure functions: nothing here touches disk, models or Streamlit. The vault persists these
+objects (encrypted); the pipeline produces `Segment`s; the UI and the CLI call the operations below, so
+the rules (stale revisions are conflicts, approved testimonies are locked, editing Russian marks the
+English stale) hold whichever shell is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from workstation.errors import WorkstationError
+
+SPEAKERS: tuple[str, ...] = ("interviewer", "witness", "other")
+LOW_CONFIDENCE = 0.5  # word probability under which a word is flagged for the translator
+
+
+class ConflictError(WorkstationError):
+    """An edit was made against a revision that someone else has already changed."""
+
+
+class LockedError(WorkstationError):
+    """The testimony is approved (or not in a state that allows this change)."""
+
+
+class EditError(WorkstationError):
+    """An edit that makes no sense (unknown segment, bad split point, empty merge...)."""
+
+
+class Status(StrEnum):
+    CREATED = "created"  # metadata only, no recording yet
+    INGESTED = "ingested"  # sealed original stored, not processed
+    PROCESSING = "processing"
+    DRAFT = "draft"  # processed, under review
+    APPROVED = "approved"
+
+
+class EnglishRoute(StrEnum):
+    """Which route produced a segment's English text (shown to translators, recorded in exports)."""
+
+    NONE = "none"
+    ARGOS = "argos"  # argostranslate machine translation of the Russian transcript
+    WHISPER = "whisper-translate"  # Whisper's own speech translation: the lower-quality fallback
+    HUMAN = "human"  # typed or corrected by a translator
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    ru: str
+    en: str = ""
+    words: list[Word] = field(default_factory=list)
+    confidence: float = 1.0  # mean word probability, 0..1
+    en_route: EnglishRoute = EnglishRoute.NONE
+    en_stale: bool = False
+    reviewed: bool = False
+    speaker: str = "witness"
+    revision: int = 0
+    id: str = field(default_factory=new_id)
+
+    def low_confidence_words(self, threshold: float = LOW_CONFIDENCE) -> list[Word]:
+        return [w for w in self.words if w.probability < threshold]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["en_route"] = str(self.en_route)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Segment:
+        values = dict(data)
+        values["words"] = [Word(**w) for w in values.get("words", [])]
+        values["en_route"] = EnglishRoute(values.get("en_route", "none"))
+        return cls(**values)
+
+
+@dataclass
+class TestimonyMeta:
+    case_code: str  # a pseudonym, never a real name
+    interview_date: str = ""
+    interviewer: str = ""
+    language: str = "ru"
+    consent_scope: str = ""
+    sensitivity: str = "high"
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One change to a segment: who, when, what it was, what it became."""
+
+    segment_id: str
+    revision: int
+    user: str
+    at: str
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Approval:
+    user: str
+    at: str
+    content_hash: str
+
+
+@dataclass
+class Testimony:
+    meta: TestimonyMeta
+    status: Status = Status.CREATED
+    segments: list[Segment] = field(default_factory=list)
+    revisions: list[Revision] = field(default_factory=list)
+    speaker_names: dict[str, str] = field(default_factory=dict)  # label -> display name
+    approval: Approval | None = None
+    models: dict[str, str] = field(default_factory=dict)  # task -> model name / checksum / route
+    owner: str = ""  # the interviewer who created it
+
+    @property
+    def case_code(self) -> str:
+        return self.meta.case_code
+
+    def segment(self, segment_id: str) -> Segment:
+        for seg in self.segments:
+            if seg.id == segment_id:
+                return seg
+        raise EditError(f"There is no segment {segment_id!r} in testimony {self.case_code}.")
+
+    def all_reviewed(self) -> bool:
+        return bool(self.segments) and all(s.reviewed for s in self.segments)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "meta": asdict(self.meta),
+            "status": str(self.status),
+            "segments": [s.to_dict() for s in self.segments],
+            "revisions": [asdict(r) for r in self.revisions],
+            "speaker_names": dict(self.speaker_names),
+            "approval": asdict(self.approval) if self.approval else None,
+            "models": dict(self.models),
+            "owner": self.owner,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Testimony:
+        approval = data.get("approval")
+        return cls(
+            meta=TestimonyMeta(**data["meta"]),
+            status=Status(data["status"]),
+            segments=[Segment.from_dict(s) for s in data.get("segments", [])],
+            revisions=[Revision(**r) for r in data.get("revisions", [])],
+            speaker_names=dict(data.get("speaker_names", {})),
+            approval=Approval(**approval) if approval else None,
+            models=dict(data.get("models", {})),
+            owner=data.get("owner", ""),
+        )
+
+
+# --- operations -------------------------------------------------------------------------------
+
+EDITABLE_FIELDS = ("ru", "en", "speaker")
+
+
+def _require_editable(t: Testimony) -> None:
+    if t.status is Status.APPROVED:
+        raise LockedError(
+            f"Testimony {t.case_code} is approved and locked. An editor must un-approve it (with a reason) first."
+        )
+
+
+def _check_revision(seg: Segment, base_revision: int) -> None:
+    if seg.revision != base_revision:
+        raise ConflictError(
+            "Someone else changed this segment while you were editing it "
+            f"(you edited revision {base_revision}, it is now at revision {seg.revision}). "
+            "Your text was not saved over theirs: reload the segment, compare, and apply your change again."
+        )
+
+
+def _record(t: Testimony, seg: Segment, user: str, fld: str, old: str, new: str) -> Revision:
+    seg.revision += 1
+    rev = Revision(seg.id, seg.revision, user, now_iso(), fld, old, new)
+    t.revisions.append(rev)
+    return rev
+
+
+def edit_segment(t: Testimony, segment_id: str, fld: str, value: str, *, base_revision: int, user: str) -> Revision:
+    """Change one field of one segment. Editing the Russian marks the English stale."""
+    if fld not in EDITABLE_FIELDS:
+        raise EditError(f"Field {fld!r} cannot be edited; choose one of {', '.join(EDITABLE_FIELDS)}.")
+    _require_editable(t)
+    seg = t.segment(segment_id)
+    _check_revision(seg, base_revision)
+    if fld == "speaker" and value not in SPEAKERS and value not in t.speaker_names:
+        raise EditError(f"Unknown speaker {value!r}; use one of {', '.join(SPEAKERS)}.")
+    old = getattr(seg, fld)
+    setattr(seg, fld, value)
+    if fld == "ru" and old != value and seg.en:
+        seg.en_stale = True
+    if fld == "en":
+        seg.en_stale = False
+        seg.en_route = EnglishRoute.HUMAN
+    return _record(t, seg, user, fld, old, value)
+
+
+def set_translation(t: Testimony, segment_id: str, en: str, route: EnglishRoute, *, base_revision: int, user: str) -> Revision:
+    """Replace the English with a machine (re-)translation, keeping the route honest."""
+    _require_editable(t)
+    seg = t.segment(segment_id)
+    _check_revision(seg, base_revision)
+    old = seg.en
+    seg.en, seg.en_route, seg.en_stale = en, route, False
+    return _record(t, seg, user, "en", old, en)
+
+
+def set_reviewed(t: Testimony, segment_id: str, reviewed: bool, *, base_revision: int, user: str) -> Revision:
+    _require_editable(t)
+    seg = t.segment(segment_id)
+    _check_revision(seg, base_revision)
+    old = seg.reviewed
+    seg.reviewed = reviewed
+    return _record(t, seg, user, "reviewed", str(old), str(reviewed))
+
+
+def split_segment(t: Testimony, segment_id: str, at_time: float, *, base_revision: int, user: str) -> tuple[Segment, Segment]:
+    """Split a segment at a time inside it; words go to the side they start on, English becomes stale."""
+    _require_editable(t)
+    seg = t.segment(segment_id)
+    _check_revision(seg, base_revision)
+    if not seg.start < at_time < seg.end:
+        raise EditError(f"Split point {at_time:.2f}s is not inside the segment ({seg.start:.2f}s–{seg.end:.2f}s).")
+    left_words = [w for w in seg.words if w.start < at_time]
+    right_words = [w for w in seg.words if w.start >= at_time]
+    if left_words and right_words:
+        left_ru = "".join(w.text for w in left_words).strip()
+        right_ru = "".join(w.text for w in right_words).strip()
+    else:  # no word timings: split the text proportionally at a word boundary
+        tokens = seg.ru.split()
+        cut = max(1, min(len(tokens) - 1, round(len(tokens) * (at_time - seg.start) / (seg.end - seg.start))))
+        left_ru, right_ru = " ".join(tokens[:cut]), " ".join(tokens[cut:])
+    left = replace(seg, end=at_time, ru=left_ru, words=left_words, en_stale=bool(seg.en), reviewed=False, revision=0, id=new_id())
+    right = replace(seg, start=at_time, ru=right_ru, words=right_words, en="", en_stale=bool(seg.en),
+                    reviewed=False, revision=0, id=new_id())
+    index = t.segments.index(seg)
+    t.segments[index : index + 1] = [left, right]
+    t.revisions.append(Revision(seg.id, seg.revision + 1, user, now_iso(), "split", seg.ru, f"{left.id}|{right.id}"))
+    return left, right
+
+
+def merge_segments(t: Testimony, first_id: str, second_id: str, *, base_revisions: tuple[int, int], user: str) -> Segment:
+    """Merge two neighbouring segments into one; the merged English is stale until re-translated or checked."""
+    _require_editable(t)
+    first, second = t.segment(first_id), t.segment(second_id)
+    _check_revision(first, base_revisions[0])
+    _check_revision(second, base_revisions[1])
+    i = t.segments.index(first)
+    if i + 1 >= len(t.segments) or t.segments[i + 1] is not second:
+        raise EditError("Only two neighbouring segments can be merged; select a segment and the one right after it.")
+    merged = replace(
+        first,
+        end=second.end,
+        ru=f"{first.ru} {second.ru}".strip(),
+        en=f"{first.en} {second.en}".strip(),
+        words=[*first.words, *second.words],
+        confidence=min(first.confidence, second.confidence),
+        en_stale=bool(first.en or second.en),
+        reviewed=False,
+        revision=0,
+        id=new_id(),
+    )
+    t.segments[i : i + 2] = [merged]
+    t.revisions.append(Revision(first.id, first.revision + 1, user, now_iso(), "merge", f"{first.id}|{second.id}", merged.id))
+    return merged
+
+
+def content_hash(t: Testimony) -> str:
+    """sha256 over what an approval vouches for: metadata, times, speakers and both texts of every segment."""
+    payload = {
+        "meta": asdict(t.meta),
+        "segments": [[s.id, round(s.start, 3), round(s.end, 3), s.speaker, s.ru, s.en] for s in t.segments],
+    }
+    canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def approve(t: Testimony, *, user: str) -> Approval:
+    if t.status is Status.APPROVED:
+        raise LockedError(f"Testimony {t.case_code} is already approved.")
+    if not t.all_reviewed():
+        missing = sum(1 for s in t.segments if not s.reviewed)
+        raise LockedError(
+            f"Testimony {t.case_code} cannot be approved yet: {missing} segment(s) are not marked reviewed."
+            if t.segments else f"Testimony {t.case_code} has no transcript to approve yet."
+        )
+    t.approval = Approval(user, now_iso(), content_hash(t))
+    t.status = Status.APPROVED
+    return t.approval
+
+
+def unapprove(t: Testimony, *, user: str, reason: str) -> None:
+    if t.status is not Status.APPROVED:
+        raise LockedError(f"Testimony {t.case_code} is not approved.")
+    if not reason.strip():
+        raise EditError("Un-approving needs a reason; it is kept in the audit log.")
+    t.approval = None
+    t.status = Status.DRAFT

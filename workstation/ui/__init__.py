@@ -1,0 +1,1 @@
+"""Streamlit shell: pages only, logic lives in the workstation package."""

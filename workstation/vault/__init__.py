@@ -1,0 +1,1 @@
+"""The encrypted vault: keys, records and blobs, accounts and roles, the audit log."""
