@@ -100,6 +100,7 @@ class Segment:
 
 @dataclass
 class TestimonyMeta:
+    __test__ = False  # not a pytest test class despite the name
     case_code: str  # a pseudonym, never a real name
     interview_date: str = ""
     interviewer: str = ""
@@ -131,6 +132,7 @@ class Approval:
 
 @dataclass
 class Testimony:
+    __test__ = False
     meta: TestimonyMeta
     status: Status = Status.CREATED
     segments: list[Segment] = field(default_factory=list)
