@@ -21,7 +21,7 @@ EVAL_MT = SHARED / "eval" / "mt"
 
 pytest_plugins = [
     name
-    for name in ("tests.fixtures_pipeline", "tests.fixtures_vault", "tests.fixtures_ui")
+    for name in ("tests.fixtures_pipeline", "tests.fixtures_mt", "tests.fixtures_vault", "tests.fixtures_export", "tests.fixtures_ui")
     if (REPO_ROOT / (name.replace(".", "/") + ".py")).exists()
 ]
 
