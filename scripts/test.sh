@@ -4,12 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
-if [ ! -x /usr/bin/chromium ]; then
+# System tools some tests drive: headless Chromium (browser end-to-end test), poppler (PDF rendered to an image).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftoppm ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "==> installing headless Chromium for the browser test (Debian packages)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    echo "==> installing Debian packages: chromium chromium-driver poppler-utils"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null
   else
-    echo "==> /usr/bin/chromium missing and not root: the browser test will be skipped" >&2
+    echo "==> chromium/poppler-utils missing and not root: the tests that need them will be skipped" >&2
   fi
 fi
 exec .venv/bin/python -m pytest "$@"
