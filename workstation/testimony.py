@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -297,6 +298,54 @@ def merge_segments(t: Testimony, first_id: str, second_id: str, *, base_revision
     t.segments[i : i + 2] = [merged]
     t.revisions.append(Revision(first.id, first.revision + 1, user, now_iso(), "merge", f"{first.id}|{second.id}", merged.id))
     return merged
+
+
+def rename_speaker(t: Testimony, label: str, name: str, *, user: str) -> None:
+    """Give a speaker label a display name ("witness" -> "Witness A"); segments keep the stable label."""
+    _require_editable(t)
+    if label not in SPEAKERS and label not in t.speaker_names:
+        raise EditError(f"Unknown speaker {label!r}; use one of {', '.join(SPEAKERS)}.")
+    old, name = t.speaker_names.get(label, ""), name.strip()
+    if name and name != label:
+        t.speaker_names[label] = name
+    else:
+        t.speaker_names.pop(label, None)
+    t.revisions.append(Revision("", 0, user, now_iso(), "speaker_name", f"{label}={old}", f"{label}={name}"))
+
+
+def _find_pattern(needle: str, case_sensitive: bool) -> re.Pattern[str]:
+    if not needle:
+        raise EditError("Type the text to find.")
+    return re.compile(re.escape(needle), 0 if case_sensitive else re.IGNORECASE)
+
+
+def find_in_column(t: Testimony, fld: str, needle: str, *, case_sensitive: bool = False) -> list[Segment]:
+    """Segments whose Russian (``fld="ru"``) or English (``"en"``) text contains ``needle``."""
+    if fld not in ("ru", "en"):
+        raise EditError("Find and replace works on one column: Russian ('ru') or English ('en').")
+    pattern = _find_pattern(needle, case_sensitive)
+    return [s for s in t.segments if pattern.search(getattr(s, fld))]
+
+
+def replace_in_column(
+    t: Testimony, fld: str, needle: str, replacement: str, *, base_revisions: dict[str, int], user: str,
+    case_sensitive: bool = False,
+) -> list[Revision]:
+    """Replace ``needle`` in one column of the given segments, one revision each.
+
+    ``base_revisions`` are the segments (id -> revision) the user previewed; a segment changed since then is
+    a ConflictError for the whole replacement (nothing is half-applied when the caller saves atomically).
+    """
+    if fld not in ("ru", "en"):
+        raise EditError("Find and replace works on one column: Russian ('ru') or English ('en').")
+    pattern = _find_pattern(needle, case_sensitive)
+    revisions = []
+    for segment_id, base in base_revisions.items():
+        old = getattr(t.segment(segment_id), fld)
+        new = pattern.sub(lambda _m: replacement, old)
+        if new != old:
+            revisions.append(edit_segment(t, segment_id, fld, new, base_revision=base, user=user))
+    return revisions
 
 
 def content_hash(t: Testimony) -> str:
