@@ -1,0 +1,83 @@
+"""The Streamlit workstation: unlock, role-based navigation, idle lock and "Lock now".
+
+Run by `workstation app` (see workstation/commands/app_cmd.py), which binds the server to 127.0.0.1 and
+switches off everything that could reach the network. The network guard is activated first thing here
+too, so even a library habit inside the server process cannot leave the machine.
+
+Pages are files next to this one (``page_*.py``), each with a ``render()``; ``workstation.ui.nav.PAGES`` says which
+role sees which page. The library enforces the same permissions again, so hiding a page is a convenience, not the
+protection.
+"""
+
+from __future__ import annotations
+
+from workstation import offline
+
+offline.activate()
+
+from pathlib import Path  # noqa: E402
+
+import streamlit as st  # noqa: E402
+
+from workstation.ui import state  # noqa: E402
+from workstation.ui.nav import allowed_pages  # noqa: E402
+
+UI_DIR = Path(__file__).resolve().parent
+IDLE_CHECK_EVERY_S = 15
+
+
+def _page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
+    return st.Page(UI_DIR / file, title=title, icon=icon, url_path=file.removeprefix("page_").removesuffix(".py"), default=default)
+
+
+def _locked_navigation() -> None:
+    """No one is unlocked in this tab: the only page is the unlock (or create-vault) screen."""
+    page = _page("page_unlock.py", "Unlock", "🔒", default=True)
+    st.navigation([page], position="hidden").run()
+
+
+@st.fragment(run_every=IDLE_CHECK_EVERY_S)
+def _idle_watch() -> None:
+    """Runs on its own every few seconds: locks the tab when nobody used it for the configured time."""
+    if state.session() is None:
+        return
+    if state.idle_expired():
+        minutes = max(1, round(state.idle_lock_s() / 60))
+        state.lock(f"Locked automatically after {minutes} minute(s) without activity. Unlock to continue.")
+        st.rerun(scope="app")
+    left = state.idle_lock_s() - state.idle_for()
+    st.caption(f"Locks itself after {state.fmt_duration(left)} without activity.")
+
+
+def _sidebar(vault_session: object) -> None:
+    with st.sidebar:
+        st.markdown(f"**{vault_session.user}** · {vault_session.role}")
+        st.button(
+            "🔒 Lock now",
+            key="lock_now",
+            type="primary",
+            use_container_width=True,
+            on_click=state.lock,
+            kwargs={"notice": "Locked. Everything decrypted was cleared from this window."},
+            help="Clears everything decrypted from this window at once. Processing already started continues.",
+        )
+        _idle_watch()
+
+
+def main() -> None:
+    st.set_page_config(page_title="Testimony Workstation", page_icon="🔒", layout="wide")
+    if state.idle_expired():
+        state.lock("Locked automatically after a period without activity. Unlock to continue.")
+    vault_session = state.session()
+    if vault_session is None:
+        _locked_navigation()
+        return
+    state.touch()
+    _sidebar(vault_session)
+    sections: dict[str, list[st.Page]] = {}
+    for i, spec in enumerate(allowed_pages(vault_session.role)):
+        sections.setdefault(spec.section, []).append(_page(spec.file, spec.title, spec.icon, default=i == 0))
+    st.navigation(sections).run()
+
+
+main()

@@ -1,0 +1,108 @@
+"""Interviewer: a new testimony — case code, metadata, consent, one or several recordings, processing.
+
+Uploaded bytes stay in memory (Streamlit keeps uploads in RAM); each recording is checked, sealed into
+the vault as the evidence copy and queued for processing. Several recordings at once become one
+testimony each (CODE-1, CODE-2, ...), sharing the metadata typed here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from workstation.errors import WorkstationError
+from workstation.testimony import TestimonyMeta
+from workstation.ui import state
+
+AUDIO_TYPES = ["wav", "mp3", "m4a", "aac", "ogg", "oga", "opus", "flac", "webm", "mp4", "mov", "mkv", "amr", "3gp", "wma", "aiff"]
+UPLOAD_KEY = "new_upload_round"  # bumping it gives a fresh, empty uploader (frees the bytes)
+
+
+def case_codes(code: str, count: int) -> list[str]:
+    return [code] if count == 1 else [f"{code}-{i}" for i in range(1, count + 1)]
+
+
+def _model_choices() -> list[str]:
+    try:
+        from workstation import models
+
+        names = [m.name for m in models.list_models() if getattr(m, "kind", "whisper") in ("whisper", "asr") and getattr(m, "installed", True)]
+    except Exception:  # noqa: BLE001 - the registry may not know any model yet; "base" is the embedded default
+        names = []
+    return list(dict.fromkeys(["base", *names]))
+
+
+def _create_one(sess: object, meta: TestimonyMeta, name: str, data: bytes, start: bool, options: dict) -> str:
+    from workstation import jobs, media
+
+    media.probe(data)  # a clear message for a file that is not audio, before anything is created
+    sess.create_testimony(meta)
+    info = sess.ingest_recording(meta.case_code, data, name)
+    text = f"{meta.case_code}: recording sealed ({state.fmt_duration(getattr(info, 'duration_s', None))})"
+    if start:
+        jobs.queue_for(state.vault_path()).submit(sess, meta.case_code, options)
+        text += " and queued for processing"
+    return text + "."
+
+
+def render() -> None:
+    sess = state.require_session()
+    st.title("New testimony")
+    state.show_flashes()
+    st.caption("Use a case code (a pseudonym), never the witness's name. Files stay in memory until sealed, encrypted, in the vault.")
+    round_ = st.session_state.setdefault(UPLOAD_KEY, 0)
+    with st.form(f"new_testimony_{round_}"):
+        c1, c2 = st.columns(2)
+        code = c1.text_input("Case code", placeholder="e.g. CHE-2024-017", max_chars=64)
+        date = c2.date_input("Interview date", value=dt.date.today(), format="YYYY-MM-DD")
+        interviewer = c1.text_input("Interviewer", value=sess.user)
+        sensitivity = c2.selectbox("Sensitivity", ["high", "very high", "medium"])
+        consent = st.checkbox("The witness consented to being recorded and to this processing", value=False)
+        scope = st.text_area("Scope of consent", placeholder="What the witness agreed to: documentation, publication with a pseudonym, ...")
+        notes = st.text_area("Notes (no names)")
+        files = st.file_uploader("Recordings (one or several; audio or video)", type=AUDIO_TYPES, accept_multiple_files=True)
+        c3, c4, c5 = st.columns(3)
+        start = c3.checkbox("Start processing now", value=True)
+        model = c4.selectbox("Whisper model", _model_choices(), help="Bigger models are slower and more accurate.")
+        translate = c5.checkbox("Draft an English translation", value=True)
+        submitted = st.form_submit_button("Create and upload", type="primary")
+    if not submitted:
+        return
+    code = code.strip()
+    problems = []
+    if not code:
+        problems.append("Enter a case code.")
+    if not consent:
+        problems.append("Confirm the witness's consent before uploading a recording.")
+    if not files:
+        problems.append("Choose at least one recording.")
+    if problems:
+        for p in problems:
+            st.error(p)
+        return
+    codes = case_codes(code, len(files))
+    done, failed = [], []
+    for case, upload in zip(codes, files):
+        meta = TestimonyMeta(case_code=case, interview_date=date.isoformat(), interviewer=interviewer.strip(),
+                             consent_scope=scope.strip(), sensitivity=sensitivity, notes=notes.strip())
+        try:
+            with st.spinner(f"Checking and sealing the recording for {case}…"):
+                done.append(_create_one(sess, meta, upload.name, upload.getvalue(), start, {"model": model, "translate": translate}))
+        except WorkstationError as exc:
+            failed.append(f"{case}: {exc}")
+    if not done:
+        for line in failed:
+            st.error(line)
+        return
+    for line in done:
+        state.flash("success", line)
+    for line in failed:
+        state.flash("error", line)
+    st.session_state[UPLOAD_KEY] = round_ + 1  # new form and uploader: the uploaded bytes are released
+    st.session_state["case"] = codes[0]
+    st.rerun()
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,436 @@
+"""Review: the transcript and its English draft side by side, with span playback and every correction.
+
+Every change goes through ``session.update(case_code, fn, action=...)`` with a ``workstation.testimony``
+operation and the revision the user saw, so a change made meanwhile in another window is reported as a
+conflict, never overwritten. Long interviews are paginated (25 segments a page by default): a page
+renders only its own rows, and actions run as widget callbacks so one click costs one script run.
+
+Interviewers see their own testimonies read-only; approved testimonies are read-only for everyone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import streamlit as st
+
+from workstation.testimony import (
+    LOW_CONFIDENCE,
+    SPEAKERS,
+    Segment,
+    Status,
+    Testimony,
+    edit_segment,
+    find_in_column,
+    merge_segments,
+    rename_speaker,
+    replace_in_column,
+    set_reviewed,
+    set_translation,
+    split_segment,
+)
+from workstation.ui import nav, state
+
+FILTERS = {
+    "Needs review": lambda s: not s.reviewed or s.en_stale or s.confidence < LOW_CONFIDENCE or bool(s.low_confidence_words()),
+    "Low confidence": lambda s: s.confidence < LOW_CONFIDENCE or bool(s.low_confidence_words()),
+    "Stale translation": lambda s: s.en_stale,
+    "Unreviewed": lambda s: not s.reviewed,
+}
+PAGE_SIZES = (25, 50, 100)
+EDIT_KEY = "review_editing"  # segment id open in the editor
+EDIT_BASE_KEY = "review_edit_base"  # {segment id: revision the edit started from}
+PLAY_KEY = "review_playing"
+SELECT_PREFIX = "review_sel_"
+ROUTE_LABELS = {
+    "argos": "machine translation (Argos)",
+    "whisper-translate": "Whisper speech translation — lower quality, check carefully",
+    "human": "translator",
+    "none": "no English yet",
+}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+# --- small pure helpers (rendering) ---------------------------------------------------------------
+
+
+def _md(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def marked_russian(seg: Segment) -> str:
+    """The Russian as markdown, low-confidence words on an orange background.
+
+    Word timings describe what the recogniser heard; once a translator edits the text they no longer match
+    it, and the plain (corrected) text is shown instead.
+    """
+    words_text = "".join(w.text for w in seg.words).strip()
+    if not seg.words or words_text != seg.ru.strip():
+        return _md(seg.ru) or "_(empty)_"
+    parts = []
+    for w in seg.words:
+        lead = w.text[: len(w.text) - len(w.text.lstrip())]
+        word = _md(w.text.strip())
+        if w.probability < LOW_CONFIDENCE and word:
+            parts.append(f"{lead}:orange-background[{word}]")
+        else:
+            parts.append(f"{lead}{word}")
+    return "".join(parts).strip()
+
+
+def speaker_name(t: Testimony, label: str) -> str:
+    return t.speaker_names.get(label, label)
+
+
+def selected_ids() -> list[str]:
+    return [k.removeprefix(SELECT_PREFIX) for k, v in st.session_state.items() if k.startswith(SELECT_PREFIX) and v]
+
+
+def _clear_selection() -> None:
+    for k in [k for k in st.session_state if k.startswith(SELECT_PREFIX)]:
+        st.session_state[k] = False
+
+
+# --- actions (widget callbacks; each is one revision-checked update) ------------------------------
+
+
+def _update(case: str, fn: Any, action: str, details: dict[str, Any] | None = None, *, success: str = "") -> Any:
+    sess = state.require_session()
+    return state.run_action(sess.update, case, fn, action=action, details=details or {}, success=success, what="Saving")
+
+
+def _toggle_reviewed(case: str, seg_id: str, base: int, widget_key: str) -> None:
+    value = bool(st.session_state.get(widget_key))
+    user = state.require_session().user
+    _update(case, lambda t: set_reviewed(t, seg_id, value, base_revision=base, user=user), "set_reviewed", {"segment": seg_id})
+
+
+def _mark_reviewed(case: str, bases: dict[str, int]) -> None:
+    user = state.require_session().user
+
+    def apply(t: Testimony) -> int:
+        done = 0
+        for seg_id, base in bases.items():
+            if not t.segment(seg_id).reviewed:
+                set_reviewed(t, seg_id, True, base_revision=base, user=user)
+                done += 1
+        return done
+
+    if bases:
+        _update(case, apply, "set_reviewed", {"segments": len(bases)}, success=f"Marked {len(bases)} segment(s) reviewed.")
+        _clear_selection()
+
+
+def _forget_editor_state() -> None:
+    for k in [k for k in st.session_state if str(k).startswith(("edit_ru_", "edit_en_", "edit_speaker_", "edit_opened_"))]:
+        del st.session_state[k]
+
+
+def _open_editor(seg_id: str, base: int) -> None:
+    state.touch()
+    _forget_editor_state()
+    st.session_state[EDIT_KEY] = seg_id
+    st.session_state[EDIT_BASE_KEY] = {seg_id: base}
+
+
+def _close_editor() -> None:
+    _forget_editor_state()
+    st.session_state.pop(EDIT_KEY, None)
+    st.session_state.pop(EDIT_BASE_KEY, None)
+
+
+def _save_edit(case: str, seg: Segment) -> None:
+    """Save the open editor's changes: one revision per changed field, all against the revision opened."""
+    base = st.session_state.get(EDIT_BASE_KEY, {}).get(seg.id, seg.revision)
+    new = {f: st.session_state.get(f"edit_{f}_{seg.id}") for f in ("ru", "en", "speaker")}
+    # compare with the text the editor was opened with (kept in the widget default), not the latest
+    opened = st.session_state.get(f"edit_opened_{seg.id}", {})
+    changes = {f: v for f, v in new.items() if v is not None and v != opened.get(f)}
+    if not changes:
+        _close_editor()
+        return
+    user = state.require_session().user
+
+    def apply(t: Testimony) -> bool:
+        rev = base
+        for fld, value in changes.items():
+            rev = edit_segment(t, seg.id, fld, value, base_revision=rev, user=user).revision
+        return True
+
+    if _update(case, apply, "edit_segment", {"segment": seg.id, "fields": sorted(changes)}, success="Saved."):
+        _close_editor()  # on a conflict the editor stays open with the user's text in it
+
+
+def _take_theirs(seg_id: str, revision: int) -> None:
+    """After a conflict: continue editing on top of the other person's version (the user's text stays)."""
+    st.session_state[EDIT_BASE_KEY] = {seg_id: revision}
+    state.flash("info", "Your text is still in the editor; saving now applies it on top of the latest version.")
+
+
+def _split(case: str, seg_id: str, base: int, at_key: str) -> None:
+    at = st.session_state.get(at_key)
+    user = state.require_session().user
+    if at is None:
+        return
+    _update(case, lambda t: split_segment(t, seg_id, float(at), base_revision=base, user=user), "split_segment",
+            {"segment": seg_id}, success="Segment split; both halves need review.")
+    _close_editor()
+
+
+def _merge(case: str, first: str, second: str, bases: tuple[int, int]) -> None:
+    user = state.require_session().user
+    _update(case, lambda t: merge_segments(t, first, second, base_revisions=bases, user=user), "merge_segments",
+            {"segments": [first, second]}, success="Segments merged; the merged segment needs review.")
+    _close_editor()
+    _clear_selection()
+
+
+def _retranslate(case: str, bases: dict[str, int]) -> None:
+    """Machine-translate the chosen segments again (Argos, or Whisper speech translation of their spans)."""
+    from workstation import pipeline
+    from workstation.jobs import build_options
+
+    sess = state.require_session()
+    if not bases:
+        state.flash("warning", "Select the segments to re-translate first.")
+        return
+
+    def run() -> int:
+        t = sess.load(case)
+        segs = [t.segment(i) for i in bases]
+        audio = None if _argos_available() else state.recording(case)
+        options = build_options(sess, {})
+        results = pipeline.retranslate(segs, options.glossary if hasattr(options, "glossary") else None, options, audio=audio)
+        user = sess.user
+
+        def apply(t2: Testimony) -> int:
+            for seg, (en, route) in zip(segs, results):
+                set_translation(t2, seg.id, en, route, base_revision=bases[seg.id], user=user)
+            return len(segs)
+
+        return sess.update(case, apply, action="retranslate", details={"segments": len(segs)})
+
+    count = state.run_action(run, what="Re-translation")
+    if count:
+        state.flash("success", f"Re-translated {count} segment(s). Check the new English before marking them reviewed.")
+        _clear_selection()
+
+
+def _argos_available() -> bool:
+    try:
+        from workstation import mt
+
+        return mt.load_translator() is not None
+    except Exception:  # noqa: BLE001 - no MT module or package: the Whisper route needs the audio
+        return False
+
+
+def _play(seg_id: str) -> None:
+    state.touch()
+    st.session_state[PLAY_KEY] = seg_id
+
+
+def _replace(case: str, fld: str, needle: str, replacement: str, bases: dict[str, int], case_sensitive: bool) -> None:
+    user = state.require_session().user
+    _update(
+        case,
+        lambda t: replace_in_column(t, fld, needle, replacement, base_revisions=bases, user=user, case_sensitive=case_sensitive),
+        "replace_in_column",
+        {"column": fld, "segments": len(bases)},
+        success=f"Replaced in {len(bases)} segment(s) of the {'Russian' if fld == 'ru' else 'English'} column.",
+    )
+
+
+def _rename(case: str, label: str, key: str) -> None:
+    user = state.require_session().user
+    name = st.session_state.get(key, "")
+    _update(case, lambda t: rename_speaker(t, label, name, user=user), "rename_speaker", {"label": label}, success="Speaker renamed.")
+
+
+# --- rendering -------------------------------------------------------------------------------------
+
+
+def _audio_for(case: str, seg: Segment) -> None:
+    from workstation import media
+
+    with state.shown_errors("Playing the segment"):
+        data = state.recording(case)
+        samples = media.decode(data, start=seg.start, end=seg.end)
+        st.audio(media.wav_bytes(samples), format="audio/wav", autoplay=True)
+
+
+def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> None:
+    with st.container(border=True):
+        head, ru_col, en_col, act = st.columns([1.3, 4, 4, 1.4], vertical_alignment="top")
+        with head:
+            st.markdown(f"**#{number}** `{state.fmt_time(seg.start)}–{state.fmt_time(seg.end)}`")
+            st.button("▶ Play", key=f"play_{seg.id}", on_click=_play, args=(seg.id,), help="Play exactly this span")
+            st.caption(speaker_name(t, seg.speaker))
+        badges = []
+        if seg.low_confidence_words() or seg.confidence < LOW_CONFIDENCE:
+            badges.append(":orange-badge[low confidence]")
+        if seg.en_stale:
+            badges.append(":red-badge[English stale]")
+        if seg.reviewed:
+            badges.append(":green-badge[reviewed]")
+        editing = editable and st.session_state.get(EDIT_KEY) == seg.id
+        if editing:
+            _editor(case, t, seg, ru_col, en_col)
+        else:
+            ru_col.markdown(marked_russian(seg))
+            en_col.markdown(_md(seg.en) if seg.en else "_(no English yet)_")
+            en_col.caption(ROUTE_LABELS.get(str(seg.en_route), str(seg.en_route)) + ("  " + " ".join(badges) if badges else ""))
+        with act:
+            if editable:
+                key = f"rv_{seg.id}_{seg.revision}"
+                st.checkbox("Reviewed", value=seg.reviewed, key=key, on_change=_toggle_reviewed, args=(case, seg.id, seg.revision, key))
+                st.checkbox("Select", key=f"{SELECT_PREFIX}{seg.id}")
+                if not editing:
+                    st.button("✏️ Edit", key=f"edit_{seg.id}", on_click=_open_editor, args=(seg.id, seg.revision))
+                if seg.en_stale:
+                    st.button("↻ Re-translate", key=f"rt_{seg.id}", on_click=_retranslate, args=(case, {seg.id: seg.revision}))
+            elif seg.reviewed:
+                st.caption("✓ reviewed")
+        if st.session_state.get(PLAY_KEY) == seg.id:
+            _audio_for(case, seg)
+
+
+def _editor(case: str, t: Testimony, seg: Segment, ru_col: Any, en_col: Any) -> None:
+    base = st.session_state.get(EDIT_BASE_KEY, {}).get(seg.id, seg.revision)
+    opened_key = f"edit_opened_{seg.id}"
+    if opened_key not in st.session_state:
+        st.session_state[opened_key] = {"ru": seg.ru, "en": seg.en, "speaker": seg.speaker}
+    opened = st.session_state[opened_key]
+    if seg.revision != base:
+        st.warning(
+            f"Someone changed this segment since you opened it (now revision {seg.revision}, you started from "
+            f"{base}). Their version: **Russian** — {_md(seg.ru)} · **English** — {_md(seg.en)}. "
+            "Your text is still below; nothing was overwritten."
+        )
+        st.button("Continue from their version", key=f"theirs_{seg.id}", on_click=_take_theirs, args=(seg.id, seg.revision))
+    ru_col.text_area("Russian", value=opened["ru"], key=f"edit_ru_{seg.id}", height=110)
+    en_col.text_area("English", value=opened["en"], key=f"edit_en_{seg.id}", height=110)
+    labels = list(dict.fromkeys([*SPEAKERS, *t.speaker_names]))
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
+    c1.selectbox("Speaker", labels, index=labels.index(opened["speaker"]) if opened["speaker"] in labels else 0,
+                 format_func=lambda lab: speaker_name(t, lab), key=f"edit_speaker_{seg.id}")
+    c2.button("💾 Save", key=f"save_{seg.id}", type="primary", on_click=_save_edit, args=(case, seg))
+    c3.button("Cancel", key=f"cancel_{seg.id}", on_click=_close_editor)
+    with c4.popover("Split / merge"):
+        at_key = f"split_at_{seg.id}"
+        if len(seg.words) >= 2:
+            starts = [w.start for w in seg.words[1:] if seg.start < w.start < seg.end]
+            if starts:
+                st.selectbox("Split before the word", starts, key=at_key,
+                             format_func=lambda s: f"{state.fmt_time(s)} — {next(w.text.strip() for w in seg.words if w.start == s)}")
+        if at_key not in st.session_state and seg.end - seg.start > 0.1:
+            st.number_input("Split at (seconds)", min_value=seg.start + 0.05, max_value=seg.end - 0.05,
+                            value=(seg.start + seg.end) / 2, step=0.1, key=at_key)
+        st.button("Split here", key=f"split_{seg.id}", on_click=_split, args=(case, seg.id, base, at_key))
+        index = t.segments.index(seg)
+        if index + 1 < len(t.segments):
+            nxt = t.segments[index + 1]
+            st.button("Merge with the next segment", key=f"merge_{seg.id}", on_click=_merge,
+                      args=(case, seg.id, nxt.id, (base, nxt.revision)))
+
+
+def _header(t: Testimony) -> None:
+    total = len(t.segments)
+    reviewed = sum(s.reviewed for s in t.segments)
+    stale = sum(s.en_stale for s in t.segments)
+    low = sum(1 for s in t.segments if FILTERS["Low confidence"](s))
+    st.progress(reviewed / total if total else 0.0, text=f"{reviewed} of {total} segments reviewed · {stale} stale · {low} low confidence")
+    if t.status is Status.APPROVED and t.approval:
+        st.success(f"Approved by {t.approval.user} at {t.approval.at}; locked. An editor can un-approve it with a reason.", icon="🔒")
+    if any(str(s.en_route) == "whisper-translate" for s in t.segments):
+        st.info("Part of the English comes from Whisper's speech translation, the lower-quality route: check it carefully.", icon="ℹ️")
+
+
+def _find_replace(case: str, t: Testimony) -> None:
+    with st.expander("Find and replace (one column)"):
+        c1, c2, c3 = st.columns([1, 2, 2])
+        column = c1.radio("Column", ["ru", "en"], format_func=lambda c: "Russian" if c == "ru" else "English", key="fr_col")
+        needle = c2.text_input("Find", key="fr_find")
+        replacement = c3.text_input("Replace with", key="fr_repl")
+        case_sensitive = st.checkbox("Match case", key="fr_case")
+        if not needle:
+            return
+        with state.shown_errors("Finding"):
+            hits = find_in_column(t, column, needle, case_sensitive=case_sensitive)
+            st.caption(f"{len(hits)} segment(s) contain it in the {'Russian' if column == 'ru' else 'English'} column.")
+            for seg in hits[:5]:
+                st.caption(f"`{state.fmt_time(seg.start)}` {getattr(seg, column)}")
+            if hits:
+                st.button(f"Replace in {len(hits)} segment(s)", key="fr_go", on_click=_replace,
+                          args=(case, column, needle, replacement, {s.id: s.revision for s in hits}, case_sensitive))
+
+
+def _speakers(case: str, t: Testimony) -> None:
+    with st.expander("Speakers"):
+        st.caption("Labels stay the same in exports' structure; the names are what people read.")
+        for label in SPEAKERS:
+            key = f"spk_{label}_{len(t.revisions)}"
+            st.text_input(f"Name for '{label}'", value=t.speaker_names.get(label, ""), key=key, on_change=_rename, args=(case, label, key))
+
+
+def _bulk(case: str, t: Testimony, shown: list[Segment]) -> None:
+    chosen = selected_ids()
+    by_id = {s.id: s for s in t.segments}
+    chosen = [i for i in chosen if i in by_id]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.button(f"Mark {len(shown)} on this page reviewed", key="bulk_page_rv", on_click=_mark_reviewed,
+              args=(case, {s.id: s.revision for s in shown if not s.reviewed}), disabled=all(s.reviewed for s in shown))
+    c2.button(f"Mark {len(chosen)} selected reviewed", key="bulk_sel_rv", on_click=_mark_reviewed,
+              args=(case, {i: by_id[i].revision for i in chosen}), disabled=not chosen)
+    c3.button(f"Re-translate {len(chosen)} selected", key="bulk_rt", on_click=_retranslate,
+              args=(case, {i: by_id[i].revision for i in chosen}), disabled=not chosen)
+    pair = sorted(chosen, key=lambda i: t.segments.index(by_id[i]))
+    mergeable = len(pair) == 2 and t.segments.index(by_id[pair[1]]) == t.segments.index(by_id[pair[0]]) + 1
+    c4.button("Merge the 2 selected", key="bulk_merge", on_click=_merge, disabled=not mergeable,
+              args=(case, pair[0], pair[1], (by_id[pair[0]].revision, by_id[pair[1]].revision)) if mergeable else ("", "", "", (0, 0)))
+    stale = [s for s in t.segments if s.en_stale]
+    if stale:
+        st.button(f"↻ Re-translate all {len(stale)} stale segment(s)", key="bulk_rt_stale", on_click=_retranslate,
+                  args=(case, {s.id: s.revision for s in stale}))
+
+
+def render() -> None:
+    sess = state.require_session()
+    st.title("Review")
+    state.show_flashes()
+    with state.shown_errors("Loading the testimony"):
+        summaries = [s for s in sess.list_testimonies() if str(s.status) in ("draft", "approved")]
+        case = state.selected_case([s.case_code for s in summaries])
+        if case is None:
+            st.info("No testimony is ready for review yet: processed recordings appear here.")
+            return
+        t = sess.load(case)
+        editable = nav.may_edit(sess.role) and t.status is not Status.APPROVED
+        if not nav.may_edit(sess.role):
+            st.caption("You can read this testimony; translators and editors correct it.")
+        _header(t)
+        if editable:
+            _find_replace(case, t)
+            _speakers(case, t)
+        c1, c2 = st.columns([4, 1])
+        active = c1.pills("Show only", list(FILTERS), selection_mode="multi", key="review_filters") or []
+        size = c2.selectbox("Per page", PAGE_SIZES, key="review_size")
+        shown_all = [s for s in t.segments if all(FILTERS[f](s) for f in active)]
+        pages = max(1, -(-len(shown_all) // size))
+        page = st.pagination(pages, key="review_page") if pages > 1 else 1
+        page = min(page, pages)
+        shown = shown_all[(page - 1) * size : page * size]
+        if editable:
+            _bulk(case, t, shown)
+        if not shown:
+            st.info("No segment matches these filters.")
+        numbers = {s.id: i + 1 for i, s in enumerate(t.segments)}
+        for seg in shown:
+            _row(case, t, seg, numbers[seg.id], editable)
+        if pages > 1:
+            st.caption(f"Page {page} of {pages} · {len(shown_all)} segment(s) shown of {len(t.segments)}")
+
+
+if __name__ == "__main__":
+    render()

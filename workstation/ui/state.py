@@ -1,0 +1,183 @@
+"""Small helpers shared by the pages: the unlocked vault session, idle lock, "Lock now", error display.
+
+Everything decrypted lives only in ``st.session_state`` (this browser tab's server-side state, in memory).
+Locking clears all of it at once and hands the vault session to the job queue, which locks it right away
+or, when a recording of this user is still being processed, as soon as that work finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from workstation.config import load_settings
+from workstation.errors import WorkstationError
+
+log = logging.getLogger(__name__)
+
+SESSION_KEY = "vault_session"
+LAST_ACTIVITY_KEY = "last_activity"
+NOTICE_KEY = "lock_notice"  # why the last lock happened, shown on the unlock screen (kept across the clear)
+CACHE_KEY = "decrypted_cache"  # decrypted recordings / testimonies kept for speed; cleared on lock
+
+
+def vault_path() -> Path:
+    return load_settings().vault_path
+
+
+def idle_lock_s() -> int:
+    return load_settings().idle_lock_s
+
+
+def session() -> Any | None:
+    """The unlocked VaultSession of this browser tab, or None."""
+    return st.session_state.get(SESSION_KEY)
+
+
+def require_session() -> Any:
+    current = session()
+    if current is None:  # a page reached without unlocking (should not happen: app.py routes to unlock)
+        st.warning("The vault is locked. Unlock it to continue.")
+        st.stop()
+    return current
+
+
+def set_session(vault_session: Any) -> None:
+    st.session_state[SESSION_KEY] = vault_session
+    touch()
+
+
+def touch() -> None:
+    """Record user activity (every full rerun is one: a click, an edit, a page change)."""
+    st.session_state[LAST_ACTIVITY_KEY] = time.monotonic()
+
+
+def idle_for() -> float:
+    last = st.session_state.get(LAST_ACTIVITY_KEY)
+    return 0.0 if last is None else time.monotonic() - last
+
+
+def idle_expired() -> bool:
+    return session() is not None and idle_for() >= idle_lock_s()
+
+
+def lock(notice: str = "") -> None:
+    """Forget everything decrypted in this tab at once and release the vault session."""
+    from workstation import jobs
+
+    current = st.session_state.get(SESSION_KEY)
+    st.session_state.clear()
+    if notice:
+        st.session_state[NOTICE_KEY] = notice
+    if current is not None:
+        jobs.queue_for(vault_path()).release(current)
+
+
+def cache() -> dict[str, Any]:
+    """Per-tab cache of decrypted data (recording bytes for playback...). Cleared by :func:`lock`."""
+    return st.session_state.setdefault(CACHE_KEY, {})
+
+
+def recording(case_code: str) -> bytes:
+    """The decrypted recording of a testimony, kept in memory for span playback until lock."""
+    store = cache()
+    key = f"recording:{case_code}"
+    if key not in store:
+        for other in [k for k in store if k.startswith("recording:")]:
+            del store[other]  # keep at most one recording in memory per tab
+        store[key] = require_session().read_recording(case_code)
+    return store[key]
+
+
+@contextmanager
+def shown_errors(what: str = "That action") -> Iterator[None]:
+    """Show library errors as a clear message in the page instead of a traceback.
+
+    A ``WorkstationError`` carries a sentence meant for people. Anything else is a bug: the log gets its
+    type (never content) and the page a calm message saying nothing saved was lost.
+    """
+    try:
+        yield
+    except WorkstationError as exc:
+        st.error(str(exc), icon="⚠️")
+    except Exception as exc:  # noqa: BLE001 - the last line of defence of a page
+        if _is_streamlit_control_flow(exc):
+            raise
+        log.error("unexpected error in the app: %s", type(exc).__name__, exc_info=False)
+        st.error(
+            f"{what} failed unexpectedly ({type(exc).__name__}). Nothing that was already saved has been lost. "
+            "Try again; if it keeps happening, tell your technical contact.",
+            icon="🛑",
+        )
+
+
+FLASH_KEY = "flash"
+
+
+def flash(kind: str, text: str) -> None:
+    """Queue a message for the next render (callbacks run before the page is drawn)."""
+    st.session_state.setdefault(FLASH_KEY, []).append((kind, text))
+
+
+def show_flashes() -> None:
+    for kind, text in st.session_state.pop(FLASH_KEY, []):
+        {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(text)
+
+
+def run_action(fn: Any, *args: Any, success: str = "", what: str = "That action", **kwargs: Any) -> Any:
+    """Run a library call from a widget callback; its outcome becomes a message on the next render."""
+    touch()
+    try:
+        result = fn(*args, **kwargs)
+    except WorkstationError as exc:
+        flash("error", str(exc))
+        return None
+    except Exception as exc:  # noqa: BLE001
+        log.error("unexpected error in the app: %s", type(exc).__name__)
+        flash("error", f"{what} failed unexpectedly ({type(exc).__name__}). Nothing already saved was lost.")
+        return None
+    if success:
+        flash("success", success)
+    return result
+
+
+def selected_case(codes: list[str], *, label: str = "Testimony", key: str = "case_picker") -> str | None:
+    """A testimony picker whose choice is shared by every page of this tab."""
+    if not codes:
+        return None
+    current = st.session_state.get("case")
+    index = codes.index(current) if current in codes else 0
+    choice = st.selectbox(label, codes, index=index, key=key)
+    st.session_state["case"] = choice
+    return choice
+
+
+def _is_streamlit_control_flow(exc: BaseException) -> bool:
+    # st.rerun / st.stop / st.switch_page raise these to steer the script; they must pass through.
+    return type(exc).__name__ in {"RerunException", "StopException"}
+
+
+def fmt_time(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating…"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    m, s = divmod(seconds, 60)
+    if m < 60:
+        return f"{m} min {s:02d} s"
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min"
