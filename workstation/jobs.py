@@ -51,6 +51,7 @@ class JobState(StrEnum):
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
+UNPROCESSED_STATUSES = ("ingested", "processing")  # testimony statuses whose recording still needs processing
 
 
 class JobError(WorkstationError):
@@ -233,14 +234,16 @@ class JobQueue:
         with self._lock:
             return sum(1 for e in self._entries.values() if e.session is session and e.job.active)
 
-    def recover(self, session: Any, case_codes: list[str], *, may_process: bool) -> list[Job]:
+    def recover(self, session: Any, statuses: dict[str, str], *, may_process: bool) -> list[Job]:
         """After a restart: find jobs the vault says were queued/running but no worker here knows of.
 
-        With ``may_process`` they are queued again (from the beginning); otherwise they are marked
-        interrupted so the page can say so clearly. Returns the jobs found.
+        ``statuses`` maps the case codes this user may see to their testimony status. With
+        ``may_process`` unfinished jobs are queued again (from the beginning); otherwise they are marked
+        interrupted so the page can say so clearly. A job whose result was already stored (the app
+        stopped between storing it and updating the job record) is marked done. Returns the jobs found.
         """
         found: list[Job] = []
-        for code in case_codes:
+        for code, status in statuses.items():
             with self._lock:
                 if code in self._entries:
                     continue
@@ -248,20 +251,21 @@ class JobQueue:
             if not record:
                 continue
             old = Job.from_dict(record)
+            if old.active and str(status) not in UNPROCESSED_STATUSES:
+                old.state, old.progress, old.note = JobState.DONE, 1.0, "Finished before the app was stopped."
             if not old.active:
                 with self._lock:  # remember finished/failed jobs too, so the queue view can show them
                     self._entries.setdefault(code, _Entry(old, session))
                 continue
-            note = (
-                f"The app was stopped while this recording was {old.state} "
-                f"({old.progress:.0%} done); processing started again from the beginning."
-            )
             if may_process:
+                note = (
+                    f"The app was stopped while this recording was {old.state} ({old.progress:.0%} done); "
+                    "processing started again from the beginning."
+                )
                 try:
                     job = self.submit(session, code, old.options, note=note)
                 except JobError:
                     continue
-                job.attempts = old.attempts
             else:
                 old.state, old.note = JobState.INTERRUPTED, (
                     f"The app was stopped while this recording was being processed ({old.progress:.0%} done). "

@@ -32,7 +32,7 @@ def _restart(case: str, options: dict) -> None:
     state.run_action(_queue().submit, sess, case, options, success=f"{case} queued for processing again.")
 
 
-def _job_line(job: Job, may_process: bool) -> None:
+def _job_line(job: Job, may_process: bool, statuses: dict[str, str]) -> None:
     q = _queue()
     with st.container(border=True):
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
@@ -53,24 +53,24 @@ def _job_line(job: Job, may_process: bool) -> None:
         if may_process:
             if job.active:
                 c2.button("Cancel", key=f"cancel_{job.case_code}", on_click=_cancel, args=(job.case_code,))
-            elif job.state is not JobState.DONE:
+            elif job.state is not JobState.DONE and statuses.get(job.case_code) in jobs.UNPROCESSED_STATUSES:
                 c2.button("Process again", key=f"retry_{job.case_code}", on_click=_restart, args=(job.case_code, job.options))
 
 
 @st.fragment(run_every=1.0)
-def job_list(visible: frozenset[str]) -> None:
+def job_list(statuses: dict[str, str]) -> None:
     """Re-drawn every second on its own; reads only the in-memory queue (no vault access)."""
     sess = state.session()
     if sess is None:
         return
     with state.shown_errors("Showing the queue"):
-        found = _queue().jobs(set(visible))
+        found = _queue().jobs(set(statuses))
         if not found:
             st.info("No processing job since the app started. New recordings are queued from “New testimony”.")
             return
         may_process = nav.may_process(sess.role)
         for job in found:
-            _job_line(job, may_process)
+            _job_line(job, may_process, statuses)
 
 
 def _unprocessed(sess: object, summaries: list) -> None:
@@ -101,7 +101,7 @@ def render() -> None:
     st.caption("One recording is processed at a time. You can keep working, reload the page or lock the screen: processing continues.")
     with state.shown_errors("Showing the queue"):
         summaries = sess.list_testimonies()
-        job_list(frozenset(t.case_code for t in summaries))
+        job_list({t.case_code: str(t.status) for t in summaries})
         _unprocessed(sess, summaries)
 
 

@@ -16,9 +16,9 @@ def _after_unlock(vault_session: object) -> None:
 
     state.set_session(vault_session)
     try:
-        codes = [t.case_code for t in vault_session.list_testimonies()]
+        statuses = {t.case_code: str(t.status) for t in vault_session.list_testimonies()}
         found = jobs.queue_for(state.vault_path()).recover(
-            vault_session, codes, may_process=nav.may_process(vault_session.role)
+            vault_session, statuses, may_process=nav.may_process(vault_session.role)
         )
     except WorkstationError:
         found = []  # recovery is a convenience; the queue page reports what it finds later
