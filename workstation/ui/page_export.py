@@ -18,15 +18,15 @@ FORMAT_LABELS = {
 }
 
 
-def build_zip(case: str, formats: list[str]) -> bytes:
+def build_zip(sess: object, case: str, formats: list[str]) -> bytes:
     """Render the chosen formats of one testimony into an in-memory zip (called on the download click)."""
     from workstation import export
 
-    sess = state.require_session()
     t = sess.load(case)
     draft = t.status is not Status.APPROVED
     info = export.ExportInfo(exported_by=sess.user)
     files = export.render_files(t, formats, draft=draft, info=info)
+    sess.record_audit("exported", case, formats="|".join(formats), via="app", draft=draft)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, (_variant, data) in files.items():
@@ -53,7 +53,7 @@ def render() -> None:
             return
         st.download_button(
             f"Download {case} ({', '.join(formats)}) as a zip",
-            data=lambda: build_zip(case, formats),
+            data=lambda: build_zip(sess, case, formats),
             file_name=f"{case}_export.zip",
             mime="application/zip",
             type="primary",

@@ -43,14 +43,11 @@ def render() -> None:
                 c1, c2, c3 = st.columns([4, 2, 1], vertical_alignment="center")
                 c1.markdown(f"**{t.case_code}** · {t.status}")
                 details = []
-                total = getattr(t, "segments", None)
-                reviewed = getattr(t, "reviewed", None)
-                if total:
-                    details.append(f"{reviewed or 0}/{total} segments reviewed")
-                if getattr(t, "duration_s", None):
+                if t.n_segments:
+                    details.append(f"{t.n_reviewed}/{t.n_segments} segments reviewed")
+                if t.duration_s:
                     details.append(state.fmt_duration(t.duration_s))
-                if getattr(t, "owner", ""):
-                    details.append(f"created by {t.owner}")
+                details.append(f"created by {t.owner}")
                 if job and job.active:
                     details.append(f"processing: {job.state} {job.progress:.0%}")
                 c2.caption(" · ".join(details))

@@ -96,8 +96,19 @@ def _clear_selection() -> None:
 
 
 def _update(case: str, fn: Any, action: str, details: dict[str, Any] | None = None, *, success: str = "") -> Any:
+    """One revision-checked save; the saved testimony becomes this tab's fresh copy (no second load)."""
     sess = state.require_session()
-    return state.run_action(sess.update, case, fn, action=action, details=details or {}, success=success, what="Saving")
+
+    def apply(t: Testimony) -> tuple[Any, Testimony]:
+        return fn(t), t
+
+    out = state.run_action(sess.update, case, apply, action=action, details=details or {}, success=success, what="Saving")
+    if out is None:  # refused or conflicting: show the latest version on the next render
+        state.forget(case)
+        return None
+    result, t = out
+    state.remember(t)
+    return True if result is None else result
 
 
 def _toggle_reviewed(case: str, seg_id: str, base: int, widget_key: str) -> None:
@@ -158,7 +169,7 @@ def _save_edit(case: str, seg: Segment) -> None:
             rev = edit_segment(t, seg.id, fld, value, base_revision=rev, user=user).revision
         return True
 
-    if _update(case, apply, "edit_segment", {"segment": seg.id, "fields": sorted(changes)}, success="Saved."):
+    if _update(case, apply, "edit_segment", {"segment": seg.id, "fields": "|".join(sorted(changes))}, success="Saved."):
         _close_editor()  # on a conflict the editor stays open with the user's text in it
 
 
@@ -181,7 +192,7 @@ def _split(case: str, seg_id: str, base: int, at_key: str) -> None:
 def _merge(case: str, first: str, second: str, bases: tuple[int, int]) -> None:
     user = state.require_session().user
     _update(case, lambda t: merge_segments(t, first, second, base_revisions=bases, user=user), "merge_segments",
-            {"segments": [first, second]}, success="Segments merged; the merged segment needs review.")
+            {"segments": f"{first}|{second}"}, success="Segments merged; the merged segment needs review.")
     _close_editor()
     _clear_selection()
 
@@ -197,7 +208,7 @@ def _retranslate(case: str, bases: dict[str, int]) -> None:
         return
 
     def run() -> int:
-        t = sess.load(case)
+        t = state.testimony(case, fresh=True)
         segs = [t.segment(i) for i in bases]
         audio = None if _argos_available() else state.recording(case)
         options = build_options(sess, {})
@@ -209,7 +220,7 @@ def _retranslate(case: str, bases: dict[str, int]) -> None:
                 set_translation(t2, seg.id, en, route, base_revision=bases[seg.id], user=user)
             return len(segs)
 
-        return sess.update(case, apply, action="retranslate", details={"segments": len(segs)})
+        return _update(case, apply, "retranslate", {"segments": len(segs)})
 
     count = state.run_action(run, what="Re-translation")
     if count:
@@ -405,7 +416,9 @@ def render() -> None:
         if case is None:
             st.info("No testimony is ready for review yet: processed recordings appear here.")
             return
-        t = sess.load(case)
+        if st.button("↻ Reload", key="review_reload", help="Show the latest saved version now"):
+            state.forget(case)
+        t = state.testimony(case)
         editable = nav.may_edit(sess.role) and t.status is not Status.APPROVED
         if not nav.may_edit(sess.role):
             st.caption("You can read this testimony; translators and editors correct it.")

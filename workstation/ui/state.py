@@ -95,6 +95,32 @@ def recording(case_code: str) -> bytes:
     return store[key]
 
 
+TESTIMONY_MAX_AGE_S = 10.0  # a page shows a testimony at most this old (edits are revision-checked anyway)
+
+
+def testimony(case_code: str, *, fresh: bool = False) -> Any:
+    """The testimony, from this tab's cache when it is recent; every vault load is a 'view' audit entry.
+
+    Showing a copy a few seconds old is safe: every change is checked against the revision the user saw,
+    so an edit made on an outdated copy is a conflict, never an overwrite.
+    """
+    store = cache()
+    hit = store.get(f"testimony:{case_code}")
+    if hit and not fresh and time.monotonic() - hit[0] < TESTIMONY_MAX_AGE_S:
+        return hit[1]
+    t = require_session().load(case_code)
+    remember(t)
+    return t
+
+
+def remember(t: Any) -> None:
+    cache()[f"testimony:{t.case_code}"] = (time.monotonic(), t)
+
+
+def forget(case_code: str) -> None:
+    cache().pop(f"testimony:{case_code}", None)
+
+
 @contextmanager
 def shown_errors(what: str = "That action") -> Iterator[None]:
     """Show library errors as a clear message in the page instead of a traceback.

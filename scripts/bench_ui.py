@@ -1,0 +1,128 @@
+#!/usr/bin/env python
+"""Benchmark: how long the review page takes to render for a one-hour interview (700 segments).
+
+Uses Streamlit's AppTest (the real app script, the real vault with real encryption, in one process) and
+times the script run that follows each user action on the review page:
+
+- first render of the page;
+- saving an edit of one segment (the callback's revision-checked, encrypted save + the re-render);
+- ticking "reviewed" on one segment;
+- turning to another page of segments.
+
+The browser adds its own drawing time on top (a 25-row page is small for it); the target is ≤ 2 s from
+click to page. Run it on a quiet machine:
+
+    .venv/bin/python scripts/bench_ui.py            # 700 segments, 20 rounds of each action
+    .venv/bin/python scripts/bench_ui.py --quick    # smoke run: 3 rounds
+    .venv/bin/python scripts/bench_ui.py --segments 2100 --page-size 50 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from workstation import offline  # noqa: E402
+
+offline.activate()
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+    return {"n": len(values), "median_s": statistics.median(values), "p95_s": p95, "max_s": values[-1]}
+
+
+def _timed(at, action) -> float:  # noqa: ANN001
+    t0 = time.perf_counter()
+    action()
+    at.run()
+    elapsed = time.perf_counter() - t0
+    if at.exception:
+        raise SystemExit(f"the page raised: {at.exception[0].value}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--segments", type=int, default=700, help="segments in the testimony (700 ≈ one hour)")
+    parser.add_argument("--rounds", type=int, default=20, help="timed repetitions of each action")
+    parser.add_argument("--page-size", type=int, default=25, choices=(25, 50, 100))
+    parser.add_argument("--quick", action="store_true", help="smoke run: 3 rounds")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    rounds = 3 if args.quick else args.rounds
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.fixtures_ui import APP, PASSPHRASE, add_testimony, make_segments, shortest_clip
+    from workstation.vault import session as vault
+
+    shared = Path(os.environ.get("WORKSTATION_SHARED", REPO.parent / "shared"))
+    clip = shortest_clip(shared / "eval" / "asr")
+    with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
+        os.environ["WORKSTATION_VAULT"] = str(Path(tmp) / "vault")
+        editor = vault.create_vault(Path(tmp) / "vault", "bench", PASSPHRASE)
+        t0 = time.perf_counter()
+        add_testimony(editor, "BENCH-1", clip, make_segments(args.segments))
+        setup_s = time.perf_counter() - t0
+
+        at = AppTest.from_file(str(APP), default_timeout=120)
+        at.session_state["vault_session"] = editor
+        at.run()
+        at.switch_page("page_review.py")
+        first = _timed(at, lambda: None)
+        if args.page_size != 25:
+            at.selectbox(key="review_size").select(args.page_size).run()
+
+        def segment(i: int):  # noqa: ANN202
+            return editor.load("BENCH-1").segments[i]
+
+        edits, opens, reviews, pages = [], [], [], []
+        n_pages = -(-args.segments // args.page_size)
+        for r in range(rounds):
+            seg = segment(r % args.page_size)
+            opens.append(_timed(at, at.button(key=f"edit_{seg.id}").click))
+            at.text_area(key=f"edit_ru_{seg.id}").input(f"правка номер {r}")
+            edits.append(_timed(at, at.button(key=f"save_{seg.id}").click))
+            seg = segment((r + 1) % args.page_size)
+            reviews.append(_timed(at, at.checkbox(key=f"rv_{seg.id}_{seg.revision}").check))
+            if n_pages > 1:
+                pages.append(_timed(at, lambda: at.get("pagination")[0].set_value(2)))
+                at.get("pagination")[0].set_value(1).run()  # back to the first page (untimed)
+
+    figures = {
+        "machine": f"{platform.node()} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}",
+        "segments": args.segments,
+        "page_size": args.page_size,
+        "setup_store_s": round(setup_s, 3),
+        "first_render_s": round(first, 3),
+        "save_edit": _stats(edits),
+        "open_editor": _stats(opens),
+        "mark_reviewed": _stats(reviews),
+        "change_page": _stats(pages) if pages else None,
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    print(f"review page, {args.segments} segments, {args.page_size} per page — {figures['machine']}")
+    print(f"  first render            {first:6.3f} s")
+    for name in ("save_edit", "open_editor", "mark_reviewed", "change_page"):
+        s = figures[name]
+        if s:
+            print(f"  {name:<22} median {s['median_s']:6.3f} s   p95 {s['p95_s']:6.3f} s   max {s['max_s']:6.3f} s   (n={s['n']})")
+    print("  target: ≤ 2 s from a click to the re-rendered page (AppTest server-side time; the browser adds drawing)")
+
+
+if __name__ == "__main__":
+    main()

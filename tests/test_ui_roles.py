@@ -1,0 +1,83 @@
+"""Each role sees only its pages and actions; interviewers see only their own testimonies."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures_ui import add_testimony, assert_no_exception, make_segments, open_app, texts
+from workstation.ui.nav import PAGES, allowed_pages
+
+
+def _nav_titles(at) -> set[str]:
+    """Titles of the pages registered by st.navigation in the last run."""
+    return {str(info.get("page_name") or "") for info in at._registered_pages.values()} | {
+        str(info.get("url_pathname") or "") for info in at._registered_pages.values()
+    }
+
+
+@pytest.mark.parametrize(
+    ("user", "present", "absent"),
+    [
+        ("tanya", {"review", "glossary"}, {"approval", "export", "users", "audit", "verify", "new"}),
+        ("ivan", {"new", "processing", "review"}, {"approval", "export", "users", "audit", "verify", "glossary"}),
+        ("edna", {"approval", "export", "users", "audit", "verify", "new", "review", "glossary"}, set()),
+    ],
+)
+def test_navigation_offers_only_the_pages_of_the_role(vault_users, user, present, absent) -> None:
+    at = open_app(vault_users[user])
+    assert_no_exception(at)
+    shown = _nav_titles(at)
+    assert present <= shown, shown
+    assert not (absent & shown), shown
+
+
+def test_translator_cannot_reach_approval_even_by_address(vault_users) -> None:
+    at = open_app(vault_users["tanya"])
+    with pytest.raises(ValueError):
+        at.switch_page("page_approval.py")  # not a registered page for this role
+    # and the library refuses the action itself
+    from workstation.errors import WorkstationError
+
+    add_testimony(vault_users["edna"], "CASE-A", _clip(), make_segments(2))
+    with pytest.raises(WorkstationError):
+        vault_users["tanya"].approve("CASE-A")
+
+
+def _clip():
+    from tests.conftest import EVAL_ASR
+    from tests.fixtures_ui import shortest_clip
+
+    return shortest_clip(EVAL_ASR)
+
+
+def test_interviewer_sees_only_own_testimonies_and_reads_them_read_only(vault_users) -> None:
+    add_testimony(vault_users["ivan"], "IVAN-1", _clip(), None)
+    add_testimony(vault_users["inna"], "INNA-1", _clip(), None)
+    from tests.fixtures_ui import store_result
+
+    store_result(vault_users["edna"], "IVAN-1", make_segments(3))
+    store_result(vault_users["edna"], "INNA-1", make_segments(3))
+    at = open_app(vault_users["ivan"])
+    assert_no_exception(at)
+    page = texts(at)
+    assert "IVAN-1" in page and "INNA-1" not in page
+    at.switch_page("page_review.py").run()
+    assert_no_exception(at)
+    assert at.selectbox(key="case_picker").options == ["IVAN-1"]
+    assert not [b for b in at.button if b.key and b.key.startswith("edit_")]  # no editing for interviewers
+    assert not at.checkbox  # nor marking reviewed
+    editor_view = open_app(vault_users["edna"])
+    assert "IVAN-1" in texts(editor_view) and "INNA-1" in texts(editor_view)
+
+
+def test_page_specs_are_consistent_with_the_library_permissions() -> None:
+    from workstation.vault.users import Action, can
+
+    needed = {"page_new.py": Action.CREATE, "page_glossary.py": Action.GLOSSARY, "page_approval.py": Action.APPROVE,
+              "page_export.py": Action.EXPORT, "page_users.py": Action.MANAGE_USERS, "page_audit.py": Action.AUDIT,
+              "page_verify.py": Action.VERIFY}
+    for role in ("interviewer", "translator", "editor"):
+        files = {p.file for p in allowed_pages(role)}
+        for file, action in needed.items():
+            assert (file in files) == can(role, action), (role, file)
+    assert len({p.file for p in PAGES}) == len(PAGES)
