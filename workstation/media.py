@@ -1,0 +1,385 @@
+"""Decode and validate audio (or the audio track of video) from bytes in memory.
+
+Uploaded recordings never touch the disk in plaintext, so everything here works on `bytes` through
+`io.BytesIO` (PyAV/FFmpeg reads from it; `BytesIO(bytes)` shares the buffer, it does not copy it).
+Output is what Whisper wants: 16 kHz mono float32 in [-1, 1].
+
+Long recordings (three hours and more) are decoded as a stream (`iter_decode`) so memory stays
+bounded by the chunk size, whatever the length of the file.
+
+Each kind of bad input has its own exception with a message for people: not audio at all, a damaged
+file, an empty file, a file with no sound frames, one that is completely silent, and one over the size or
+duration limits (`WORKSTATION_MAX_UPLOAD_MB`, `WORKSTATION_MAX_DURATION_H`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from workstation.config import load_settings
+from workstation.errors import WorkstationError
+
+SAMPLE_RATE = 16000
+SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS: below this everywhere, nothing audible was recorded
+# A file whose header promises this much more audio than can be decoded was cut short.
+TRUNCATION_TOLERANCE_S = 1.0
+TRUNCATION_TOLERANCE_FRACTION = 0.05
+
+# Leading bytes of media formats: when FFmpeg cannot open a file that starts like one of these, the file
+# is a damaged recording, not "something else".
+_SIGNATURES: tuple[tuple[int, bytes], ...] = (
+    (0, b"RIFF"),
+    (0, b"ID3"),
+    (0, b"fLaC"),
+    (0, b"OggS"),
+    (0, b"\x1aE\xdf\xa3"),  # Matroska / WebM
+    (4, b"ftyp"),  # MP4, M4A, MOV, 3GP
+    (0, b"#!AMR"),
+    (0, b"FORM"),  # AIFF
+    (0, b"caff"),
+)
+
+
+class MediaError(WorkstationError):
+    """The recording cannot be used; the message says why and what to do."""
+
+
+class NotAudioError(MediaError):
+    """The bytes are not a recording (a document, an image, random data) or have no audio track."""
+
+
+class CorruptMediaError(MediaError):
+    """A recording format was recognised but the file is damaged or cut short."""
+
+
+class EmptyMediaError(MediaError):
+    """The file has no bytes at all."""
+
+
+class ZeroDurationError(MediaError):
+    """A valid recording container with no sound in it (0 seconds)."""
+
+
+class SilentMediaError(MediaError):
+    """The recording contains only digital silence."""
+
+
+class TooLargeError(MediaError):
+    """The file is over the upload size limit."""
+
+
+class TooLongError(MediaError):
+    """The recording is over the duration limit."""
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    container: str
+    codec: str
+    duration_s: float
+    sample_rate: int  # of the original audio track
+    channels: int
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _looks_like_media(data: bytes) -> bool:
+    if any(data[off : off + len(sig)] == sig for off, sig in _SIGNATURES):
+        return True
+    # An MPEG audio / ADTS frame sync at the start (mp3 without ID3, raw AAC).
+    return len(data) >= 2 and data[0] == 0xFF and (data[1] & 0xE0) == 0xE0
+
+
+def _check_size(data: bytes) -> None:
+    if len(data) == 0:
+        raise EmptyMediaError("The file is empty (0 bytes). Please choose the recording file again.")
+    limit = load_settings().max_upload_bytes
+    if len(data) > limit:
+        raise TooLargeError(
+            f"The file is {len(data) / 2**20:,.0f} MB, over the limit of {limit / 2**20:,.0f} MB. Split the "
+            "recording into parts, or raise WORKSTATION_MAX_UPLOAD_MB."
+        )
+
+
+def _too_long(duration_s: float) -> TooLongError:
+    limit = load_settings().max_duration_s
+    return TooLongError(
+        f"The recording is {_hms(duration_s)} long, over the limit of {_hms(limit)}. Split it into parts, or "
+        "raise WORKSTATION_MAX_DURATION_H."
+    )
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _open(data: bytes):  # noqa: ANN202 - av.container.InputContainer
+    import av
+
+    _check_size(data)
+    try:
+        container = av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        if _looks_like_media(data):
+            raise CorruptMediaError(
+                "The recording is damaged and cannot be read (its beginning is missing or garbled). If you "
+                "have another copy of the file, try that one."
+            ) from exc
+        raise NotAudioError(
+            "This file is not an audio or video recording we can read. Supported: WAV, MP3, M4A/AAC, OGG/Opus, "
+            "FLAC, WebM, AMR, and the sound of MP4/MOV/MKV videos."
+        ) from exc
+    if not container.streams.audio:
+        container.close()
+        raise NotAudioError(
+            "This file has no sound track (it may be a picture, a document or a silent video). Please choose the "
+            "audio recording."
+        )
+    return container
+
+
+def _declared_duration(container, stream) -> float | None:  # noqa: ANN001
+    if stream.duration is not None and stream.time_base is not None:
+        value = float(stream.duration * stream.time_base)
+        if value > 0:
+            return value
+    if container.duration is not None and container.duration > 0:
+        return container.duration / 1_000_000
+    return None
+
+
+class _Decoder:
+    """One pass over the audio track: resampled 16 kHz mono blocks, with the checks done on the way."""
+
+    def __init__(self, data: bytes, *, resample: bool = True) -> None:
+        self.container = _open(data)
+        self.stream = self.container.streams.audio[0]
+        self.declared = _declared_duration(self.container, self.stream)
+        limit = load_settings().max_duration_s
+        if self.declared is not None and self.declared > limit:
+            self.container.close()
+            raise _too_long(self.declared)
+        self.limit = limit
+        self.resample = resample
+        self.samples_out = 0  # at 16 kHz
+        self.seconds_in = 0.0  # of the original audio
+        self.peak = 0.0
+        self.bad_packets = 0
+        self.packets = 0
+
+    def info(self) -> MediaInfo:
+        ctx = self.stream.codec_context
+        return MediaInfo(
+            container=self.container.format.name,
+            codec=ctx.name if ctx else "",
+            duration_s=self.declared or 0.0,
+            sample_rate=int(ctx.sample_rate or 0) if ctx else 0,
+            channels=int(ctx.channels or 0) if ctx else 0,
+        )
+
+    def seek(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        try:
+            self.container.seek(int(seconds * 1_000_000), any_frame=False, backward=True)
+        except Exception:  # noqa: BLE001 - not every container can seek in memory; decoding from the start works
+            pass
+
+    def frames(self) -> Iterator[tuple[float | None, np.ndarray]]:
+        """(start time in seconds or None, float32 mono 16 kHz samples) per decoded frame."""
+        import av
+
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE) if self.resample else None
+        try:
+            for packet in self.container.demux(self.stream):
+                self.packets += 1
+                try:
+                    decoded = packet.decode()
+                except av.error.FFmpegError:
+                    self.bad_packets += 1
+                    if self.bad_packets > 10 and self.bad_packets > self.packets // 100:
+                        raise CorruptMediaError(
+                            f"The recording is damaged from about {_hms(self.seconds_in)} on and cannot be decoded. "
+                            "If you have another copy of the file, try that one."
+                        ) from None
+                    continue
+                for frame in decoded:
+                    yield from self._frame(frame, resampler)
+            if resampler is not None:
+                for out in resampler.resample(None):
+                    yield None, self._account(out.to_ndarray().reshape(-1))
+        except av.error.FFmpegError as exc:
+            raise CorruptMediaError(
+                f"The recording is damaged from about {_hms(self.seconds_in)} on and cannot be decoded. If you "
+                "have another copy of the file, try that one."
+            ) from exc
+        finally:
+            self.container.close()
+
+    def _frame(self, frame, resampler) -> Iterator[tuple[float | None, np.ndarray]]:  # noqa: ANN001
+        start = float(frame.time) if frame.time is not None else None
+        if frame.sample_rate:
+            self.seconds_in += frame.samples / frame.sample_rate
+        if self.seconds_in > self.limit:
+            raise _too_long(self.seconds_in)
+        if resampler is None:
+            raw = frame.to_ndarray()
+            if raw.size:
+                peak = float(np.max(np.abs(raw)))
+                if np.issubdtype(raw.dtype, np.integer):
+                    peak /= float(np.iinfo(raw.dtype).max)
+                self.peak = max(self.peak, peak)
+            yield start, raw[:0].astype(np.float32).reshape(-1)
+            return
+        for out in resampler.resample(frame):
+            yield start, self._account(out.to_ndarray().reshape(-1))
+            start = None
+
+    def _account(self, samples: np.ndarray) -> np.ndarray:
+        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        self.samples_out += samples.size
+        if samples.size:
+            self.peak = max(self.peak, float(np.max(np.abs(samples))))
+        return samples
+
+    def finish(self) -> None:
+        """The end-of-file checks: nothing decoded, cut short, silent."""
+        decoded_s = self.seconds_in
+        if decoded_s <= 0:
+            if self.declared and self.declared > TRUNCATION_TOLERANCE_S:
+                raise CorruptMediaError(
+                    "The recording is damaged: no sound could be decoded from it. If you have another copy of the "
+                    "file, try that one."
+                )
+            raise ZeroDurationError(
+                "The recording is 0 seconds long: the file is valid but contains no sound. Check that the "
+                "recorder actually recorded, and choose the right file."
+            )
+        if self.declared and self.declared - decoded_s > max(
+            TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRACTION * self.declared
+        ):
+            raise CorruptMediaError(
+                f"The recording is cut short: its header announces {_hms(self.declared)} but only "
+                f"{_hms(decoded_s)} could be read (an interrupted copy or download?). If you have a complete copy "
+                "of the file, use that one."
+            )
+        if self.peak < SILENCE_PEAK:
+            raise SilentMediaError(
+                f"The recording ({_hms(decoded_s)}) is completely silent: nothing was captured. Check the "
+                "microphone or choose another file."
+            )
+
+
+# --- public API -----------------------------------------------------------------------------------
+
+
+def probe(data: bytes) -> MediaInfo:
+    """Validate a recording and describe it. Raises the MediaError subclass that says what is wrong.
+
+    Reads the whole audio track once (without resampling, in bounded memory) because a damaged middle, a
+    cut-short end or a fully silent recording can only be found that way.
+    """
+    dec = _Decoder(data, resample=False)
+    info = dec.info()
+    for _ in dec.frames():
+        pass
+    dec.finish()
+    return MediaInfo(info.container, info.codec, round(dec.seconds_in, 3), info.sample_rate, info.channels)
+
+
+def header_info(data: bytes) -> MediaInfo:
+    """What the container header says (duration may be 0 when it does not say), without decoding.
+
+    Cheap; raises the same errors as `probe` for files that cannot even be opened, are too large, or
+    announce a duration over the limit. Use `probe` for the full check.
+    """
+    dec = _Decoder(data, resample=False)
+    try:
+        return dec.info()
+    finally:
+        dec.container.close()
+
+
+def iter_decode(data: bytes, chunk_s: float = 60.0) -> Iterator[np.ndarray]:
+    """16 kHz mono float32 in blocks of `chunk_s` seconds (the last one shorter). Memory: one block.
+
+    The end-of-file checks (cut short, silent, nothing decoded) raise after the last block, so a caller
+    that streams a long file into Whisper learns about it then.
+    """
+    block = max(1, int(chunk_s * SAMPLE_RATE))
+    dec = _Decoder(data)
+    pending: list[np.ndarray] = []
+    size = 0
+    for _, samples in dec.frames():
+        if not samples.size:
+            continue
+        pending.append(samples)
+        size += samples.size
+        while size >= block:
+            joined = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            yield joined[:block]
+            rest = joined[block:]
+            pending, size = ([rest] if rest.size else []), rest.size
+    dec.finish()
+    if size:
+        yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+
+
+def decode(data: bytes, *, start: float = 0.0, end: float | None = None) -> np.ndarray:
+    """16 kHz mono float32 of the span [start, end) seconds (the whole recording by default), in memory."""
+    start = max(0.0, float(start))
+    if end is not None and end <= start:
+        return np.zeros(0, dtype=np.float32)
+    if start == 0 and end is None:
+        return _concat(iter_decode(data, chunk_s=600.0))
+    dec = _Decoder(data)
+    dec.seek(start)
+    pieces: list[np.ndarray] = []
+    position: float | None = None  # time of the next sample, known from the first frame after the seek
+    frames = dec.frames()
+    for frame_time, samples in frames:
+        if position is None:
+            position = frame_time if frame_time is not None else 0.0
+        first = position
+        position += samples.size / SAMPLE_RATE
+        if position <= start:
+            continue
+        lo = max(0, int(round((start - first) * SAMPLE_RATE)))
+        hi = samples.size if end is None else min(samples.size, int(round((end - first) * SAMPLE_RATE)))
+        if hi > lo:
+            pieces.append(samples[lo:hi])
+        if end is not None and position >= end:
+            frames.close()  # closes the container
+            break
+    return _concat(pieces)
+
+
+def _concat(pieces) -> np.ndarray:  # noqa: ANN001
+    parts = list(pieces)
+    if not parts:
+        return np.zeros(0, dtype=np.float32)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def wav_bytes(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """A 16-bit PCM mono WAV file in memory (for `st.audio`, or for handing audio to a player)."""
+    pcm = (np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767.0).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm.tobytes())
+    return buf.getvalue()

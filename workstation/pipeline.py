@@ -1,0 +1,314 @@
+"""The processing pipeline: recording bytes → Russian segments with English drafts. Library API first.
+
+    result = run_pipeline(data, PipelineOptions(), progress=lambda f, stage: ..., cancel=event)
+
+Steps: check the file (media), decode it as a stream in windows of about ten minutes, transcribe each
+window (asr: VAD + batched Whisper, word times, confidences), and produce the English draft:
+- with the Argos ru→en package installed: `mt.load_translator()` translates all segments of the
+  recording in one batched call, honouring the glossary (route "argos");
+- without it: Whisper's own speech translation of each segment's audio span, done per window while the
+  audio is in memory (route "whisper-translate", the lower-quality fallback, marked on every segment).
+
+Why windows: a 3-hour recording is 690 MB as 16 kHz float32, plus Whisper's features. Processing ten
+minutes at a time keeps the peak memory of an hour-long recording well under 1.5 GB, whatever its length.
+Windows are cut at the quietest moment near their end, so a word is not cut in two.
+
+The network guard is on whenever the pipeline runs; nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from workstation import media, offline
+from workstation.asr import SAMPLE_RATE, PipelineCancelled, Transcriber, _check_cancel, mark_whisper_route
+from workstation.config import load_settings
+from workstation.errors import WorkstationError
+from workstation.glossary import Glossary
+from workstation.testimony import EnglishRoute, Segment
+
+__all__ = [
+    "PipelineCancelled",
+    "PipelineError",
+    "PipelineOptions",
+    "PipelineResult",
+    "english_route",
+    "retranslate",
+    "run_pipeline",
+]
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float, str], None]
+WINDOW_S = 600.0
+CUT_SEARCH_S = 20.0  # look for a quiet moment in the last 20 s of a window
+TRANSLATE_SHARE = 0.3  # of a window's progress, when Whisper speech translation runs after transcription
+ARGOS_SHARE = 0.05  # of the whole run, for the final batched Argos translation
+RUSSIAN_WARN_BELOW = 0.5
+
+
+class PipelineError(WorkstationError):
+    """The pipeline cannot do what was asked (e.g. Whisper re-translation without the recording)."""
+
+
+@dataclass
+class PipelineOptions:
+    model: str = "base"
+    language: str | None = "ru"  # None: use the detected language
+    detect_language: bool = False  # detect anyway and warn when the recording does not sound Russian
+    translate: bool = True
+    device: str = "auto"
+    compute_type: str = "auto"
+    beam_size: int = 1
+    batch_size: int = 8
+    cpu_threads: int = 0  # 0: the machine's cores (WORKSTATION_CPU_THREADS)
+    glossary: Glossary | None = None
+    window_s: float = WINDOW_S
+
+
+@dataclass
+class PipelineResult:
+    segments: list[Segment]
+    language: str
+    language_probability: float
+    duration_s: float
+    warnings: list[str] = field(default_factory=list)
+    models: dict[str, str] = field(default_factory=dict)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _transcriber(options: PipelineOptions) -> Transcriber:
+    return Transcriber(
+        options.model,
+        device=options.device,
+        compute_type=options.compute_type,
+        cpu_threads=options.cpu_threads or load_settings().cpu_threads,
+        beam_size=options.beam_size,
+        batch_size=options.batch_size,
+    )
+
+
+def _argos_translator() -> Any | None:
+    """mt.load_translator(), or None when no Argos package (or no MT module) is installed."""
+    try:
+        from workstation import mt
+    except ImportError:
+        return None
+    return mt.load_translator()
+
+
+def english_route() -> EnglishRoute:
+    """The route new English drafts take on this machine."""
+    return EnglishRoute.ARGOS if _argos_translator() is not None else EnglishRoute.WHISPER
+
+
+def _quiet_cut(buf: np.ndarray, lo: int, hi: int, frame: int = SAMPLE_RATE // 4) -> int:
+    """The sample index of the quietest quarter second in buf[lo:hi] (where to end a window)."""
+    region = buf[lo:hi]
+    count = region.size // frame
+    if count < 2:
+        return hi
+    energy = np.square(region[: count * frame].reshape(count, frame)).mean(axis=1)
+    return lo + int(np.argmin(energy)) * frame + frame // 2
+
+
+def _windows(
+    data: bytes, window_s: float, cancel: threading.Event | None
+) -> Iterator[tuple[float, np.ndarray]]:
+    """(offset seconds, audio) windows of about `window_s`, cut at quiet moments; memory ~ one window."""
+    target = int(window_s * SAMPLE_RATE)
+    search = int(min(CUT_SEARCH_S, window_s / 4) * SAMPLE_RATE)
+    pending: list[np.ndarray] = []
+    size = 0
+    offset = 0
+    for block in media.iter_decode(data, chunk_s=30.0):
+        _check_cancel(cancel)
+        pending.append(block)
+        size += block.size
+        if size >= target:
+            buf = np.concatenate(pending)
+            cut = _quiet_cut(buf, target - search, target)
+            yield offset / SAMPLE_RATE, buf[:cut]
+            offset += cut
+            rest = buf[cut:].copy()
+            del buf
+            pending, size = [rest], rest.size
+    if size:
+        yield offset / SAMPLE_RATE, np.concatenate(pending)
+
+
+class _Progress:
+    def __init__(self, fn: ProgressFn | None, total_s: float, tail_share: float) -> None:
+        self.fn = fn
+        self.total_s = total_s
+        self.tail = tail_share
+        self.last = 0.0
+
+    def report(self, seconds_done: float, stage: str) -> None:
+        if not self.fn:
+            return
+        if self.total_s > 0:
+            fraction = seconds_done / self.total_s
+        else:
+            fraction = seconds_done / (seconds_done + WINDOW_S)
+        fraction = min(1.0 - self.tail, max(self.last, fraction * (1.0 - self.tail)))
+        self.last = fraction
+        self.fn(fraction, stage)
+
+    def done(self, stage: str) -> None:
+        if self.fn:
+            self.fn(1.0, stage)
+
+
+# --- the pipeline ----------------------------------------------------------------------------------
+
+
+def run_pipeline(
+    data: bytes,
+    options: PipelineOptions | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> PipelineResult:
+    """Transcribe (and translate) one recording held in memory. Raises MediaError subclasses for bad input,
+    ModelMissingError/ModelCorruptError for model problems and PipelineCancelled when `cancel` is set."""
+    offline.activate()
+    options = options or PipelineOptions()
+    info = media.header_info(data)  # not audio / damaged / too large / too long: before loading any model
+    _check_cancel(cancel)
+    if progress:
+        progress(0.0, "loading the speech model")
+    transcriber = _transcriber(options)
+    translator = _argos_translator() if options.translate else None
+    whisper_english = options.translate and translator is None
+    track = _Progress(progress, info.duration_s, ARGOS_SHARE if translator is not None else 0.0)
+
+    warnings: list[str] = []
+    segments: list[Segment] = []
+    language = options.language or "ru"
+    language_probability = 1.0
+    duration = 0.0
+    first = True
+    for offset, audio in _windows(data, options.window_s, cancel):
+        window_s = audio.size / SAMPLE_RATE
+        if first and (options.detect_language or options.language is None):
+            track.report(0.0, "detecting the language")
+            guess = transcriber.detect_language(audio)
+            if options.language is None:
+                language, language_probability = guess.language, guess.probability
+            else:
+                language_probability = guess.russian if options.language == "ru" else guess.probability
+            if guess.language != "ru" and guess.russian < RUSSIAN_WARN_BELOW and guess.probability > 0:
+                warnings.append(
+                    f"The recording does not sound Russian (the model hears {guess.language!r}, "
+                    f"{guess.probability:.0%} sure; Russian {guess.russian:.0%}). Check it is the right file; "
+                    "the transcript may be poor."
+                )
+        first = False
+        share = 1.0 - TRANSLATE_SHARE if whisper_english else 1.0
+
+        def on_asr(fraction: float, _o: float = offset, _w: float = window_s, _s: float = share) -> None:
+            track.report(_o + _w * _s * fraction, "transcribing")
+
+        window_segments = transcriber.transcribe(audio, language=language, offset=offset, progress=on_asr, cancel=cancel)
+        if whisper_english and window_segments:
+
+            def on_translate(fraction: float, _o: float = offset, _w: float = window_s, _s: float = share) -> None:
+                track.report(_o + _w * (_s + (1 - _s) * fraction), "translating (Whisper speech translation)")
+
+            english = transcriber.translate_spans(
+                audio, [(s.start, s.end) for s in window_segments], language=language, offset=offset,
+                progress=on_translate, cancel=cancel,
+            )
+            mark_whisper_route(window_segments, english)
+        segments.extend(window_segments)
+        duration = offset + window_s
+        track.report(duration, "transcribing")
+        del audio
+
+    if not segments:
+        warnings.append("No speech was found in the recording.")
+    if translator is not None and segments:
+        _check_cancel(cancel)
+        if progress:
+            progress(1.0 - ARGOS_SHARE, "translating (Argos)")
+        english = translator.translate([s.ru for s in segments], options.glossary)
+        for seg, text in zip(segments, english, strict=True):
+            seg.en, seg.en_route, seg.en_stale = text, EnglishRoute.ARGOS, False
+    _check_cancel(cancel)
+    track.done("done")
+    return PipelineResult(
+        segments=segments,
+        language=language,
+        language_probability=round(float(language_probability), 4),
+        duration_s=round(duration, 3),
+        warnings=warnings,
+        models=_models_record(transcriber, translator, options.translate),
+    )
+
+
+def _models_record(transcriber: Transcriber, translator: Any | None, translate: bool) -> dict[str, str]:
+    record = {
+        "asr": transcriber.model_name,
+        "asr_sha256": transcriber.model_sha256,
+        "asr_device": f"{transcriber.device}/{transcriber.compute_type}",
+    }
+    if not translate:
+        record["en_route"] = str(EnglishRoute.NONE)
+    elif translator is not None:
+        record["en_route"] = str(EnglishRoute.ARGOS)
+        for key, value in (getattr(translator, "info", None) or {}).items():
+            record[f"mt_{key}"] = str(value)
+    else:
+        record["en_route"] = str(EnglishRoute.WHISPER)
+        record["mt"] = f"whisper-{transcriber.model_name} speech translation"
+    return record
+
+
+def retranslate(
+    segments: list[Segment],
+    glossary: Glossary | None,
+    options: PipelineOptions | None = None,
+    *,
+    audio: bytes | None = None,
+    cancel: threading.Event | None = None,
+) -> list[tuple[str, EnglishRoute]]:
+    """New English for the given segments, 1:1: Argos when installed, else Whisper speech translation of
+    each segment's span of the recording (which then needs `audio`, the original recording bytes)."""
+    offline.activate()
+    options = options or PipelineOptions()
+    if not segments:
+        return []
+    translator = _argos_translator()
+    if translator is not None:
+        english = translator.translate([s.ru for s in segments], glossary)
+        return [(text, EnglishRoute.ARGOS) for text in english]
+    if audio is None:
+        raise PipelineError(
+            "No Argos Russian→English package is installed, so re-translation uses Whisper on the recording, "
+            "and the recording was not provided."
+        )
+    transcriber = _transcriber(options)
+    # Only the spans are decoded and laid end to end (with a little silence between them), then translated
+    # in one batched call: a few segments of a 3-hour recording cost seconds, not a full decode.
+    gap = np.zeros(SAMPLE_RATE // 5, dtype=np.float32)
+    pieces: list[np.ndarray] = []
+    spans: list[tuple[float, float]] = []
+    cursor = 0.0
+    for seg in segments:
+        _check_cancel(cancel)
+        samples = media.decode(audio, start=seg.start, end=seg.end)
+        spans.append((cursor, cursor + samples.size / SAMPLE_RATE))
+        pieces.extend([samples, gap])
+        cursor += (samples.size + gap.size) / SAMPLE_RATE
+    compact = np.concatenate(pieces)
+    language = options.language or "ru"
+    english = transcriber.translate_spans(compact, spans, language=language, cancel=cancel)
+    return [(text, EnglishRoute.WHISPER if text else EnglishRoute.NONE) for text in english]
