@@ -56,7 +56,7 @@ def _sidebar(vault_session: object) -> None:
             "🔒 Lock now",
             key="lock_now",
             type="primary",
-            use_container_width=True,
+            width="stretch",
             on_click=state.lock,
             kwargs={"notice": "Locked. Everything decrypted was cleared from this window."},
             help="Clears everything decrypted from this window at once. Processing already started continues.",

@@ -45,7 +45,7 @@ def render() -> None:
             and (not cases or r["case"] in cases) and (since is None or r["when"][:10] >= since.isoformat())
         ]
         st.caption(f"{len(shown)} of {len(rows)} entries · chain head `{sess.audit_head()[:16]}…`")
-        st.dataframe(list(reversed(shown)), use_container_width=True, hide_index=True)
+        st.dataframe(list(reversed(shown)), width="stretch", hide_index=True)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def render() -> None:
         with st.form("glossary"):
             st.subheader("Terms")
             st.caption("Each Russian term is always translated with this English rendering.")
-            edited = st.data_editor(rows or [{"Russian": "", "English": ""}], num_rows="dynamic", use_container_width=True, key="gl_terms")
+            edited = st.data_editor(rows or [{"Russian": "", "English": ""}], num_rows="dynamic", width="stretch", key="gl_terms")
             c1, c2 = st.columns(2)
             keep = c1.text_area("Keep as written (one per line)", "\n".join(g.keep), help="Names and words never translated.")
             sensitive = c2.text_area("Sensitive (one per line)", "\n".join(g.sensitive), help="Always suggested for redaction in exports.")

@@ -1,0 +1,76 @@
+"""`workstation app`: the server listens on 127.0.0.1 only, with telemetry off and cross-origin access closed."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from workstation.commands.app_cmd import APP_SCRIPT, streamlit_flags
+
+
+def test_flags_keep_the_server_local_and_quiet() -> None:
+    flags = dict(f.removeprefix("--").split("=", 1) for f in streamlit_flags(8765, 4096))
+    assert flags["server.address"] == "127.0.0.1"
+    assert flags["browser.gatherUsageStats"] == "false"
+    assert flags["server.enableXsrfProtection"] == "true"
+    assert flags["server.enableCORS"] == "true"  # false would send Access-Control-Allow-Origin: *
+    assert flags["server.headless"] == "true"
+    assert flags["server.fileWatcherType"] == "none"
+    assert int(flags["server.maxUploadSize"]) >= 4096  # a 3-hour recording
+    assert flags["client.showErrorDetails"] == "none"
+    all_flags = streamlit_flags(8765, 4096)
+    assert "--server.corsAllowedOrigins=http://127.0.0.1:8765" in all_flags
+    assert APP_SCRIPT.read_text().index("offline.activate()") < APP_SCRIPT.read_text().index("import streamlit")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def running_app(tmp_path: Path):
+    port = _free_port()
+    env = dict(os.environ, WORKSTATION_VAULT=str(tmp_path / "vault"))
+    proc = subprocess.Popen([sys.executable, "-m", "workstation.cli", "app", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.3)
+    yield port, proc
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def test_server_listens_on_loopback_only_and_refuses_other_origins(running_app) -> None:
+    import psutil
+
+    port, proc = running_app
+    assert proc.poll() is None, proc.stdout.read().decode(errors="replace")[-2000:]
+    listening = [
+        c.laddr for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+    ]
+    assert listening and all(addr.ip == "127.0.0.1" for addr in listening), listening
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/_stcore/health", headers={"Origin": "http://evil.example"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        assert r.headers.get("Access-Control-Allow-Origin") in (None, f"http://127.0.0.1:{port}")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+        html = r.read().decode("utf-8", errors="replace")
+    assert "googleapis" not in html and "https://" not in html.split("<body")[0]  # nothing fetched from elsewhere
