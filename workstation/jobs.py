@@ -383,6 +383,41 @@ class JobQueue:
             log.warning("could not save job state for job %s: %s", entry.job.id, type(exc).__name__)
 
 
+class SerializedSession:
+    """A vault session shared by the page and the worker thread, with every call serialised.
+
+    ``VaultSession`` is not safe for writes from several threads at once, and the worker stores job state and
+    results while the user keeps editing in the page. Plain attributes (``user``, ``role``, ``path``) pass
+    through; every method call holds the session's lock.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        object.__setattr__(self, "_inner", inner)
+        object.__setattr__(self, "_call_lock", threading.RLock())
+
+    @property
+    def inner(self) -> Any:
+        return self._inner
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._call_lock:
+                return value(*args, **kwargs)
+
+        return call
+
+    def __repr__(self) -> str:
+        return f"SerializedSession({self._inner!r})"
+
+
+def serialized(session: Any) -> SerializedSession:
+    return session if isinstance(session, SerializedSession) else SerializedSession(session)
+
+
 def _lock_session(session: Any) -> None:
     try:
         session.lock()

@@ -43,6 +43,8 @@ def streamlit_flags(port: int, max_upload_mb: int) -> list[str]:
         ("server.enableStaticServing", "false"),
         ("server.enableAgentApi", "false"),
         ("server.showEmailPrompt", "false"),
+        # a closed tab's state (and its unlocked session) is dropped after 10 s instead of 2 minutes
+        ("server.disconnectedSessionTTL", "10"),
         ("browser.gatherUsageStats", "false"),
         ("browser.serverAddress", HOST),
         ("browser.serverPort", str(port)),

@@ -17,6 +17,7 @@ import streamlit as st
 
 from workstation.testimony import (
     LOW_CONFIDENCE,
+    EnglishRoute,
     SPEAKERS,
     Segment,
     Status,
@@ -210,9 +211,10 @@ def _retranslate(case: str, bases: dict[str, int]) -> None:
     def run() -> int:
         t = state.testimony(case, fresh=True)
         segs = [t.segment(i) for i in bases]
-        audio = None if _argos_available() else state.recording(case)
+        argos = pipeline.english_route() is EnglishRoute.ARGOS
+        audio = None if argos else state.recording(case)  # Whisper re-translates the spans of the recording
         options = build_options(sess, {})
-        results = pipeline.retranslate(segs, options.glossary if hasattr(options, "glossary") else None, options, audio=audio)
+        results = pipeline.retranslate(segs, options.glossary, options, audio=audio)
         user = sess.user
 
         def apply(t2: Testimony) -> int:
@@ -226,15 +228,6 @@ def _retranslate(case: str, bases: dict[str, int]) -> None:
     if count:
         state.flash("success", f"Re-translated {count} segment(s). Check the new English before marking them reviewed.")
         _clear_selection()
-
-
-def _argos_available() -> bool:
-    try:
-        from workstation import mt
-
-        return mt.load_translator() is not None
-    except Exception:  # noqa: BLE001 - no MT module or package: the Whisper route needs the audio
-        return False
 
 
 def _play(seg_id: str) -> None:

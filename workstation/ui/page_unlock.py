@@ -15,6 +15,7 @@ def _after_unlock(vault_session: object) -> None:
     from workstation import jobs
 
     state.set_session(vault_session)
+    vault_session = state.session()  # the serialised wrapper the page and the worker share
     try:
         statuses = {t.case_code: str(t.status) for t in vault_session.list_testimonies()}
         found = jobs.queue_for(state.vault_path()).recover(

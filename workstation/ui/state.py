@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,8 @@ log = logging.getLogger(__name__)
 SESSION_KEY = "vault_session"
 LAST_ACTIVITY_KEY = "last_activity"
 NOTICE_KEY = "lock_notice"  # why the last lock happened, shown on the unlock screen (kept across the clear)
-CACHE_KEY = "decrypted_cache"  # decrypted recordings / testimonies kept for speed; cleared on lock
+CACHE_KEY = "decrypted_cache"
+GUARD_KEY = "session_guard"  # decrypted recordings / testimonies kept for speed; cleared on lock
 
 
 def vault_path() -> Path:
@@ -35,9 +37,29 @@ def idle_lock_s() -> int:
     return load_settings().idle_lock_s
 
 
+class _Guard:
+    """Lives in st.session_state; when Streamlit drops a closed tab's state, its finalizer locks the session."""
+
+
+def _release(path: str, vault_session: Any) -> None:
+    from workstation import jobs
+
+    jobs.queue_for(path).release(vault_session)
+
+
 def session() -> Any | None:
-    """The unlocked VaultSession of this browser tab, or None."""
-    return st.session_state.get(SESSION_KEY)
+    """The unlocked vault session of this browser tab (serialised for the worker thread), or None."""
+    from workstation import jobs
+
+    current = st.session_state.get(SESSION_KEY)
+    if current is not None and not isinstance(current, jobs.SerializedSession):
+        current = jobs.serialized(current)  # a session put there directly (tests, benchmarks)
+        st.session_state[SESSION_KEY] = current
+    if current is not None and GUARD_KEY not in st.session_state:
+        guard = _Guard()
+        weakref.finalize(guard, _release, str(vault_path()), current)
+        st.session_state[GUARD_KEY] = guard
+    return current
 
 
 def require_session() -> Any:
@@ -50,6 +72,7 @@ def require_session() -> Any:
 
 def set_session(vault_session: Any) -> None:
     st.session_state[SESSION_KEY] = vault_session
+    session()  # wrap it and attach the guard
     touch()
 
 
@@ -71,7 +94,7 @@ def lock(notice: str = "") -> None:
     """Forget everything decrypted in this tab at once and release the vault session."""
     from workstation import jobs
 
-    current = st.session_state.get(SESSION_KEY)
+    current = session()
     st.session_state.clear()
     if notice:
         st.session_state[NOTICE_KEY] = notice
