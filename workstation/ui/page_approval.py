@@ -12,12 +12,14 @@ from workstation.ui import state
 def _approve(case: str) -> None:
     sess = state.require_session()
     state.run_action(sess.approve, case, success=f"{case} approved and locked.", what="Approving")
+    state.forget(case)
 
 
 def _unapprove(case: str, key: str) -> None:
     sess = state.require_session()
     reason = st.session_state.get(key, "")
     state.run_action(sess.unapprove, case, reason, success=f"{case} un-approved; it can be edited again.", what="Un-approving")
+    state.forget(case)
 
 
 def render() -> None:
@@ -25,7 +27,7 @@ def render() -> None:
     st.title("Approval")
     state.show_flashes()
     with state.shown_errors("Loading the testimony"):
-        summaries = [s for s in sess.list_testimonies() if str(s.status) in ("draft", "approved")]
+        summaries = [s for s in state.summaries() if str(s.status) in ("draft", "approved")]
         case = state.selected_case([s.case_code for s in summaries])
         if case is None:
             st.info("No processed testimony yet.")

@@ -39,7 +39,7 @@ def render() -> None:
     st.title("Export")
     state.show_flashes()
     with state.shown_errors("Preparing the export"):
-        summaries = [s for s in sess.list_testimonies() if str(s.status) in ("draft", "approved")]
+        summaries = [s for s in state.summaries() if str(s.status) in ("draft", "approved")]
         case = state.selected_case([s.case_code for s in summaries])
         if case is None:
             st.info("No processed testimony to export yet.")

@@ -31,7 +31,7 @@ def render() -> None:
         st.warning("The app was stopped while recordings were being processed: " + ", ".join(recovered)
                    + ". Open the processing queue to see what happened to each.", icon="⚠️")
     with state.shown_errors("Listing the testimonies"):
-        summaries = sess.list_testimonies()
+        summaries = state.summaries(fresh=True)
         if not summaries:
             hint = " Create one from “New testimony”." if nav.may_process(sess.role) else ""
             st.info("No testimony to show yet." + hint)

@@ -101,6 +101,7 @@ def render() -> None:
         state.flash("error", line)
     st.session_state[UPLOAD_KEY] = round_ + 1  # new form and uploader: the uploaded bytes are released
     st.session_state["case"] = codes[0]
+    state.cache().pop("summaries", None)
     st.rerun()
 
 

@@ -100,7 +100,7 @@ def render() -> None:
         )
     st.caption("One recording is processed at a time. You can keep working, reload the page or lock the screen: processing continues.")
     with state.shown_errors("Showing the queue"):
-        summaries = sess.list_testimonies()
+        summaries = state.summaries(fresh=True)
         job_list({t.case_code: str(t.status) for t in summaries})
         _unprocessed(sess, summaries)
 

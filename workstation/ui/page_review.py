@@ -404,7 +404,7 @@ def render() -> None:
     st.title("Review")
     state.show_flashes()
     with state.shown_errors("Loading the testimony"):
-        summaries = [s for s in sess.list_testimonies() if str(s.status) in ("draft", "approved")]
+        summaries = [s for s in state.summaries() if str(s.status) in ("draft", "approved")]
         case = state.selected_case([s.case_code for s in summaries])
         if case is None:
             st.info("No testimony is ready for review yet: processed recordings appear here.")

@@ -136,12 +136,28 @@ def testimony(case_code: str, *, fresh: bool = False) -> Any:
     return t
 
 
+def summaries(*, fresh: bool = False) -> list[Any]:
+    """The testimonies this user may see (cached briefly: listing reads every testimony of the vault)."""
+    store = cache()
+    hit = store.get("summaries")
+    if hit and not fresh and time.monotonic() - hit[0] < TESTIMONY_MAX_AGE_S:
+        return hit[1]
+    found = require_session().list_testimonies()
+    store["summaries"] = (time.monotonic(), found)
+    return found
+
+
 def remember(t: Any) -> None:
-    cache()[f"testimony:{t.case_code}"] = (time.monotonic(), t)
+    """Keep a freshly saved testimony as this tab's copy (the list's counts and statuses are then stale)."""
+    store = cache()
+    store[f"testimony:{t.case_code}"] = (time.monotonic(), t)
+    store.pop("summaries", None)
 
 
 def forget(case_code: str) -> None:
-    cache().pop(f"testimony:{case_code}", None)
+    store = cache()
+    store.pop(f"testimony:{case_code}", None)
+    store.pop("summaries", None)
 
 
 @contextmanager
