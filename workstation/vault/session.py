@@ -608,11 +608,14 @@ class VaultSession:
                 "saved over theirs. Reload, check their change, and apply yours again."
             ) from None
         changed = [(r.segment_id, r.revision, r.field) for r in t.revisions[n_revisions:]]
-        extra = {k: v for k, v in (details or {}).items()}
-        self._audit(action, case_code, version=new_version,
-                    segments="|".join(s for s, _r, _f in changed if s)[:80] or None,
-                    revisions="|".join(str(r) for _s, r, _f in changed)[:80] or None,
-                    fields="|".join(sorted({f for _s, _r, f in changed}))[:80] or None, **extra)
+        info: dict[str, Any] = dict(details or {})
+        info.update({k: v for k, v in {  # computed from the change itself: these win over the caller's words
+            "version": new_version,
+            "segment_ids": "|".join(s for s, _r, _f in changed if s)[:80] or None,
+            "revisions": "|".join(str(r) for _s, r, _f in changed)[:80] or None,
+            "fields": "|".join(sorted({f for _s, _r, f in changed}))[:80] or None,
+        }.items() if v is not None})
+        self._audit(action, case_code, **info)
         return result
 
     def update_meta(self, case_code: str, **changes: str) -> Testimony:

@@ -360,7 +360,7 @@ def _kem_key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
 def _wrap_master(slot: KeySlot, epoch: str, master_key: bytes) -> bytes:
     """Seal the master key to the slot's public key (ephemeral-static X25519 + HKDF + AES-256-GCM)."""
     ephemeral = X25519PrivateKey.generate()
-    eph_pub = _raw_public(ephemeral)
+    eph_pub = _raw_public(ephemeral.public_key())
     key = _kem_key(ephemeral.exchange(X25519PublicKey.from_public_bytes(slot.public_key)), eph_pub, slot.public_key)
     return eph_pub + crypto.seal(key, master_key, aad=slot.aad() + b"|epoch:" + epoch.encode())
 

@@ -1,0 +1,335 @@
+"""The vault session: round trips of every record kind, unlock errors, key rotation, shredding, audit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures_vault import OTHER_PASSPHRASE, PASSPHRASE, vault_files
+from workstation import testimony as tm
+from workstation.glossary import Glossary
+from workstation.testimony import ConflictError, Segment, Status, TestimonyMeta, Word
+from workstation.vault import session as vs
+from workstation.vault import users
+
+
+def _result(segments: list[Segment]) -> Any:
+    from workstation.pipeline import PipelineResult
+
+    return PipelineResult(segments=segments, language="ru", language_probability=0.98, duration_s=4.0,
+                          warnings=["a warning"], models={"asr": "whisper-base", "mt": "none"})
+
+
+def _segments() -> list[Segment]:
+    words = [Word(0.0, 0.5, " шестьдесят", 0.9), Word(0.5, 1.0, " тысяч", 0.4)]
+    return [Segment(0.0, 1.0, "шестьдесят тысяч", "sixty thousand", words=words, confidence=0.65),
+            Segment(1.0, 4.0, "тенге сколько будет стоить", "")]
+
+
+def test_round_trip_of_every_record_kind(editor: Any, vault_path: Path, clip: Path) -> None:
+    meta = TestimonyMeta(case_code="CH-2019-014", interview_date="2019-05-02", interviewer="edna",
+                         consent_scope="documentation, court", sensitivity="high", notes="met in Tbilisi")
+    created = editor.create_testimony(meta)
+    assert created.owner == "edna" and created.status is Status.CREATED
+    data = clip.read_bytes()
+    info = editor.ingest_recording("CH-2019-014", data, clip.name)
+    assert info.sha256 == hashlib.sha256(data).hexdigest() and info.size == len(data) and info.duration_s > 1
+    assert editor.read_recording("CH-2019-014") == data
+    assert editor.recording_info("CH-2019-014") == info
+    assert editor.load("CH-2019-014").status is Status.INGESTED
+
+    editor.store_processing_result("CH-2019-014", _result(_segments()))
+    editor.update("CH-2019-014", lambda t: tm.edit_segment(t, t.segments[1].id, "en", "how much will it cost",
+                                                             base_revision=0, user="edna"), action="edit")
+    editor.save_extra("CH-2019-014", "pseudonyms", {"Ахмед": "Witness A"})
+    editor.save_glossary(Glossary(terms={"тенге": "tenge"}, keep=["Грозный"], sensitive=["Ахмед"]))
+
+    again = vs.unlock(vault_path, "edna", PASSPHRASE)  # everything comes back from disk, through a new session
+    t = again.load("CH-2019-014")
+    assert t.meta == meta and t.status is Status.DRAFT and t.owner == "edna"
+    assert [s.ru for s in t.segments] == ["шестьдесят тысяч", "тенге сколько будет стоить"]
+    assert t.segments[0].words == _segments()[0].words
+    assert t.segments[1].en == "how much will it cost" and t.segments[1].revision == 1
+    assert t.revisions[0].old == "" and t.revisions[0].new == "how much will it cost" and t.revisions[0].user == "edna"
+    assert t.models["asr"] == "whisper-base"
+    assert again.load_extra("CH-2019-014", "pseudonyms") == {"Ахмед": "Witness A"}
+    assert again.load_extra("CH-2019-014", "processing")["warnings"] == ["a warning"]
+    assert again.load_extra("CH-2019-014", "nothing") is None
+    assert again.load_glossary() == Glossary(terms={"тенге": "tenge"}, keep=["Грозный"], sensitive=["Ахмед"])
+    assert again.read_recording("CH-2019-014") == data
+    [summary] = again.list_testimonies()
+    assert (summary.case_code, summary.status, summary.n_segments, summary.n_reviewed) == ("CH-2019-014", Status.DRAFT, 2, 0)
+    assert summary.duration_s == pytest.approx(info.duration_s)
+    assert again.verify().problems == []
+
+
+def test_views_and_edits_are_audited_without_content(editor: Any, clip: Path) -> None:
+    editor.create_testimony(TestimonyMeta(case_code="A-1", notes="secret note"))
+    editor.ingest_recording("A-1", clip.read_bytes(), "witness-real-name.wav")
+    editor.store_processing_result("A-1", _result(_segments()))
+    seg = editor.load("A-1").segments[0]
+    editor.update("A-1", lambda t: tm.edit_segment(t, seg.id, "ru", "совсем другой текст", base_revision=0,
+                                                   user="edna"), action="edit_segment",
+                  details={"note": "совсем другой текст", "segments": 1})
+    editor.read_recording("A-1")
+    entries = editor.audit_entries()
+    actions = [_field(e, "action") for e in entries]
+    for expected in ("vault_created", "user_added", "testimony_created", "recording_ingested", "processed", "view",
+                     "edit_segment"):
+        assert expected in actions
+    assert actions.count("view") == 2  # load + read_recording
+    edit = [e for e in entries if _field(e, "action") == "edit_segment"][0]
+    dump = json.dumps([_as_dict(e) for e in entries], ensure_ascii=False, default=str)
+    assert seg.id in dump and "revision" in dump
+    for secret in ("совсем другой текст", "шестьдесят", "secret note", "witness-real-name"):
+        assert secret not in dump
+    assert _field(edit, "user") == "edna" and _field(edit, "case_code") == "A-1"
+    assert editor.audit_head()
+
+
+def _field(entry: Any, name: str) -> Any:
+    return entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
+
+
+def _as_dict(entry: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.asdict(entry) if dataclasses.is_dataclass(entry) else entry
+
+
+def test_stale_revision_is_a_conflict_and_nothing_is_lost(sessions: dict[str, Any]) -> None:
+    edna, tanya = sessions["edna"], sessions["tanya"]
+    edna.create_testimony(TestimonyMeta(case_code="C-1"))
+    edna.store_processing_result("C-1", _result(_segments()))
+    seg = tanya.load("C-1").segments[0]
+    edna.update("C-1", lambda t: tm.edit_segment(t, seg.id, "en", "editor's text", base_revision=0, user="edna"),
+                action="edit")
+    with pytest.raises(ConflictError, match="revision 0"):
+        tanya.update("C-1", lambda t: tm.edit_segment(t, seg.id, "en", "translator's text", base_revision=0,
+                                                      user="tanya"), action="edit")
+    assert tanya.load("C-1").segments[0].en == "editor's text"
+
+
+def test_reprocessing_never_replaces_human_edits(editor: Any) -> None:
+    editor.create_testimony(TestimonyMeta(case_code="R-1"))
+    editor.store_processing_result("R-1", _result(_segments()))
+    editor.update("R-1", lambda t: tm.set_reviewed(t, t.segments[0].id, True, base_revision=0, user="edna"), action="r")
+    with pytest.raises(tm.EditError, match="human edit"):
+        editor.store_processing_result("R-1", _result([Segment(0, 1, "другое")]))
+    assert editor.load("R-1").segments[0].reviewed
+
+
+def test_unlock_errors_are_clear_and_change_nothing(editor: Any, vault_path: Path) -> None:
+    editor.add_user("tanya", "translator", OTHER_PASSPHRASE)
+    before = vault_files(vault_path)
+    with pytest.raises(users.WrongPassphraseError, match="does not open the account tanya"):
+        vs.unlock(vault_path, "tanya", PASSPHRASE)
+    with pytest.raises(users.UnknownUserError, match="no account named 'nobody'"):
+        vs.unlock(vault_path, "nobody", PASSPHRASE)
+    with pytest.raises(vs.VaultNotFoundError, match="no vault"):
+        vs.unlock(vault_path.parent / "elsewhere", "edna", PASSPHRASE)
+    after = vault_files(vault_path)
+    after.pop(users.THROTTLE_FILE)  # the only change: the failure counters
+    assert after == {k: v for k, v in before.items() if k != users.THROTTLE_FILE}
+    assert vs.unlock(vault_path, "tanya", OTHER_PASSPHRASE).role is users.Role.TRANSLATOR
+
+
+def _slot_file(vault_path: Path, user: str) -> Path:
+    for p in (vault_path / "slots").glob("*.slot"):
+        if json.loads(p.read_text())["user"] == user:
+            return p
+    raise AssertionError(user)
+
+
+def test_role_edited_in_a_slot_breaks_it(editor: Any, vault_path: Path) -> None:
+    editor.add_user("ivan", "interviewer", OTHER_PASSPHRASE)
+    path = _slot_file(vault_path, "ivan")
+    data = json.loads(path.read_text())
+    data["role"] = "editor"  # an interviewer promotes himself by editing the file
+    path.write_text(json.dumps(data))
+    before = vault_files(vault_path)
+    with pytest.raises(users.SlotDamagedError, match="altered"):
+        vs.unlock(vault_path, "ivan", OTHER_PASSPHRASE)
+    assert {k: v for k, v in vault_files(vault_path).items() if k != users.THROTTLE_FILE} == \
+        {k: v for k, v in before.items() if k != users.THROTTLE_FILE}
+    assert vs.unlock(vault_path, "edna", PASSPHRASE).role is users.Role.EDITOR  # the others still open
+    assert any("slot" in p.lower() for p in editor.verify().problems) is False  # parseable, only the owner can tell
+
+
+def test_corrupted_slot_is_a_clear_error(editor: Any, vault_path: Path) -> None:
+    editor.add_user("ivan", "interviewer", OTHER_PASSPHRASE)
+    path = _slot_file(vault_path, "ivan")
+    raw = bytearray(path.read_bytes())
+    data = json.loads(raw)
+    sealed = bytearray(__import__("base64").b64decode(data["private_key"]))
+    sealed[-5] ^= 0x01
+    data["private_key"] = __import__("base64").b64encode(bytes(sealed)).decode()
+    path.write_text(json.dumps(data))
+    with pytest.raises(users.SlotDamagedError):
+        vs.unlock(vault_path, "ivan", OTHER_PASSPHRASE)
+    path.write_bytes(b"\x00garbage")  # unreadable: that user is unknown, others unaffected
+    with pytest.raises(users.UnknownUserError):
+        vs.unlock(vault_path, "ivan", OTHER_PASSPHRASE)
+    assert any("damaged" in p for p in editor.verify().problems)
+    vs.unlock(vault_path, "edna", PASSPHRASE)
+
+
+def test_removed_user_opens_nothing_after_rotation(sessions: dict[str, Any], vault_path: Path) -> None:
+    edna, tanya = sessions["edna"], sessions["tanya"]
+    edna.create_testimony(TestimonyMeta(case_code="K-1"))
+    edna.store_processing_result("K-1", _result(_segments()))
+    saved_slot = _slot_file(vault_path, "ivan")
+    copy = saved_slot.read_bytes()
+    old_epoch = json.loads((vault_path / "vault.json").read_text())["epoch"]
+    edna.remove_user("ivan")
+    new_epoch = json.loads((vault_path / "vault.json").read_text())["epoch"]
+    assert new_epoch != old_epoch
+    with pytest.raises(users.UnknownUserError):
+        vs.unlock(vault_path, "ivan", PASSPHRASE)
+    # ivan kept a copy of his old slot file and puts it back: it only holds the old master key
+    saved_slot.write_bytes(copy)
+    with pytest.raises(users.SlotDamagedError, match="current key"):
+        vs.unlock(vault_path, "ivan", PASSPHRASE)
+    slot = users.KeySlot.from_bytes(copy)
+    old_master = users.open_slot(slot, PASSPHRASE, old_epoch)
+    from workstation.vault import crypto
+    from workstation.vault.store import Store
+
+    with pytest.raises((crypto.CryptoError, FileNotFoundError)):
+        Store(vault_path).read_record(old_master, f"catalog-{old_epoch}")  # deleted
+    with pytest.raises(crypto.CryptoError):
+        Store(vault_path).read_record(old_master, f"catalog-{new_epoch}")  # new key: the old one fails
+    saved_slot.unlink()
+    # sessions that were open follow the rotation without a passphrase; new unlocks work
+    assert tanya.load("K-1").segments[0].ru == "шестьдесят тысяч"
+    assert vs.unlock(vault_path, "inna", PASSPHRASE).list_testimonies() == []
+    assert [u.name for u in edna.list_users()] == ["edna", "inna", "tanya"]
+    actions = [_field(e, "action") for e in edna.audit_entries()]
+    assert "user_removed" in actions and "key_rotation" in actions
+    assert edna.verify().problems == []
+
+
+def test_last_editor_and_self_removal_refused(editor: Any) -> None:
+    with pytest.raises(Exception, match="your own account"):
+        editor.remove_user("edna")
+
+
+def test_change_passphrase(editor: Any, vault_path: Path) -> None:
+    with pytest.raises(users.WrongPassphraseError):
+        editor.change_passphrase("not the passphrase at all", OTHER_PASSPHRASE)
+    editor.change_passphrase(PASSPHRASE, OTHER_PASSPHRASE)
+    with pytest.raises(users.WrongPassphraseError):
+        vs.unlock(vault_path, "edna", PASSPHRASE)
+    vs.unlock(vault_path, "edna", OTHER_PASSPHRASE)
+
+
+def test_lock_forgets_keys(editor: Any) -> None:
+    editor.create_testimony(TestimonyMeta(case_code="L-1"))
+    editor.lock()
+    with pytest.raises(vs.VaultLockedError):
+        editor.load("L-1")
+    assert "key" not in repr(editor).lower() or "locked=True" in repr(editor)
+
+
+def test_shred_destroys_key_and_data(editor: Any, vault_path: Path, clip: Path) -> None:
+    editor.create_testimony(TestimonyMeta(case_code="S-1"))
+    editor.ingest_recording("S-1", clip.read_bytes(), clip.name)
+    editor.save_extra("S-1", "pseudonyms", {"a": "b"})
+    editor.create_testimony(TestimonyMeta(case_code="S-2"))
+    files_before = set(vault_files(vault_path))
+    editor.shred("S-1")
+    with pytest.raises(vs.NotFoundError):
+        editor.load("S-1")
+    with pytest.raises(vs.NotFoundError):
+        editor.read_recording("S-1")
+    assert [t.case_code for t in editor.list_testimonies()] == ["S-2"]
+    gone = files_before - set(vault_files(vault_path))
+    assert len(gone) >= 3  # testimony record, recording info, extra, blob (the store may split blobs further)
+    assert [_field(e, "action") for e in editor.audit_entries()].count("shred") == 1
+    assert editor.verify().problems == []
+    editor.create_testimony(TestimonyMeta(case_code="S-1"))  # the code can be used again, for a new testimony
+    assert editor.load("S-1").segments == []
+
+
+def test_throttling_grows_and_persists_across_processes(editor: Any, vault_path: Path) -> None:
+    for _ in range(users.FREE_ATTEMPTS):
+        with pytest.raises(users.WrongPassphraseError):
+            vs.unlock(vault_path, "edna", "wrong passphrase words here")
+    with pytest.raises(users.ThrottledError) as caught:  # even the right passphrase must wait now
+        vs.unlock(vault_path, "edna", PASSPHRASE)
+    assert 0 < caught.value.seconds <= users.BASE_DELAY_S
+    script = (
+        "import sys\nfrom workstation.vault import session as vs, users\n"
+        "try:\n    vs.unlock(sys.argv[1], 'edna', sys.argv[2])\nexcept users.ThrottledError as e:\n"
+        "    print('THROTTLED', round(e.seconds)); sys.exit(0)\nsys.exit(3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(vault_path), PASSPHRASE], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "THROTTLED" in done.stdout, done.stderr
+    assert users.delay_after(users.FREE_ATTEMPTS + 1) == 2 * users.delay_after(users.FREE_ATTEMPTS)
+    assert users.delay_after(100) == users.MAX_DELAY_S
+    raw = (vault_path / users.THROTTLE_FILE).read_text()
+    assert "edna" in raw and "wrong passphrase" not in raw
+    # the wait passes (we move the recorded time back instead of sleeping)
+    data = json.loads(raw)
+    for entry in data["users"].values():
+        entry["last"] -= users.MAX_DELAY_S
+    (vault_path / users.THROTTLE_FILE).write_text(json.dumps(data))
+    again = vs.unlock(vault_path, "edna", PASSPHRASE)
+    failed = [e for e in again.audit_entries() if _field(e, "action") == "unlock_failed"]
+    assert len(failed) == users.FREE_ATTEMPTS and all(_field(e, "user") == "edna" for e in failed)
+    assert json.loads((vault_path / users.THROTTLE_FILE).read_text())["pending"] == []
+
+
+def test_unknown_names_never_written_in_clear(editor: Any, vault_path: Path) -> None:
+    with pytest.raises(users.UnknownUserError):
+        vs.unlock(vault_path, "my real passphrase typed here", PASSPHRASE)
+    assert "typed here" not in (vault_path / users.THROTTLE_FILE).read_text()
+
+
+def test_create_vault_refuses_existing_or_weak(tmp_path: Path, editor: Any, vault_path: Path) -> None:
+    with pytest.raises(vs.VaultExistsError):
+        vs.create_vault(vault_path, "x", PASSPHRASE)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "a.txt").write_text("x")
+    with pytest.raises(vs.VaultExistsError):
+        vs.create_vault(tmp_path / "full", "x", PASSPHRASE)
+    with pytest.raises(users.WeakPassphraseError):
+        vs.create_vault(tmp_path / "new", "x", "password")
+    assert not vs.vault_exists(tmp_path / "new")
+
+
+def test_bad_audio_is_refused_with_a_media_error(editor: Any) -> None:
+    from workstation.media import MediaError
+
+    editor.create_testimony(TestimonyMeta(case_code="B-1"))
+    with pytest.raises(MediaError):
+        editor.ingest_recording("B-1", b"this is not audio at all" * 100, "notes.txt")
+    assert editor.recording_info("B-1") is None
+    assert editor.load("B-1").status is Status.CREATED
+
+
+def test_real_kdf_parameters_once(real_kdf: None, tmp_path: Path) -> None:
+    from workstation.vault import crypto
+
+    started = time.perf_counter()
+    s = vs.create_vault(tmp_path / "v", "edna", PASSPHRASE)
+    slot = json.loads(next((tmp_path / "v" / "slots").glob("*.slot")).read_text())
+    assert slot["kdf"] == users.kdf_to_dict(crypto.KdfParams())
+    s.lock()
+    assert vs.unlock(tmp_path / "v", "edna", PASSPHRASE).user == "edna"
+    assert time.perf_counter() - started < 60
+
+
+def test_copying_the_vault_keeps_it_usable(editor: Any, vault_path: Path, tmp_path: Path) -> None:
+    editor.create_testimony(TestimonyMeta(case_code="M-1"))
+    shutil.copytree(vault_path, tmp_path / "copy")
+    assert vs.unlock(tmp_path / "copy", "edna", PASSPHRASE).load("M-1").case_code == "M-1"
