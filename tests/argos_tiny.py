@@ -163,6 +163,7 @@ def build_transformer(vocab: list[str], out_dir: Path, *, layers: int = 2, heads
     spec.register_source_vocabulary(vocab)
     spec.register_target_vocabulary(vocab)
     spec.validate()
+    spec.optimize(quantization="int8")  # stored like real Argos packages (converted with int8)
     out_dir.mkdir(parents=True, exist_ok=True)
     spec.save(str(out_dir))
     return out_dir
