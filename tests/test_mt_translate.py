@@ -197,3 +197,12 @@ def test_load_translator_is_cached_per_process(argos_models):
     assert mt.load_translator() is first
     assert first.info["name"] == "translate-ru_en"
     assert len(first.info["sha256"]) == 64 and first.info["device"] in ("cpu", "cuda")
+
+
+def test_an_unpunctuated_run_on_is_cut_into_sentence_sized_parts(argos_translator, counting):
+    words = [w.strip(".,") for s in SENTENCES for w in s.split()]
+    run_on = " ".join((words * 4)[:150])  # 150 words, no full stop: a merged, unpunctuated segment
+    (out,) = argos_translator.translate([run_on])
+    assert out.strip()
+    assert counting.calls == [3]  # 60 + 60 + 30 words, in one call
+    assert mt.chunk_long(run_on) == [" ".join(run_on.split()[i : i + 60]) for i in (0, 60, 120)]

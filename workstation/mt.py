@@ -151,6 +151,23 @@ def _resolve_device(device: str) -> str:
 # A segment's plan: lines → sentences → pieces (see GlossaryMatcher.split).
 _Plan = list[list[list[Piece]]]
 
+# Argos models are trained on sentences; an unpunctuated run-on (merged segments, a transcript without
+# full stops) is cut into parts of at most this many words, after a comma where there is one.
+MAX_WORDS = 60
+
+
+def chunk_long(text: str, max_words: int = MAX_WORDS) -> list[str]:
+    words = text.split()
+    if len(words) <= max_words:
+        return [text]
+    parts: list[str] = []
+    while len(words) > max_words:
+        window = words[:max_words]
+        cut = next((i + 1 for i in range(max_words - 1, max_words // 2 - 1, -1) if window[i][-1] in ",;:—"), max_words)
+        parts.append(" ".join(words[:cut]))
+        words = words[cut:]
+    return parts + ([" ".join(words)] if words else [])
+
 
 class ArgosTranslator:
     """Translates Russian text to English with one installed Argos package; thread-safe, reusable."""
@@ -218,10 +235,15 @@ class ArgosTranslator:
         for line in text.split("\n"):
             sentences = []
             for sentence in razdel.sentenize(line):
-                if matcher:
-                    sentences.append(matcher.split(sentence.text))
-                elif sentence.text.strip():
-                    sentences.append([Piece(sentence.text.strip(), False)])
+                pieces = matcher.split(sentence.text) if matcher else [Piece(sentence.text.strip(), False)]
+                pieces = [
+                    Piece(part, False) if not p.fixed else p
+                    for p in pieces
+                    if p.text
+                    for part in ([p.text] if p.fixed else chunk_long(p.text))
+                ]
+                if pieces:
+                    sentences.append(pieces)
             plan.append(sentences)
         return plan
 
