@@ -206,3 +206,16 @@ def test_an_unpunctuated_run_on_is_cut_into_sentence_sized_parts(argos_translato
     assert out.strip()
     assert counting.calls == [3]  # 60 + 60 + 30 words, in one call
     assert mt.chunk_long(run_on) == [" ".join(run_on.split()[i : i + 60]) for i in (0, 60, 120)]
+
+
+def test_a_device_that_is_not_there_gets_a_clear_message(argos_models):
+    import ctranslate2
+
+    from workstation.errors import WorkstationError
+
+    if ctranslate2.get_cuda_device_count() == 0:
+        with pytest.raises(WorkstationError, match="No CUDA GPU"):
+            mt.load_translator(device="cuda")
+    with pytest.raises(WorkstationError, match="Unknown device"):
+        mt.load_translator(device="tpu")
+    assert mt.load_translator(device="cpu").info["device"] == "cpu"

@@ -141,11 +141,16 @@ def _tidy(text: str) -> str:
 
 
 def _resolve_device(device: str) -> str:
-    if device in ("cpu", "cuda"):
+    if device == "cpu":
         return device
     import ctranslate2
 
-    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    gpus = ctranslate2.get_cuda_device_count()
+    if device == "cuda" and gpus == 0:
+        raise WorkstationError("No CUDA GPU is available for translation. Set WORKSTATION_DEVICE=cpu (or auto).")
+    if device not in ("auto", "cuda"):
+        raise WorkstationError(f"Unknown device {device!r} for translation: use auto, cpu or cuda.")
+    return "cuda" if gpus > 0 else "cpu"
 
 
 # A segment's plan: lines → sentences → pieces (see GlossaryMatcher.split).
