@@ -111,6 +111,13 @@ def _broken_packages(tmp_path: Path) -> dict[str, tuple[Path, type[ap.ArgosPacka
     cases["missing tokenizer"] = (zip_dir(pkg, tmp_path / "nosp.argosmodel", skip=("sentencepiece.model",)),
                                   ap.IncompletePackageError, "sentencepiece.model")
 
+    flipped = tmp_path / "flipped.argosmodel"
+    data = bytearray(zip_dir(pkg, tmp_path / "whole.argosmodel").read_bytes())
+    for i in range(len(data) // 3, len(data) // 3 + 64):  # damage inside the compressed files
+        data[i] ^= 0x5A
+    flipped.write_bytes(bytes(data))
+    cases["damaged bytes"] = (flipped, ap.NotAnArgosPackageError, "damaged")
+
     corrupt_dir = tmp_path / "corrupt"
     corrupt_dir.mkdir()
     corrupt = build_package_dir(corrupt_dir)
@@ -135,6 +142,23 @@ def test_every_bad_file_is_refused_with_its_own_error_and_nothing_changes(no_arg
     assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/evil-absolute.txt").exists()
     with pytest.raises(ap.NotAnArgosPackageError, match="no file"):
         ap.install_from_file(tmp_path / "does-not-exist.argosmodel")
+    with pytest.raises(ap.NotAnArgosPackageError, match="is a folder"):
+        ap.install_from_file(tmp_path)
+
+
+def test_an_interrupted_install_is_tidied_and_the_old_package_restored(no_argos_models, tiny_argos_file):
+    info = ap.install_from_file(tiny_argos_file)
+    root = no_argos_models / "argos"
+    # as if a crash hit between moving the old package aside and moving the new one in
+    moved = root / ".old-translate-ru_en-1-1"
+    info.path.rename(moved)
+    (root / ".staging-crashed" / "translate-ru_en").mkdir(parents=True)
+    assert ap.installed_ru_en(deep=True) == info  # put back on the next look
+    assert not moved.exists()
+    with pytest.raises(ap.WrongLanguagePairError):  # the next install attempt tidies the rest
+        ap.install_from_file(build_tiny_package(no_argos_models.parent / "de", from_code="de"))
+    assert ap.installed_ru_en(deep=True) == info
+    assert _leftovers(no_argos_models) == []
 
 
 def test_a_damaged_installation_says_how_to_fix_it(no_argos_models, tiny_argos_file):

@@ -307,6 +307,17 @@ def _swap_in(staged: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _recover_interrupted() -> None:
+    """Tidy what an interrupted install left (call under the install lock): staging folders go; a package
+    moved aside but never replaced is put back."""
+    root, final = argos_root(), package_path()
+    olds = sorted(root.glob(f".old-{final.name}-*"), key=lambda p: p.stat().st_mtime)
+    if olds and not final.exists():
+        os.replace(olds.pop(), final)
+    for leftover in [*olds, *root.glob(".staging-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -319,12 +330,15 @@ def install_from_file(path: Path | str, *, source: str | None = None) -> ArgosPa
     """Verify a .argosmodel file and install it as the Russian→English package (replacing any older one)."""
     path = Path(path)
     name = path.name
+    if path.is_dir():
+        raise NotAnArgosPackageError(f"{path} is a folder. Give the .argosmodel file itself.")
     if not path.is_file():
         raise NotAnArgosPackageError(f"There is no file at {path}. Give the path to a .argosmodel file.")
     if not zipfile.is_zipfile(path):
         raise NotAnArgosPackageError(f"{name} is not an Argos package (.argosmodel files are zip archives).")
     sha256, size = sha256_file(path)
     with _install_lock(), zipfile.ZipFile(path) as zf:
+        _recover_interrupted()
         archive = _read_archive(zf, name)
         _check_metadata(archive.metadata, name)
         _check_layout({"/".join(parts) for _, parts in archive.members}, name)
@@ -492,6 +506,9 @@ def installed_ru_en(*, deep: bool = False) -> ArgosPackageInfo | None:
     re-hashes every file. A damaged package raises ArgosPackageCorruptError saying how to fix it.
     """
     folder = package_path()
+    if not folder.exists() and any(argos_root().glob(f".old-{folder.name}-*")):
+        with _install_lock():  # an install was interrupted after moving the old package aside
+            _recover_interrupted()
     if not folder.exists():
         return None
     record = _load_record(folder)
