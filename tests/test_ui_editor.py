@@ -72,7 +72,7 @@ def test_users_page_adds_a_user_who_can_then_unlock(vault_users) -> None:
     at.selectbox[0].select("translator")
     form[1].input(PASSPHRASE)
     form[2].input(PASSPHRASE)
-    at.button[-1].click().run()
+    at.button(key="add_user_btn").click().run()
     assert_no_exception(at)
     assert str(vault.unlock(vault_users["edna"].path, "olga", PASSPHRASE).role) == "translator"
 
@@ -100,7 +100,7 @@ def test_translator_edits_the_glossary(vault_users) -> None:
     tanya = vault_users["tanya"]
     at = open_app(tanya, "page_glossary.py")
     assert_no_exception(at)
-    at.text_area[0].input("Кадыров").run()  # keep as written
-    at.button[0].click().run()
+    at.text_area[0].input("Кадыров")  # keep as written (form widgets are sent with the submit)
+    at.button(key="gl_save").click().run()
     assert_no_exception(at)
     assert tanya.load_glossary().keep == ["Кадыров"]

@@ -16,7 +16,7 @@ def _fill_new(at, code: str, files, consent: bool = True):
     if consent:
         at.checkbox[0].check()
     at.file_uploader[0].set_value(files)
-    return at.button[0].click().run()
+    return at.button(key="new_submit").click().run()
 
 
 def test_speed_meter_estimates_time_left_from_measured_progress() -> None:
@@ -80,7 +80,7 @@ def test_after_restart_a_translator_sees_the_job_reported_as_interrupted(vault_u
     at = open_app()
     at.text_input[0].input("tanya")
     at.text_input[1].input(PASSPHRASE)
-    at.button[0].click().run()
+    at.button(key="unlock_btn").click().run()
     assert_no_exception(at)
     assert "stopped while recordings were being processed" in texts(at)
     job = jobs.queue_for(vault_users["tanya"].path).get("C-4")
@@ -96,7 +96,7 @@ def test_after_restart_the_owner_gets_the_job_resumed(vault_users, ui_clip) -> N
     at = open_app()
     at.text_input[0].input("ivan")
     at.text_input[1].input(PASSPHRASE)
-    at.button[0].click().run()
+    at.button(key="unlock_btn").click().run()
     assert_no_exception(at)
     queue = jobs.queue_for(vault_users["ivan"].path)
     job = queue.get("C-5")

@@ -171,7 +171,7 @@ def test_approved_testimony_is_read_only(review) -> None:
     editor.update("CASE-R", lambda t: [set_reviewed(t, s.id, True, base_revision=s.revision, user="edna") for s in t.segments],
                   action="set_reviewed")
     editor.approve("CASE-R")
-    at.run()
+    at.button(key="review_reload").click().run()  # (the page shows a copy at most 10 s old otherwise)
     assert_no_exception(at)
     assert "Approved by edna" in texts(at)
     assert not [b for b in at.button if b.key and b.key.startswith("edit_")]

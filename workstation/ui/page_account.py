@@ -16,7 +16,7 @@ def render() -> None:
         old = st.text_input("Current passphrase", type="password")
         new = st.text_input("New passphrase", type="password")
         again = st.text_input("Repeat the new passphrase", type="password")
-        changed = st.form_submit_button("Change passphrase", type="primary")
+        changed = st.form_submit_button("Change passphrase", type="primary", key="pass_btn")
     if not changed:
         return
     if new != again:

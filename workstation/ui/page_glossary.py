@@ -30,7 +30,7 @@ def render() -> None:
             c1, c2 = st.columns(2)
             keep = c1.text_area("Keep as written (one per line)", "\n".join(g.keep), help="Names and words never translated.")
             sensitive = c2.text_area("Sensitive (one per line)", "\n".join(g.sensitive), help="Always suggested for redaction in exports.")
-            saved = st.form_submit_button("Save the glossary", type="primary")
+            saved = st.form_submit_button("Save the glossary", type="primary", key="gl_save")
     if not saved:
         return
     terms: dict[str, str] = {}

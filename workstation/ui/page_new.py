@@ -66,7 +66,7 @@ def render() -> None:
         start = c3.checkbox("Start processing now", value=True)
         model = c4.selectbox("Whisper model", _model_choices(), help="Bigger models are slower and more accurate.")
         translate = c5.checkbox("Draft an English translation", value=True)
-        submitted = st.form_submit_button("Create and upload", type="primary")
+        submitted = st.form_submit_button("Create and upload", type="primary", key="new_submit")
     if not submitted:
         return
     code = code.strip()

@@ -7,8 +7,6 @@ import streamlit as st
 from workstation.errors import WorkstationError
 from workstation.ui import nav, state
 
-LAST_USER_KEY = "unlock_last_user"
-
 
 def _after_unlock(vault_session: object) -> None:
     """Remember the session, then pick up processing interrupted by an app restart."""
@@ -27,9 +25,24 @@ def _after_unlock(vault_session: object) -> None:
         st.session_state["recovered_jobs"] = [j.case_code for j in found]
 
 
-def _create_vault() -> None:
+def _try_create() -> None:
+    """Form callback (runs before the page is drawn): the passphrase fields are emptied whatever happens."""
     from workstation.vault import session as vault
 
+    name = st.session_state.get("create_user", "").strip()
+    passphrase, again = st.session_state.get("create_pass", ""), st.session_state.get("create_again", "")
+    st.session_state["create_pass"] = st.session_state["create_again"] = ""
+    if not name or not passphrase:
+        state.flash("error", "Enter a user name and a passphrase.")
+    elif passphrase != again:
+        state.flash("error", "The two passphrases differ. Nothing was created; type them again.")
+    else:
+        created = state.run_action(vault.create_vault, state.vault_path(), name, passphrase, what="Creating the vault")
+        if created is not None:
+            _after_unlock(created)
+
+
+def _create_vault() -> None:
     path = state.vault_path()
     st.title("Welcome to Testimony Workstation")
     st.write(
@@ -37,49 +50,40 @@ def _create_vault() -> None:
         "interviewers and translators. Everything in the vault is encrypted with keys that only your "
         "passphrases open — if every passphrase is forgotten, nothing can be recovered."
     )
-    with st.form("create_vault", clear_on_submit=True):
-        name = st.text_input("Your user name", max_chars=64)
-        passphrase = st.text_input("Passphrase", type="password", help="Long and memorable: several words are best.")
-        again = st.text_input("Repeat the passphrase", type="password")
-        submitted = st.form_submit_button("Create the vault", type="primary")
-    if not submitted:
+    state.show_flashes()
+    with st.form("create_vault"):
+        st.text_input("Your user name", max_chars=64, key="create_user")
+        st.text_input("Passphrase", type="password", key="create_pass",
+                      help="At least 12 characters; four or more random words are best.")
+        st.text_input("Repeat the passphrase", type="password", key="create_again")
+        st.form_submit_button("Create the vault", type="primary", on_click=_try_create, key="create_btn")
+
+
+def _try_unlock() -> None:
+    """Form callback: try the passphrase, then empty its field so it never lingers in the page's state."""
+    from workstation.vault import session as vault
+
+    user = st.session_state.get("unlock_user", "").strip()
+    passphrase = st.session_state.get("unlock_pass", "")
+    st.session_state["unlock_pass"] = ""
+    if not user or not passphrase:
+        state.flash("error", "Enter your user name and your passphrase.")
         return
-    if not name.strip():
-        st.error("Enter a user name.")
-    elif passphrase != again:
-        st.error("The two passphrases differ. Nothing was created; type them again.")
-    else:
-        with state.shown_errors("Creating the vault"), st.spinner("Creating the vault and deriving your key…"):
-            _after_unlock(vault.create_vault(path, name.strip(), passphrase))
-            st.rerun()
+    try:
+        vault_session = vault.unlock(state.vault_path(), user, passphrase)
+    except WorkstationError as exc:  # wrong passphrase, unknown user, throttled: each says what to do
+        state.flash("warning" if getattr(exc, "seconds", None) else "error", str(exc))
+        return
+    _after_unlock(vault_session)
 
 
 def _unlock() -> None:
-    from workstation.vault import session as vault
-
     st.title("Unlock Testimony Workstation")
-    with st.form("unlock", clear_on_submit=True):  # clear: the passphrase does not linger in widget state
-        user = st.text_input("User name", value=st.session_state.get(LAST_USER_KEY, ""), max_chars=64)
-        passphrase = st.text_input("Passphrase", type="password")
-        submitted = st.form_submit_button("Unlock", type="primary")
-    if not submitted:
-        return
-    st.session_state[LAST_USER_KEY] = user.strip()
-    if not user.strip() or not passphrase:
-        st.error("Enter your user name and your passphrase.")
-        return
-    try:
-        with st.spinner("Checking your passphrase…"):
-            vault_session = vault.unlock(state.vault_path(), user.strip(), passphrase)
-    except WorkstationError as exc:
-        seconds = getattr(exc, "seconds", None)
-        if seconds:
-            st.warning(f"{exc}", icon="⏳")
-        else:
-            st.error(str(exc), icon="⚠️")
-        return
-    _after_unlock(vault_session)
-    st.rerun()
+    state.show_flashes()
+    with st.form("unlock"):
+        st.text_input("User name", max_chars=64, key="unlock_user")
+        st.text_input("Passphrase", type="password", key="unlock_pass")
+        st.form_submit_button("Unlock", type="primary", on_click=_try_unlock, key="unlock_btn")
 
 
 def render() -> None:

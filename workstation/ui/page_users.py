@@ -39,7 +39,7 @@ def render() -> None:
         role = c2.selectbox("Role", ROLES)
         passphrase = c1.text_input("Their passphrase", type="password", help="Give it to them in person; they can change it under “My account”.")
         again = c2.text_input("Repeat the passphrase", type="password")
-        added = st.form_submit_button("Add user", type="primary")
+        added = st.form_submit_button("Add user", type="primary", key="add_user_btn")
     if added:
         if not name.strip() or not passphrase:
             st.error("Enter a user name and a passphrase.")
