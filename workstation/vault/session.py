@@ -450,7 +450,7 @@ class VaultSession:
     # ---- users
 
     def list_users(self) -> list[UserInfo]:
-        self.require(Action.MANAGE_USERS) if self.role is not Role.EDITOR else self._open()
+        self.require(Action.MANAGE_USERS)
         return sorted((UserInfo(s.user, s.role, s.created) for s in _slots(self.path).users()), key=lambda u: u.name)
 
     def add_user(self, name: str, role: Role | str, passphrase: str) -> UserInfo:
@@ -736,6 +736,10 @@ class VaultSession:
     def unapprove(self, case_code: str, reason: str) -> None:
         self.require(Action.APPROVE)
         self.update(case_code, lambda t: tm.unapprove(t, user=self.user, reason=reason), action="unapproved")
+        # The reason is free text: kept encrypted with the testimony, not in the (content-free) audit log.
+        history = self.load_extra(case_code, "approval-history") or {"unapprovals": []}
+        history["unapprovals"].append({"user": self.user, "at": _now(), "reason": reason.strip()})
+        self.save_extra(case_code, "approval-history", history)
 
     # ---- extras and glossary
 

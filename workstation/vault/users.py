@@ -469,12 +469,16 @@ class SlotFiles:
         return out
 
     def find(self, user: str) -> tuple[Path, KeySlot]:
-        for path, slot in self.load_all():
+        slots = self.load_all()
+        for path, slot in slots:
             if slot is not None and slot.user == user:
                 return path, slot
+        damaged = sum(1 for _p, s in slots if s is None)
         raise UnknownUserError(
             f"There is no account named {user!r} in this vault. User names are case-sensitive; an editor can "
             "list the accounts with 'workstation users list'."
+            + (f" Note: {damaged} key slot file(s) in the vault are damaged; if this is your account, an editor "
+               "must re-create it ('workstation verify' names the file)." if damaged else "")
         )
 
     def users(self) -> list[KeySlot]:
