@@ -140,6 +140,88 @@ def server(tmp_path: Path):
     log_file.close()
 
 
+def _settle(page) -> None:  # noqa: ANN001
+    """Let the script run finish (Streamlit shows a running indicator) so a screenshot shows the final page."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    page.wait_for_timeout(200)
+
+
+def _walk_through(page, base: str, clip: Path, shot) -> Path:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    # 1. first launch: no vault → create it with the first editor
+    page.goto(base)
+    expect(page.get_by_text("Welcome to Testimony Workstation")).to_be_visible(timeout=60_000)
+    page.get_by_label("Your user name").fill("editor1")
+    page.get_by_label("Passphrase", exact=True).fill("correct horse battery staple")
+    page.get_by_label("Repeat the passphrase").fill("correct horse battery staple")
+    shot(page, "create-vault")
+    page.get_by_role("button", name="Create the vault").click()
+    expect(page.get_by_role("heading", name="Testimonies")).to_be_visible(timeout=60_000)
+    shot(page, "unlocked")
+
+    # 2. lock, then unlock with the passphrase
+    page.get_by_role("button", name="Lock now").click()
+    expect(page.get_by_role("heading", name="Unlock Testimony Workstation")).to_be_visible()
+    page.get_by_label("User name").fill("editor1")
+    page.get_by_label("Passphrase").fill("correct horse battery staple")
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("heading", name="Testimonies")).to_be_visible(timeout=60_000)
+
+    # 3. new testimony: metadata, consent, upload a real clip, start processing
+    page.get_by_role("link", name="New testimony").click()
+    expect(page.get_by_role("heading", name="New testimony")).to_be_visible()
+    page.get_by_label("Case code").fill("E2E-001")
+    page.get_by_text("The witness consented").click()
+    page.locator('input[type="file"]').set_input_files(str(clip))
+    expect(page.get_by_text(clip.name)).to_be_visible()
+    shot(page, "upload")
+    page.get_by_role("button", name="Create and upload").click()
+    expect(page.get_by_text("queued for processing")).to_be_visible(timeout=60_000)
+
+    # 4. the queue: wait for the real pipeline to finish
+    page.get_by_role("link", name="Processing queue").click()
+    expect(page.get_by_role("heading", name="Processing queue")).to_be_visible()
+    shot(page, "queue")
+    expect(page.get_by_text("Ready for review")).to_be_visible(timeout=300_000)
+    shot(page, "processed")
+
+    # 5. review: edit the Russian of the first segment, then mark all reviewed
+    page.get_by_role("link", name="Review").click()
+    expect(page.get_by_role("heading", name="Review")).to_be_visible()
+    page.locator("[class*='st-key-edit_']").first.get_by_role("button").click()
+    ru = page.locator("[class*='st-key-edit_ru_'] textarea").first
+    expect(ru).to_be_visible()
+    ru.fill(EDITED_TEXT)
+    ru.press("Control+Enter")
+    page.locator("[class*='st-key-save_']").first.get_by_role("button").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(page.get_by_text(EDITED_TEXT)).to_be_visible()
+    shot(page, "edited")
+    page.get_by_role("button", name="on this page reviewed").click()
+    expect(page.get_by_text("segment(s) reviewed.")).to_be_visible()
+    shot(page, "reviewed")
+
+    # 6. approval
+    page.get_by_role("link", name="Approval").click()
+    expect(page.get_by_role("heading", name="Approval")).to_be_visible()
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.get_by_text("approved and locked")).to_be_visible()
+    shot(page, "approved")
+
+    # 7. export (rendered in memory when the button is clicked)
+    page.get_by_role("link", name="Export").click()
+    expect(page.get_by_role("heading", name="Export")).to_be_visible()
+    with page.expect_download(timeout=60_000) as download_info:
+        page.get_by_role("button", name="Download E2E-001").click()
+    download = download_info.value
+    target = OUT / download.suggested_filename
+    download.save_as(str(target))
+    shot(page, "exported")
+    return target
+
+
 def test_browser_end_to_end_offline(server, eval_asr_dir: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is not installed (Debian package `chromium`; scripts/test.sh installs it)")
@@ -155,6 +237,7 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path) -> None:
     step = [0]
 
     def shot(page, name: str) -> None:
+        _settle(page)
         step[0] += 1
         page.screenshot(path=str(OUT / f"{step[0]:02d}-{name}.png"), full_page=True)
 
@@ -175,77 +258,14 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path) -> None:
         page.on("request", lambda req: requests.append(req.url))
         page.on("websocket", lambda ws: requests.append(ws.url))
         page.set_default_timeout(30_000)
+        try:
+            target = _walk_through(page, base, clip, shot)
+        except Exception:
+            page.screenshot(path=str(OUT / "failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
 
-        # 1. first launch: no vault → create it with the first editor
-        page.goto(base)
-        expect(page.get_by_text("Welcome to Testimony Workstation")).to_be_visible(timeout=60_000)
-        page.get_by_label("Your user name").fill("editor1")
-        page.get_by_label("Passphrase", exact=True).fill("correct horse battery staple")
-        page.get_by_label("Repeat the passphrase").fill("correct horse battery staple")
-        shot(page, "create-vault")
-        page.get_by_role("button", name="Create the vault").click()
-        expect(page.get_by_role("heading", name="Testimonies")).to_be_visible(timeout=60_000)
-        shot(page, "unlocked")
-
-        # 2. lock, then unlock with the passphrase
-        page.get_by_role("button", name="Lock now").click()
-        expect(page.get_by_role("heading", name="Unlock Testimony Workstation")).to_be_visible()
-        page.get_by_label("User name").fill("editor1")
-        page.get_by_label("Passphrase").fill("correct horse battery staple")
-        page.get_by_role("button", name="Unlock").click()
-        expect(page.get_by_role("heading", name="Testimonies")).to_be_visible(timeout=60_000)
-
-        # 3. new testimony: metadata, consent, upload a real clip, start processing
-        page.get_by_role("link", name="New testimony").click()
-        expect(page.get_by_role("heading", name="New testimony")).to_be_visible()
-        page.get_by_label("Case code").fill("E2E-001")
-        page.get_by_text("The witness consented").click()
-        page.locator('input[type="file"]').set_input_files(str(clip))
-        expect(page.get_by_text(clip.name)).to_be_visible()
-        shot(page, "upload")
-        page.get_by_role("button", name="Create and upload").click()
-        expect(page.get_by_text("queued for processing")).to_be_visible(timeout=60_000)
-
-        # 4. the queue: wait for the real pipeline to finish
-        page.get_by_role("link", name="Processing queue").click()
-        expect(page.get_by_role("heading", name="Processing queue")).to_be_visible()
-        shot(page, "queue")
-        expect(page.get_by_text("Ready for review")).to_be_visible(timeout=300_000)
-        shot(page, "processed")
-
-        # 5. review: edit the Russian of the first segment, then mark all reviewed
-        page.get_by_role("link", name="Review").click()
-        expect(page.get_by_role("heading", name="Review")).to_be_visible()
-        page.get_by_role("button", name="✏️ Edit").first.click()
-        ru = page.get_by_label("Russian").first
-        expect(ru).to_be_visible()
-        ru.fill(EDITED_TEXT)
-        ru.press("Control+Enter")
-        page.get_by_role("button", name="💾 Save").click()
-        expect(page.get_by_text("Saved.")).to_be_visible()
-        expect(page.get_by_text(EDITED_TEXT)).to_be_visible()
-        shot(page, "edited")
-        page.get_by_role("button", name="on this page reviewed").click()
-        expect(page.get_by_text("segment(s) reviewed.")).to_be_visible()
-        shot(page, "reviewed")
-
-        # 6. approval
-        page.get_by_role("link", name="Approval").click()
-        expect(page.get_by_role("heading", name="Approval")).to_be_visible()
-        page.get_by_role("button", name="Approve", exact=True).click()
-        expect(page.get_by_text("approved and locked")).to_be_visible()
-        shot(page, "approved")
-
-        # 7. export (rendered in memory when the button is clicked)
-        page.get_by_role("link", name="Export").click()
-        expect(page.get_by_role("heading", name="Export")).to_be_visible()
-        with page.expect_download(timeout=60_000) as download_info:
-            page.get_by_role("button", name="Download E2E-001").click()
-        download = download_info.value
-        target = OUT / download.suggested_filename
-        download.save_as(str(target))
-        shot(page, "exported")
-        browser.close()
 
     # the export holds the corrected text and is not marked as a draft
     with zipfile.ZipFile(io.BytesIO(target.read_bytes())) as zf:

@@ -156,6 +156,7 @@ class JobQueue:
         self._released: set[int] = set()  # id() of sessions whose users locked the app
         self._thread: threading.Thread | None = None
         self._stop = False
+        self.finished = 0  # jobs ended so far: pages use it to know testimony statuses changed
 
     # --- submitting and controlling -------------------------------------------------------------
 
@@ -358,6 +359,7 @@ class JobQueue:
                     self._finish(entry, JobState.FAILED)
 
     def _finish(self, entry: _Entry, state: JobState) -> None:
+        self.finished += 1
         entry.job.state = state
         entry.job.finished_at = time.time()
         if state is not JobState.DONE:

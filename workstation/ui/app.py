@@ -26,13 +26,15 @@ UI_DIR = Path(__file__).resolve().parent
 IDLE_CHECK_EVERY_S = 15
 
 
-def _page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
-    return st.Page(UI_DIR / file, title=title, icon=icon, url_path=file.removeprefix("page_").removesuffix(".py"), default=default)
+def _page(file: str, title: str, *, default: bool = False) -> st.Page:
+    # No page icons: Streamlit turns the current page's icon into the favicon, and a Material icon favicon is
+    # fetched from fonts.gstatic.com (the browser test caught it). Icons inside pages use the bundled font.
+    return st.Page(UI_DIR / file, title=title, url_path=file.removeprefix("page_").removesuffix(".py"), default=default)
 
 
 def _locked_navigation() -> None:
     """No one is unlocked in this tab: the only page is the unlock (or create-vault) screen."""
-    page = _page("page_unlock.py", "Unlock", "🔒", default=True)
+    page = _page("page_unlock.py", "Unlock", default=True)
     st.navigation([page], position="hidden").run()
 
 
@@ -53,7 +55,8 @@ def _sidebar(vault_session: object) -> None:
     with st.sidebar:
         st.markdown(f"**{vault_session.user}** · {vault_session.role}")
         st.button(
-            "🔒 Lock now",
+            "Lock now",
+            icon=":material/lock:",
             key="lock_now",
             type="primary",
             width="stretch",
@@ -65,7 +68,7 @@ def _sidebar(vault_session: object) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Testimony Workstation", page_icon="🔒", layout="wide")
+    st.set_page_config(page_title="Testimony Workstation", layout="wide")
     if state.idle_expired():
         state.lock("Locked automatically after a period without activity. Unlock to continue.")
     vault_session = state.session()
@@ -76,7 +79,7 @@ def main() -> None:
     _sidebar(vault_session)
     sections: dict[str, list[st.Page]] = {}
     for i, spec in enumerate(allowed_pages(vault_session.role)):
-        sections.setdefault(spec.section, []).append(_page(spec.file, spec.title, spec.icon, default=i == 0))
+        sections.setdefault(spec.section, []).append(_page(spec.file, spec.title, default=i == 0))
     st.navigation(sections).run()
 
 

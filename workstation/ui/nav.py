@@ -14,23 +14,22 @@ from dataclasses import dataclass
 class PageSpec:
     file: str
     title: str
-    icon: str
     section: str
     action: str  # a workstation.vault.users.Action value the page is for
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("page_home.py", "Testimonies", "🗂️", "Testimonies", "view"),
-    PageSpec("page_new.py", "New testimony", "➕", "Testimonies", "create_testimony"),
-    PageSpec("page_processing.py", "Processing queue", "⏳", "Testimonies", "view"),
-    PageSpec("page_review.py", "Review", "📝", "Translation", "view"),
-    PageSpec("page_glossary.py", "Glossary", "📖", "Translation", "edit_glossary"),
-    PageSpec("page_approval.py", "Approval", "✅", "Editorial", "approve"),
-    PageSpec("page_export.py", "Export", "📤", "Editorial", "export"),
-    PageSpec("page_users.py", "Users", "👥", "Editorial", "manage_users"),
-    PageSpec("page_audit.py", "Audit log", "📜", "Editorial", "read_audit"),
-    PageSpec("page_verify.py", "Verify vault", "🛡️", "Editorial", "verify"),
-    PageSpec("page_account.py", "My account", "🔑", "Account", "view"),
+    PageSpec("page_home.py", "Testimonies", "Testimonies", "view"),
+    PageSpec("page_new.py", "New testimony", "Testimonies", "create_testimony"),
+    PageSpec("page_processing.py", "Processing queue", "Testimonies", "view"),
+    PageSpec("page_review.py", "Review", "Translation", "view"),
+    PageSpec("page_glossary.py", "Glossary", "Translation", "edit_glossary"),
+    PageSpec("page_approval.py", "Approval", "Editorial", "approve"),
+    PageSpec("page_export.py", "Export", "Editorial", "export"),
+    PageSpec("page_users.py", "Users", "Editorial", "manage_users"),
+    PageSpec("page_audit.py", "Audit log", "Editorial", "read_audit"),
+    PageSpec("page_verify.py", "Verify vault", "Editorial", "verify"),
+    PageSpec("page_account.py", "My account", "Account", "view"),
 )
 
 

@@ -36,7 +36,7 @@ def render() -> None:
         total, reviewed = len(t.segments), sum(s.reviewed for s in t.segments)
         st.progress(reviewed / total if total else 0.0, text=f"{reviewed} of {total} segments reviewed")
         if t.status is Status.APPROVED and t.approval:
-            st.success(f"Approved by **{t.approval.user}** at {t.approval.at}.", icon="🔒")
+            st.success(f"Approved by **{t.approval.user}** at {t.approval.at}.", icon=":material/lock:")
             st.markdown(f"Content hash: `{t.approval.content_hash}`")
             if content_hash(t) != t.approval.content_hash:
                 st.error("The content no longer matches the approved hash: the testimony was altered after approval. Run “Verify vault”.")
@@ -45,6 +45,10 @@ def render() -> None:
             st.button("Un-approve", key="unapprove", on_click=_unapprove, args=(case, key),
                       disabled=not st.session_state.get(key, "").strip())
             return
+        stale = sum(s.en_stale for s in t.segments)
+        if stale:
+            st.warning(f"{stale} segment(s) still have English marked stale (the Russian changed after translation). "
+                       "Approving vouches for the English as it is.")
         missing = total - reviewed
         if missing:
             st.warning(f"{missing} segment(s) are not reviewed yet. Approval needs every segment reviewed.")

@@ -29,7 +29,7 @@ def render() -> None:
     recovered = st.session_state.get("recovered_jobs")
     if recovered:
         st.warning("The app was stopped while recordings were being processed: " + ", ".join(recovered)
-                   + ". Open the processing queue to see what happened to each.", icon="⚠️")
+                   + ". Open the processing queue to see what happened to each.", icon=":material/warning:")
     with state.shown_errors("Listing the testimonies"):
         summaries = state.summaries(fresh=True)
         if not summaries:

@@ -14,8 +14,8 @@ from workstation.jobs import Job, JobState
 from workstation.ui import nav, state
 
 STATE_ICONS = {
-    JobState.QUEUED: "⏳", JobState.RUNNING: "⚙️", JobState.DONE: "✅", JobState.FAILED: "❌",
-    JobState.CANCELLED: "⏹️", JobState.INTERRUPTED: "⚠️",
+    JobState.QUEUED: ":material/schedule:", JobState.RUNNING: ":material/autorenew:", JobState.DONE: ":material/check_circle:",
+    JobState.FAILED: ":material/error:", JobState.CANCELLED: ":material/cancel:", JobState.INTERRUPTED: ":material/warning:",
 }
 
 
@@ -96,7 +96,7 @@ def render() -> None:
             "The app was stopped while recordings were being processed: "
             + ", ".join(recovered)
             + ". See each one below (restarted from the beginning, or waiting for an interviewer or editor).",
-            icon="⚠️",
+            icon=":material/warning:",
         )
     st.caption("One recording is processed at a time. You can keep working, reload the page or lock the screen: processing continues.")
     with state.shown_errors("Showing the queue"):

@@ -269,7 +269,7 @@ def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> 
         head, ru_col, en_col, act = st.columns([1.3, 4, 4, 1.4], vertical_alignment="top")
         with head:
             st.markdown(f"**#{number}** `{state.fmt_time(seg.start)}–{state.fmt_time(seg.end)}`")
-            st.button("▶ Play", key=f"play_{seg.id}", on_click=_play, args=(seg.id,), help="Play exactly this span")
+            st.button("Play", icon=":material/play_arrow:", key=f"play_{seg.id}", on_click=_play, args=(seg.id,), help="Play exactly this span")
             st.caption(speaker_name(t, seg.speaker))
         badges = []
         if seg.low_confidence_words() or seg.confidence < LOW_CONFIDENCE:
@@ -291,9 +291,9 @@ def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> 
                 st.checkbox("Reviewed", value=seg.reviewed, key=key, on_change=_toggle_reviewed, args=(case, seg.id, seg.revision, key))
                 st.checkbox("Select", key=f"{SELECT_PREFIX}{seg.id}")
                 if not editing:
-                    st.button("✏️ Edit", key=f"edit_{seg.id}", on_click=_open_editor, args=(seg.id, seg.revision))
+                    st.button("Edit", icon=":material/edit:", key=f"edit_{seg.id}", on_click=_open_editor, args=(seg.id, seg.revision))
                 if seg.en_stale:
-                    st.button("↻ Re-translate", key=f"rt_{seg.id}", on_click=_retranslate, args=(case, {seg.id: seg.revision}))
+                    st.button("Re-translate", icon=":material/translate:", key=f"rt_{seg.id}", on_click=_retranslate, args=(case, {seg.id: seg.revision}))
             elif seg.reviewed:
                 st.caption("✓ reviewed")
         if st.session_state.get(PLAY_KEY) == seg.id:
@@ -319,7 +319,7 @@ def _editor(case: str, t: Testimony, seg: Segment, ru_col: Any, en_col: Any) -> 
     c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
     c1.selectbox("Speaker", labels, index=labels.index(opened["speaker"]) if opened["speaker"] in labels else 0,
                  format_func=lambda lab: speaker_name(t, lab), key=f"edit_speaker_{seg.id}")
-    c2.button("💾 Save", key=f"save_{seg.id}", type="primary", on_click=_save_edit, args=(case, seg))
+    c2.button("Save", icon=":material/save:", key=f"save_{seg.id}", type="primary", on_click=_save_edit, args=(case, seg))
     c3.button("Cancel", key=f"cancel_{seg.id}", on_click=_close_editor)
     with c4.popover("Split / merge"):
         at_key = f"split_at_{seg.id}"
@@ -346,9 +346,9 @@ def _header(t: Testimony) -> None:
     low = sum(1 for s in t.segments if FILTERS["Low confidence"](s))
     st.progress(reviewed / total if total else 0.0, text=f"{reviewed} of {total} segments reviewed · {stale} stale · {low} low confidence")
     if t.status is Status.APPROVED and t.approval:
-        st.success(f"Approved by {t.approval.user} at {t.approval.at}; locked. An editor can un-approve it with a reason.", icon="🔒")
+        st.success(f"Approved by {t.approval.user} at {t.approval.at}; locked. An editor can un-approve it with a reason.", icon=":material/lock:")
     if any(str(s.en_route) == "whisper-translate" for s in t.segments):
-        st.info("Part of the English comes from Whisper's speech translation, the lower-quality route: check it carefully.", icon="ℹ️")
+        st.info("Part of the English comes from Whisper's speech translation, the lower-quality route: check it carefully.", icon=":material/info:")
 
 
 def _find_replace(case: str, t: Testimony) -> None:
@@ -395,7 +395,7 @@ def _bulk(case: str, t: Testimony, shown: list[Segment]) -> None:
               args=(case, pair[0], pair[1], (by_id[pair[0]].revision, by_id[pair[1]].revision)) if mergeable else ("", "", "", (0, 0)))
     stale = [s for s in t.segments if s.en_stale]
     if stale:
-        st.button(f"↻ Re-translate all {len(stale)} stale segment(s)", key="bulk_rt_stale", on_click=_retranslate,
+        st.button(f"Re-translate all {len(stale)} stale segment(s)", icon=":material/translate:", key="bulk_rt_stale", on_click=_retranslate,
                   args=(case, {s.id: s.revision for s in stale}))
 
 
@@ -409,7 +409,7 @@ def render() -> None:
         if case is None:
             st.info("No testimony is ready for review yet: processed recordings appear here.")
             return
-        if st.button("↻ Reload", key="review_reload", help="Show the latest saved version now"):
+        if st.button("Reload", icon=":material/refresh:", key="review_reload", help="Show the latest saved version now"):
             state.forget(case)
         t = state.testimony(case)
         editable = nav.may_edit(sess.role) and t.status is not Status.APPROVED

@@ -91,7 +91,7 @@ def render() -> None:
 
     notice = st.session_state.pop(state.NOTICE_KEY, "")
     if notice:
-        st.info(notice, icon="🔒")
+        st.info(notice, icon=":material/lock:")
     with state.shown_errors("Opening the vault"):
         if vault.vault_exists(state.vault_path()):
             _unlock()

@@ -28,9 +28,9 @@ def render() -> None:
     if problems is None:
         return
     if not problems:
-        st.success("The vault is intact: no problem found.", icon="✅")
+        st.success("The vault is intact: no problem found.", icon=":material/check_circle:")
     else:
-        st.error(f"{len(problems)} problem(s) found. Keep a copy of the vault as it is and tell your security contact.", icon="🛑")
+        st.error(f"{len(problems)} problem(s) found. Keep a copy of the vault as it is and tell your security contact.", icon=":material/error:")
         for p in problems:
             st.markdown(f"- {p}")
 

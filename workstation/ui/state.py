@@ -138,12 +138,15 @@ def testimony(case_code: str, *, fresh: bool = False) -> Any:
 
 def summaries(*, fresh: bool = False) -> list[Any]:
     """The testimonies this user may see (cached briefly: listing reads every testimony of the vault)."""
+    from workstation import jobs
+
     store = cache()
     hit = store.get("summaries")
-    if hit and not fresh and time.monotonic() - hit[0] < TESTIMONY_MAX_AGE_S:
-        return hit[1]
+    finished = jobs.queue_for(vault_path()).finished  # a job that ended changed a testimony's status
+    if hit and not fresh and hit[1] == finished and time.monotonic() - hit[0] < TESTIMONY_MAX_AGE_S:
+        return hit[2]
     found = require_session().list_testimonies()
-    store["summaries"] = (time.monotonic(), found)
+    store["summaries"] = (time.monotonic(), finished, found)
     return found
 
 
@@ -170,7 +173,7 @@ def shown_errors(what: str = "That action") -> Iterator[None]:
     try:
         yield
     except WorkstationError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(str(exc), icon=":material/warning:")
     except Exception as exc:  # noqa: BLE001 - the last line of defence of a page
         if _is_streamlit_control_flow(exc):
             raise
@@ -178,7 +181,7 @@ def shown_errors(what: str = "That action") -> Iterator[None]:
         st.error(
             f"{what} failed unexpectedly ({type(exc).__name__}). Nothing that was already saved has been lost. "
             "Try again; if it keeps happening, tell your technical contact.",
-            icon="🛑",
+            icon=":material/error:",
         )
 
 
