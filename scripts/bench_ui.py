@@ -15,6 +15,10 @@ click to page. Run it on a quiet machine:
     .venv/bin/python scripts/bench_ui.py            # 700 segments, 20 rounds of each action
     .venv/bin/python scripts/bench_ui.py --quick    # smoke run: 3 rounds
     .venv/bin/python scripts/bench_ui.py --segments 2100 --page-size 50 --json
+    .venv/bin/python scripts/bench_ui.py --browser  # also: real Chromium, click → updated row on screen
+
+`--browser` starts `workstation app` on 127.0.0.1 with the same vault and measures, in headless Chromium
+(/usr/bin/chromium), the time from a click on "Reviewed" to the re-rendered row being in the page.
 """
 
 from __future__ import annotations
@@ -53,6 +57,53 @@ def _timed(at, action) -> float:  # noqa: ANN001
     return elapsed
 
 
+def _browser_rounds(vault_path: Path, editor, rounds: int) -> list[float]:  # noqa: ANN001
+    """Real Chromium against `workstation app`: click "Reviewed" on a row, wait for its re-rendered checkbox."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.fixtures_ui import PASSPHRASE
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "workstation.cli", "app", "--port", str(port), "--vault", str(vault_path)],
+                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    times: list[float] = []
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.get_by_label("User name").fill(editor.user)
+            page.get_by_label("Passphrase").fill(PASSPHRASE)
+            page.get_by_role("button", name="Unlock").click()
+            page.get_by_role("link", name="Review").click()
+            page.wait_for_selector("[class*='st-key-rv_']", timeout=120_000)
+            for r in range(rounds):
+                seg = editor.load("BENCH-1").segments[r % 25]  # rows of the first page
+                box = page.locator(f".st-key-rv_{seg.id}_{seg.revision} label")
+                t0 = time.perf_counter()
+                box.click()
+                page.wait_for_selector(f".st-key-rv_{seg.id}_{seg.revision + 1}", timeout=60_000)
+                times.append(time.perf_counter() - t0)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(15)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--segments", type=int, default=700, help="segments in the testimony (700 ≈ one hour)")
@@ -60,6 +111,7 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=25, choices=(25, 50, 100))
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 rounds")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--browser", action="store_true", help="also time real clicks in headless Chromium")
     args = parser.parse_args()
     rounds = 3 if args.quick else args.rounds
 
@@ -101,6 +153,8 @@ def main() -> None:
                 pages.append(_timed(at, lambda: at.get("pagination")[0].set_value(2)))
                 at.get("pagination")[0].set_value(1).run()  # back to the first page (untimed)
 
+        browser = _browser_rounds(Path(tmp) / "vault", editor, rounds) if args.browser else None
+
     figures = {
         "machine": f"{platform.node()} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}",
         "segments": args.segments,
@@ -111,13 +165,14 @@ def main() -> None:
         "open_editor": _stats(opens),
         "mark_reviewed": _stats(reviews),
         "change_page": _stats(pages) if pages else None,
+        "browser_mark_reviewed": _stats(browser) if browser else None,
     }
     if args.json:
         print(json.dumps(figures, indent=2))
         return
     print(f"review page, {args.segments} segments, {args.page_size} per page — {figures['machine']}")
     print(f"  first render            {first:6.3f} s")
-    for name in ("save_edit", "open_editor", "mark_reviewed", "change_page"):
+    for name in ("save_edit", "open_editor", "mark_reviewed", "change_page", "browser_mark_reviewed"):
         s = figures[name]
         if s:
             print(f"  {name:<22} median {s['median_s']:6.3f} s   p95 {s['p95_s']:6.3f} s   max {s['max_s']:6.3f} s   (n={s['n']})")
