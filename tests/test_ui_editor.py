@@ -104,3 +104,35 @@ def test_translator_edits_the_glossary(vault_users) -> None:
     at.button(key="gl_save").click().run()
     assert_no_exception(at)
     assert tanya.load_glossary().keep == ["Кадыров"]
+
+
+def test_home_lists_testimonies_and_opens_one_in_review(vault_users, case) -> None:
+    at = open_app(vault_users["tanya"])
+    assert_no_exception(at)
+    assert "CASE-E" in texts(at) and "0/3 segments reviewed" in texts(at)
+    at.button(key="open_CASE-E").click().run()
+    assert_no_exception(at)
+    assert "Review" in [t.value for t in at.title]
+    assert at.selectbox(key="case_picker").value == "CASE-E"
+
+
+def test_account_page_changes_the_passphrase(vault_users) -> None:
+    from workstation.vault import session as vault
+
+    at = open_app(vault_users["tanya"], "page_account.py")
+    new = "violet anchor 42 meadow"
+    inputs = at.text_input
+    inputs[0].input("wrong old passphrase")
+    inputs[1].input(new)
+    inputs[2].input(new)
+    at.button(key="pass_btn").click().run()
+    assert_no_exception(at)
+    assert at.error  # the wrong current passphrase is refused with a message
+    inputs = at.text_input
+    inputs[0].input(PASSPHRASE)
+    inputs[1].input(new)
+    inputs[2].input(new)
+    at.button(key="pass_btn").click().run()
+    assert_no_exception(at)
+    assert "Passphrase changed" in texts(at)
+    assert vault.unlock(vault_users["tanya"].path, "tanya", new).user == "tanya"
