@@ -84,9 +84,13 @@ def resolve_device(device: str = "auto", compute_type: str = "auto") -> tuple[st
     return device, compute_type
 
 
-def load_whisper(path: Path, device: str, compute_type: str, cpu_threads: int) -> Any:
-    """A faster-whisper model from a local folder, loaded once per process for these settings."""
-    key = (str(path), device, compute_type, cpu_threads)
+def load_whisper(path: Path, device: str, compute_type: str, cpu_threads: int, workers: int = 1) -> Any:
+    """A faster-whisper model from a local folder, loaded once per process for these settings.
+
+    `workers` > 1 lets that many threads run the model at the same time (CTranslate2 inter_threads), each
+    with `cpu_threads` threads of its own.
+    """
+    key = (str(path), device, compute_type, cpu_threads, workers)
     with _CACHE_LOCK:
         model = _MODEL_CACHE.get(key)
         if model is None:
@@ -97,7 +101,7 @@ def load_whisper(path: Path, device: str, compute_type: str, cpu_threads: int) -
             try:
                 model = WhisperModel(
                     str(path), device=device, compute_type=compute_type, cpu_threads=cpu_threads,
-                    local_files_only=True,
+                    num_workers=workers, local_files_only=True,
                 )
             except (RuntimeError, ValueError, OSError) as exc:
                 if device == "cuda" and "cuda" in str(exc).lower():
@@ -112,6 +116,38 @@ def load_whisper(path: Path, device: str, compute_type: str, cpu_threads: int) -
         return model
 
 
+def plan_workers(device: str, cpu_threads: int) -> tuple[int, int]:
+    """(workers, threads per worker). On CPU two half-size workers beat one full-size one by about 1.3x:
+    greedy decoding of a small model cannot keep several cores busy, two independent streams can."""
+    if device != "cpu" or cpu_threads < 2:
+        return 1, max(1, cpu_threads)
+    return 2, max(1, cpu_threads // 2)
+
+
+def quiet_cut(audio: np.ndarray, lo: int, hi: int, frame: int = SAMPLE_RATE // 4) -> int:
+    """The sample index in the middle of the quietest quarter second of audio[lo:hi] (a place to cut)."""
+    lo, hi = max(0, lo), min(audio.size, hi)
+    region = audio[lo:hi]
+    count = region.size // frame
+    if count < 2:
+        return hi
+    energy = np.square(region[: count * frame].reshape(count, frame)).mean(axis=1)
+    return lo + int(np.argmin(energy)) * frame + frame // 2
+
+
+def split_at_pauses(audio: np.ndarray, parts: int, search_s: float = 15.0) -> list[tuple[int, int]]:
+    """[(start, end)] sample ranges: `parts` roughly equal pieces cut at the quietest moment near each boundary."""
+    if parts <= 1 or audio.size < parts * 2 * MAX_CLIP_S * SAMPLE_RATE:
+        return [(0, audio.size)]
+    search = int(search_s * SAMPLE_RATE)
+    bounds = [0]
+    for k in range(1, parts):
+        target = audio.size * k // parts
+        bounds.append(quiet_cut(audio, target - search, target + search))
+    bounds.append(audio.size)
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
 class Transcriber:
     """One Whisper model with its decoding settings. Thread-compatible: use one call at a time."""
 
@@ -122,7 +158,8 @@ class Transcriber:
         compute_type: str = "auto",
         cpu_threads: int = 0,
         beam_size: int = 1,
-        batch_size: int = 8,
+        batch_size: int = 0,
+        workers: int = 0,
     ) -> None:
         from workstation import models
 
@@ -130,9 +167,16 @@ class Transcriber:
         self.model_path = models.whisper_model_path(model)
         self.device, self.compute_type = resolve_device(device, compute_type)
         self.cpu_threads = cpu_threads or load_settings().cpu_threads
+        auto_workers, threads = plan_workers(self.device, self.cpu_threads)
+        self.workers = workers or auto_workers
+        self.threads_per_worker = threads if not workers else max(1, self.cpu_threads // self.workers)
         self.beam_size = max(1, beam_size)
-        self.batch_size = max(1, batch_size)
-        self._model = load_whisper(self.model_path, self.device, self.compute_type, self.cpu_threads)
+        # Batch size: on CPU batching barely speeds up but each item costs ~85 MB of encoder activations,
+        # so keep it small (memory bound for long recordings); a GPU wants large batches.
+        self.batch_size = batch_size or (16 if self.device == "cuda" else 4)
+        self._model = load_whisper(
+            self.model_path, self.device, self.compute_type, self.threads_per_worker, self.workers
+        )
         self._sha256: str | None = None
 
     @property
@@ -171,14 +215,54 @@ class Transcriber:
         progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
     ) -> list[Segment]:
-        """Segments of `audio` (16 kHz mono float32); times are seconds + `offset` (its place in the recording)."""
-        from faster_whisper import BatchedInferencePipeline
+        """Segments of `audio` (16 kHz mono float32); times are seconds + `offset` (its place in the recording).
 
+        With several workers the audio is cut at pauses into that many parts, transcribed side by side.
+        """
         duration = audio.size / SAMPLE_RATE
         _check_cancel(cancel)
         if duration <= 0:
             return []
-        pipeline = BatchedInferencePipeline(self._model)
+        ranges = split_at_pauses(audio, self.workers)
+        done = [0.0] * len(ranges)
+        lock = threading.Lock()
+
+        def part_progress(index: int) -> ProgressFn:
+            def report(fraction: float) -> None:
+                with lock:
+                    done[index] = fraction * (ranges[index][1] - ranges[index][0])
+                    total = sum(done) / audio.size
+                if progress:
+                    progress(min(1.0, total))
+
+            return report
+
+        def run(index: int) -> list[Segment]:
+            lo, hi = ranges[index]
+            return self._transcribe_part(
+                audio[lo:hi], language, offset + lo / SAMPLE_RATE, part_progress(index), cancel
+            )
+
+        if len(ranges) == 1:
+            segments = run(0)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="asr") as pool:
+                futures = [pool.submit(run, i) for i in range(len(ranges))]
+                segments = [seg for future in futures for seg in future.result()]
+        _check_cancel(cancel)
+        if progress:
+            progress(1.0)
+        return _make_monotonic(segments, offset, offset + duration)
+
+    def _transcribe_part(
+        self, audio: np.ndarray, language: str, offset: float, progress: ProgressFn, cancel: threading.Event | None
+    ) -> list[Segment]:
+        from faster_whisper import BatchedInferencePipeline
+
+        duration = audio.size / SAMPLE_RATE
+        pipeline = BatchedInferencePipeline(self._model)  # one per thread: it keeps per-call state
         raw, _info = pipeline.transcribe(
             audio,
             language=language,
@@ -188,7 +272,9 @@ class Transcriber:
             vad_filter=True,
             vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 300},
             word_timestamps=True,
-            without_timestamps=True,
+            # Timestamp tokens let Whisper end a segment at each utterance: on chunks that pack several
+            # utterances this was clearly more accurate (WER 0.45 vs 0.66 on the joined eval clips).
+            without_timestamps=False,
             condition_on_previous_text=False,
             temperature=0.0,
             log_progress=False,
@@ -197,12 +283,8 @@ class Transcriber:
         for fw_segment in raw:  # decoded lazily, one batch at a time: cancel and progress between batches
             _check_cancel(cancel)
             segments.extend(_to_segments(fw_segment, offset))
-            if progress:
-                progress(min(1.0, max(0.0, fw_segment.end / duration)))
-        _check_cancel(cancel)
-        if progress:
-            progress(1.0)
-        return _make_monotonic(segments, offset, offset + duration)
+            progress(min(1.0, max(0.0, fw_segment.end / duration)))
+        return segments
 
     # --- speech translation (the fallback English route) ------------------------------------
 
@@ -221,8 +303,6 @@ class Transcriber:
         One string per span, in order: Whisper's speech translation of exactly that span, so the English
         lines up 1:1 with the Russian segments. Spans longer than 30 s are translated in pieces and joined.
         """
-        from faster_whisper import BatchedInferencePipeline
-
         duration = audio.size / SAMPLE_RATE
         clips: list[dict[str, float]] = []
         owners: list[int] = []
@@ -233,9 +313,50 @@ class Transcriber:
                 clips.append({"start": lo, "end": piece_end})
                 owners.append(index)
                 lo = piece_end
-        texts: list[list[str]] = [[] for _ in spans]
         if not clips:
             return ["" for _ in spans]
+        groups = max(1, min(self.workers, len(clips) // max(1, self.batch_size)))
+        bounds = [len(clips) * k // groups for k in range(groups + 1)]
+        finished = [0] * groups
+        lock = threading.Lock()
+
+        def run(group: int) -> list[str]:
+            part = clips[bounds[group] : bounds[group + 1]]
+
+            def tick() -> None:
+                with lock:
+                    finished[group] += 1
+                    total = sum(finished)
+                if progress:
+                    progress(min(1.0, total / len(clips)))
+
+            return self._translate_clips(audio, part, language, tick, cancel)
+
+        if groups == 1:
+            texts = run(0)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=groups, thread_name_prefix="asr-translate") as pool:
+                futures = [pool.submit(run, g) for g in range(groups)]
+                texts = [text for future in futures for text in future.result()]
+        joined: list[list[str]] = [[] for _ in spans]
+        for owner, text in zip(owners, texts, strict=True):
+            if text:
+                joined[owner].append(text)
+        return [" ".join(parts).strip() for parts in joined]
+
+    def _translate_clips(
+        self,
+        audio: np.ndarray,
+        clips: list[dict[str, float]],
+        language: str,
+        tick: Callable[[], None],
+        cancel: threading.Event | None,
+    ) -> list[str]:
+        """English for each clip (≤ 30 s), in order; "" where Whisper hears no speech."""
+        from faster_whisper import BatchedInferencePipeline
+
         pipeline = BatchedInferencePipeline(self._model)
         raw, _info = pipeline.transcribe(
             audio,
@@ -249,21 +370,20 @@ class Transcriber:
             temperature=0.0,
             log_progress=False,
         )
-        frames_per_second = self._model.frames_per_second
-        by_seek = {int(int(c["start"] * SAMPLE_RATE) / SAMPLE_RATE * frames_per_second): i for i, c in enumerate(clips)}
-        done = 0
+        # faster-whisper reports each clip's start as `seek` in frames; map back to the clip.
+        fps = self._model.frames_per_second
+        by_seek = {int(int(c["start"] * SAMPLE_RATE) / SAMPLE_RATE * fps): i for i, c in enumerate(clips)}
+        texts = ["" for _ in clips]
+        position = 0
         for fw_segment in raw:
             _check_cancel(cancel)
-            clip_index = by_seek.get(fw_segment.seek)
-            if clip_index is None:  # not expected; keep the order as a fallback
-                clip_index = min(done, len(clips) - 1)
+            index = by_seek.get(fw_segment.seek, min(position, len(clips) - 1))
+            position = index + 1
             text = fw_segment.text.strip()
             if text and not (fw_segment.no_speech_prob > NO_SPEECH_PROB and fw_segment.avg_logprob < LOW_LOGPROB):
-                texts[owners[clip_index]].append(_collapse_text_loops(text))
-            done += 1
-            if progress:
-                progress(min(1.0, done / len(clips)))
-        return [" ".join(parts).strip() for parts in texts]
+                texts[index] = (texts[index] + " " + _collapse_text_loops(text)).strip()
+            tick()
+        return texts
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:

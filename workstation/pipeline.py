@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from workstation import media, offline
-from workstation.asr import SAMPLE_RATE, PipelineCancelled, Transcriber, _check_cancel, mark_whisper_route
+from workstation.asr import SAMPLE_RATE, PipelineCancelled, Transcriber, _check_cancel, mark_whisper_route, quiet_cut
 from workstation.config import load_settings
 from workstation.errors import WorkstationError
 from workstation.glossary import Glossary
@@ -66,7 +66,7 @@ class PipelineOptions:
     device: str = "auto"
     compute_type: str = "auto"
     beam_size: int = 1
-    batch_size: int = 8
+    batch_size: int = 0  # 0: 4 on CPU, 16 on a GPU
     cpu_threads: int = 0  # 0: the machine's cores (WORKSTATION_CPU_THREADS)
     glossary: Glossary | None = None
     window_s: float = WINDOW_S
@@ -110,16 +110,6 @@ def english_route() -> EnglishRoute:
     return EnglishRoute.ARGOS if _argos_translator() is not None else EnglishRoute.WHISPER
 
 
-def _quiet_cut(buf: np.ndarray, lo: int, hi: int, frame: int = SAMPLE_RATE // 4) -> int:
-    """The sample index of the quietest quarter second in buf[lo:hi] (where to end a window)."""
-    region = buf[lo:hi]
-    count = region.size // frame
-    if count < 2:
-        return hi
-    energy = np.square(region[: count * frame].reshape(count, frame)).mean(axis=1)
-    return lo + int(np.argmin(energy)) * frame + frame // 2
-
-
 def _windows(
     data: bytes, window_s: float, cancel: threading.Event | None
 ) -> Iterator[tuple[float, np.ndarray]]:
@@ -135,7 +125,7 @@ def _windows(
         size += block.size
         if size >= target:
             buf = np.concatenate(pending)
-            cut = _quiet_cut(buf, target - search, target)
+            cut = quiet_cut(buf, target - search, target)
             yield offset / SAMPLE_RATE, buf[:cut]
             offset += cut
             rest = buf[cut:].copy()
