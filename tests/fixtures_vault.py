@@ -60,7 +60,7 @@ def vault_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def editor(vault_path: Path) -> Iterator[Any]:
+def vault_editor(vault_path: Path) -> Iterator[Any]:
     """A fresh vault with one editor ("edna"); the unlocked session."""
     from workstation.vault import session
 
@@ -70,13 +70,13 @@ def editor(vault_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture()
-def sessions(editor: Any, vault_path: Path) -> dict[str, Any]:
+def vault_sessions(vault_editor: Any, vault_path: Path) -> dict[str, Any]:
     """Unlocked sessions for edna (editor), ivan and inna (interviewers), tanya (translator)."""
     from workstation.vault import session
 
     for name, role in (("ivan", "interviewer"), ("inna", "interviewer"), ("tanya", "translator")):
-        editor.add_user(name, role, PASSPHRASE)
-    out = {"edna": editor}
+        vault_editor.add_user(name, role, PASSPHRASE)
+    out = {"edna": vault_editor}
     for name in ("ivan", "inna", "tanya"):
         out[name] = session.unlock(vault_path, name, PASSPHRASE)
     return out
@@ -89,7 +89,7 @@ def clip_path(shared_asr: Path, *, shortest: bool = True) -> Path:
 
 
 @pytest.fixture(scope="session")
-def clip(eval_asr_dir: Path) -> Path:
+def vault_clip(eval_asr_dir: Path) -> Path:
     """The shortest real Russian clip of the evaluation set."""
     return clip_path(eval_asr_dir)
 

@@ -50,7 +50,7 @@ def _scan(roots: list[Path], needles: dict[str, bytes]) -> list[str]:
     return found
 
 
-def test_nothing_plaintext_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clip: Path) -> None:
+def test_nothing_plaintext_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vault_clip: Path) -> None:
     tmp_dir = tmp_path / "tmp"
     tmp_dir.mkdir()
     monkeypatch.setenv("TMPDIR", str(tmp_dir))
@@ -63,8 +63,8 @@ def test_nothing_plaintext_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     s = vs.create_vault(vault, "edna", PASSPHRASE)
     s.create_testimony(TestimonyMeta(case_code=CASE, interviewer=INTERVIEWER, notes=NOTES,
                                      consent_scope="court proceedings only"))
-    audio = clip.read_bytes()
-    s.ingest_recording(CASE, audio, clip.name)
+    audio = vault_clip.read_bytes()
+    s.ingest_recording(CASE, audio, vault_clip.name)
     s.save_glossary(Glossary(terms={"задержали": "detained"}, sensitive=["Коваленко"]))
 
     r = CliRunner().invoke(app, ["process", CASE, "--device", "cpu"], catch_exceptions=True)
@@ -87,7 +87,7 @@ def test_nothing_plaintext_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     mid = len(audio) // 2
     needles["original audio bytes"] = audio[mid : mid + 48]
     needles["original audio bytes (3/4)"] = audio[3 * len(audio) // 4 :][:48]
-    needles["upload file name"] = clip.stem.encode()
+    needles["upload file name"] = vault_clip.stem.encode()
     assert list(vault.rglob("*")), "the vault is empty?"
     canary = tmp_path / "canary"  # the scanner itself finds plaintext when there is some
     canary.mkdir()

@@ -14,20 +14,20 @@ from workstation.testimony import TestimonyMeta
 from workstation.vault import session as vs
 
 
-def _fill(s: Any, clip: Path) -> bytes:
-    data = clip.read_bytes()
+def _fill(s: Any, vault_clip: Path) -> bytes:
+    data = vault_clip.read_bytes()
     s.create_testimony(TestimonyMeta(case_code="BK-1", notes="kept"))
-    s.ingest_recording("BK-1", data, clip.name)
+    s.ingest_recording("BK-1", data, vault_clip.name)
     s.save_extra("BK-1", "pseudonyms", {"x": "y"})
     return data
 
 
-def test_backup_restore_verify(editor: Any, tmp_path: Path, clip: Path) -> None:
-    data = _fill(editor, clip)
-    archive = editor.backup(tmp_path / "backup.twbackup")
+def test_backup_restore_verify(vault_editor: Any, tmp_path: Path, vault_clip: Path) -> None:
+    data = _fill(vault_editor, vault_clip)
+    archive = vault_editor.backup(tmp_path / "backup.twbackup")
     assert archive.is_file()
     with pytest.raises(vs.VaultError):
-        editor.backup(archive)  # never overwrites
+        vault_editor.backup(archive)  # never overwrites
     report = vs.restore(archive, tmp_path / "restored", user="edna", passphrase=PASSPHRASE)
     assert report.problems == [] and report.checked["recordings"] == 1
     s = vs.unlock(tmp_path / "restored", "edna", PASSPHRASE)
@@ -38,9 +38,9 @@ def test_backup_restore_verify(editor: Any, tmp_path: Path, clip: Path) -> None:
         vs.restore(archive, tmp_path / "restored")
 
 
-def test_damaged_archive_is_refused_and_leaves_nothing(editor: Any, tmp_path: Path, clip: Path) -> None:
-    _fill(editor, clip)
-    archive = editor.backup(tmp_path / "b.twbackup")
+def test_damaged_archive_is_refused_and_leaves_nothing(vault_editor: Any, tmp_path: Path, vault_clip: Path) -> None:
+    _fill(vault_editor, vault_clip)
+    archive = vault_editor.backup(tmp_path / "b.twbackup")
     raw = bytearray(archive.read_bytes())
     raw[len(raw) // 2] ^= 0xFF  # inside some file's content
     bad = tmp_path / "bad.twbackup"
@@ -54,10 +54,10 @@ def test_damaged_archive_is_refused_and_leaves_nothing(editor: Any, tmp_path: Pa
         vs.restore(tmp_path / "junk", tmp_path / "r2")
 
 
-def test_altered_manifest_is_detected(editor: Any, tmp_path: Path, clip: Path) -> None:
+def test_altered_manifest_is_detected(vault_editor: Any, tmp_path: Path, vault_clip: Path) -> None:
     """Someone rebuilds the archive with a consistent but forged manifest: its MAC gives it away."""
-    _fill(editor, clip)
-    archive = editor.backup(tmp_path / "b.twbackup")
+    _fill(vault_editor, vault_clip)
+    archive = vault_editor.backup(tmp_path / "b.twbackup")
     forged = tmp_path / "forged.twbackup"
     with tarfile.open(archive) as src, tarfile.open(forged, "w") as dst:
         for m in src.getmembers():
@@ -72,7 +72,7 @@ def test_altered_manifest_is_detected(editor: Any, tmp_path: Path, clip: Path) -
     assert any("manifest" in p.lower() for p in report.problems)
 
 
-def test_shred_and_backups(editor: Any, vault_path: Path, tmp_path: Path, clip: Path) -> None:
+def test_shred_and_backups(vault_editor: Any, vault_path: Path, tmp_path: Path, vault_clip: Path) -> None:
     """What holds after a shred.
 
     1. The live vault: the testimony's key is gone from the catalog and its files are deleted.
@@ -83,10 +83,10 @@ def test_shred_and_backups(editor: Any, vault_path: Path, tmp_path: Path, clip: 
        its own, it still opens the testimony. That is why `workstation shred` tells the editor to destroy or
        re-make earlier backups. (This test pins that down so nobody believes otherwise.)
     """
-    _fill(editor, clip)
-    before = editor.backup(tmp_path / "before.twbackup")
+    _fill(vault_editor, vault_clip)
+    before = vault_editor.backup(tmp_path / "before.twbackup")
     old_files = vault_files(vault_path)
-    editor.shred("BK-1")
+    vault_editor.shred("BK-1")
     # 1 + 2: put every old file back into the live vault except the catalog: still unreadable
     live_catalog = {k for k in vault_files(vault_path)}
     for rel, content in old_files.items():
@@ -96,11 +96,11 @@ def test_shred_and_backups(editor: Any, vault_path: Path, tmp_path: Path, clip: 
             target.write_bytes(content)
     assert live_catalog <= set(vault_files(vault_path))
     with pytest.raises(vs.NotFoundError):
-        editor.load("BK-1")
+        vault_editor.load("BK-1")
     with pytest.raises(vs.NotFoundError):
-        editor.read_recording("BK-1")
+        vault_editor.read_recording("BK-1")
     # 3
-    after = editor.backup(tmp_path / "after.twbackup")
+    after = vault_editor.backup(tmp_path / "after.twbackup")
     vs.restore(after, tmp_path / "after-restored")
     with pytest.raises(vs.NotFoundError):
         vs.unlock(tmp_path / "after-restored", "edna", PASSPHRASE).load("BK-1")

@@ -31,7 +31,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return run
 
 
-def test_full_flow(cli: Any, tmp_path: Path, clip: Path) -> None:
+def test_full_flow(cli: Any, tmp_path: Path, vault_clip: Path) -> None:
     vault = cli.vault
     # init: the passphrase is asked twice; a weak one is refused with advice, then a good one accepted
     r = cli("init", "--user", "edna", input=f"password\npassword\n{PASSPHRASE}\n{PASSPHRASE}\n")
@@ -50,7 +50,7 @@ def test_full_flow(cli: Any, tmp_path: Path, clip: Path) -> None:
     assert r.exit_code == 0 and "tanya\ttranslator" in r.output and "ivan\tinterviewer" in r.output
 
     # ingest a real clip with metadata, as the interviewer (passphrase from a file)
-    r = cli("ingest", str(clip), "--case", "CH-7", "--date", "2019-05-02", "--notes", "first meeting",
+    r = cli("ingest", str(vault_clip), "--case", "CH-7", "--date", "2019-05-02", "--notes", "first meeting",
             "--user", "ivan", "--passphrase-file", str(pw))
     assert r.exit_code == 0, r.output
     assert "sha256" in r.output

@@ -33,11 +33,11 @@ def _edit_in_child(vault: str, user: str, segment_index: int, text: str, barrier
         results.put((user, f"error: {type(exc).__name__}: {exc}"))
 
 
-def test_two_processes_no_lost_update(sessions: dict[str, Any], vault_path: Path) -> None:
+def test_two_processes_no_lost_update(vault_sessions: dict[str, Any], vault_path: Path) -> None:
     from workstation.pipeline import PipelineResult
     from workstation.vault import session as vs
 
-    edna = sessions["edna"]
+    edna = vault_sessions["edna"]
     edna.create_testimony(TestimonyMeta(case_code="P-1"))
     segs = [Segment(0.0, 1.0, "один"), Segment(1.0, 2.0, "два")]
     edna.store_processing_result("P-1", PipelineResult(segments=segs, language="ru", language_probability=1.0,
@@ -65,6 +65,6 @@ def test_two_processes_no_lost_update(sessions: dict[str, Any], vault_path: Path
     assert len(t.revisions) == 1
     # the loser retries against the latest version: both edits are now kept
     loser_index = 1 - winner_index
-    sessions[lost[0]].update("P-1", lambda x: tm.edit_segment(
+    vault_sessions[lost[0]].update("P-1", lambda x: tm.edit_segment(
         x, x.segments[loser_index].id, "en", ("one", "two")[loser_index], base_revision=0, user=lost[0]), action="edit")
     assert [s.en for s in edna.load("P-1").segments] == ["one", "two"]

@@ -62,8 +62,8 @@ def _draft(s: Any, case: str) -> None:
                                                    duration_s=2.0, warnings=[], models={"asr": "test"}))
 
 
-def test_session_enforces_the_matrix(sessions: dict[str, Any], tmp_path: Path) -> None:
-    edna, ivan, inna, tanya = (sessions[n] for n in ("edna", "ivan", "inna", "tanya"))
+def test_session_enforces_the_matrix(vault_sessions: dict[str, Any], tmp_path: Path) -> None:
+    edna, ivan, inna, tanya = (vault_sessions[n] for n in ("edna", "ivan", "inna", "tanya"))
     _draft(ivan, "IV-1")
     _draft(inna, "IN-1")
 
@@ -133,7 +133,7 @@ def test_reasonable_passphrases_accepted(good: str) -> None:
     users.check_passphrase(good)
 
 
-def test_weak_passphrase_refused_by_the_session(editor: Any) -> None:
+def test_weak_passphrase_refused_by_the_session(vault_editor: Any) -> None:
     with pytest.raises(WeakPassphraseError):
-        editor.add_user("ivan", "interviewer", "ivan12345678")
-    assert [u.name for u in editor.list_users()] == ["edna"]
+        vault_editor.add_user("ivan", "interviewer", "ivan12345678")
+    assert [u.name for u in vault_editor.list_users()] == ["edna"]

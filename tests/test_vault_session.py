@@ -34,23 +34,23 @@ def _segments() -> list[Segment]:
             Segment(1.0, 4.0, "тенге сколько будет стоить", "")]
 
 
-def test_round_trip_of_every_record_kind(editor: Any, vault_path: Path, clip: Path) -> None:
+def test_round_trip_of_every_record_kind(vault_editor: Any, vault_path: Path, vault_clip: Path) -> None:
     meta = TestimonyMeta(case_code="CH-2019-014", interview_date="2019-05-02", interviewer="edna",
                          consent_scope="documentation, court", sensitivity="high", notes="met in Tbilisi")
-    created = editor.create_testimony(meta)
+    created = vault_editor.create_testimony(meta)
     assert created.owner == "edna" and created.status is Status.CREATED
-    data = clip.read_bytes()
-    info = editor.ingest_recording("CH-2019-014", data, clip.name)
+    data = vault_clip.read_bytes()
+    info = vault_editor.ingest_recording("CH-2019-014", data, vault_clip.name)
     assert info.sha256 == hashlib.sha256(data).hexdigest() and info.size == len(data) and info.duration_s > 1
-    assert editor.read_recording("CH-2019-014") == data
-    assert editor.recording_info("CH-2019-014") == info
-    assert editor.load("CH-2019-014").status is Status.INGESTED
+    assert vault_editor.read_recording("CH-2019-014") == data
+    assert vault_editor.recording_info("CH-2019-014") == info
+    assert vault_editor.load("CH-2019-014").status is Status.INGESTED
 
-    editor.store_processing_result("CH-2019-014", _result(_segments()))
-    editor.update("CH-2019-014", lambda t: tm.edit_segment(t, t.segments[1].id, "en", "how much will it cost",
+    vault_editor.store_processing_result("CH-2019-014", _result(_segments()))
+    vault_editor.update("CH-2019-014", lambda t: tm.edit_segment(t, t.segments[1].id, "en", "how much will it cost",
                                                              base_revision=0, user="edna"), action="edit")
-    editor.save_extra("CH-2019-014", "pseudonyms", {"Ахмед": "Witness A"})
-    editor.save_glossary(Glossary(terms={"тенге": "tenge"}, keep=["Грозный"], sensitive=["Ахмед"]))
+    vault_editor.save_extra("CH-2019-014", "pseudonyms", {"Ахмед": "Witness A"})
+    vault_editor.save_glossary(Glossary(terms={"тенге": "tenge"}, keep=["Грозный"], sensitive=["Ахмед"]))
 
     again = vs.unlock(vault_path, "edna", PASSPHRASE)  # everything comes back from disk, through a new session
     t = again.load("CH-2019-014")
@@ -71,16 +71,16 @@ def test_round_trip_of_every_record_kind(editor: Any, vault_path: Path, clip: Pa
     assert again.verify().problems == []
 
 
-def test_views_and_edits_are_audited_without_content(editor: Any, clip: Path) -> None:
-    editor.create_testimony(TestimonyMeta(case_code="A-1", notes="secret note"))
-    editor.ingest_recording("A-1", clip.read_bytes(), "witness-real-name.wav")
-    editor.store_processing_result("A-1", _result(_segments()))
-    seg = editor.load("A-1").segments[0]
-    editor.update("A-1", lambda t: tm.edit_segment(t, seg.id, "ru", "совсем другой текст", base_revision=0,
+def test_views_and_edits_are_audited_without_content(vault_editor: Any, vault_clip: Path) -> None:
+    vault_editor.create_testimony(TestimonyMeta(case_code="A-1", notes="secret note"))
+    vault_editor.ingest_recording("A-1", vault_clip.read_bytes(), "witness-real-name.wav")
+    vault_editor.store_processing_result("A-1", _result(_segments()))
+    seg = vault_editor.load("A-1").segments[0]
+    vault_editor.update("A-1", lambda t: tm.edit_segment(t, seg.id, "ru", "совсем другой текст", base_revision=0,
                                                    user="edna"), action="edit_segment",
                   details={"note": "совсем другой текст", "segments": 1})
-    editor.read_recording("A-1")
-    entries = editor.audit_entries()
+    vault_editor.read_recording("A-1")
+    entries = vault_editor.audit_entries()
     actions = [_field(e, "action") for e in entries]
     for expected in ("vault_created", "user_added", "testimony_created", "recording_ingested", "processed", "view",
                      "edit_segment"):
@@ -92,7 +92,7 @@ def test_views_and_edits_are_audited_without_content(editor: Any, clip: Path) ->
     for secret in ("совсем другой текст", "шестьдесят", "secret note", "witness-real-name"):
         assert secret not in dump
     assert _field(edit, "user") == "edna" and _field(edit, "case_code") == "A-1"
-    assert editor.audit_head()
+    assert vault_editor.audit_head()
 
 
 def _field(entry: Any, name: str) -> Any:
@@ -105,8 +105,8 @@ def _as_dict(entry: Any) -> Any:
     return dataclasses.asdict(entry) if dataclasses.is_dataclass(entry) else entry
 
 
-def test_stale_revision_is_a_conflict_and_nothing_is_lost(sessions: dict[str, Any]) -> None:
-    edna, tanya = sessions["edna"], sessions["tanya"]
+def test_stale_revision_is_a_conflict_and_nothing_is_lost(vault_sessions: dict[str, Any]) -> None:
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
     edna.create_testimony(TestimonyMeta(case_code="C-1"))
     edna.store_processing_result("C-1", _result(_segments()))
     seg = tanya.load("C-1").segments[0]
@@ -118,17 +118,17 @@ def test_stale_revision_is_a_conflict_and_nothing_is_lost(sessions: dict[str, An
     assert tanya.load("C-1").segments[0].en == "editor's text"
 
 
-def test_reprocessing_never_replaces_human_edits(editor: Any) -> None:
-    editor.create_testimony(TestimonyMeta(case_code="R-1"))
-    editor.store_processing_result("R-1", _result(_segments()))
-    editor.update("R-1", lambda t: tm.set_reviewed(t, t.segments[0].id, True, base_revision=0, user="edna"), action="r")
+def test_reprocessing_never_replaces_human_edits(vault_editor: Any) -> None:
+    vault_editor.create_testimony(TestimonyMeta(case_code="R-1"))
+    vault_editor.store_processing_result("R-1", _result(_segments()))
+    vault_editor.update("R-1", lambda t: tm.set_reviewed(t, t.segments[0].id, True, base_revision=0, user="edna"), action="r")
     with pytest.raises(tm.EditError, match="human edit"):
-        editor.store_processing_result("R-1", _result([Segment(0, 1, "другое")]))
-    assert editor.load("R-1").segments[0].reviewed
+        vault_editor.store_processing_result("R-1", _result([Segment(0, 1, "другое")]))
+    assert vault_editor.load("R-1").segments[0].reviewed
 
 
-def test_unlock_errors_are_clear_and_change_nothing(editor: Any, vault_path: Path) -> None:
-    editor.add_user("tanya", "translator", OTHER_PASSPHRASE)
+def test_unlock_errors_are_clear_and_change_nothing(vault_editor: Any, vault_path: Path) -> None:
+    vault_editor.add_user("tanya", "translator", OTHER_PASSPHRASE)
     before = vault_files(vault_path)
     with pytest.raises(users.WrongPassphraseError, match="does not open the account tanya"):
         vs.unlock(vault_path, "tanya", PASSPHRASE)
@@ -149,8 +149,8 @@ def _slot_file(vault_path: Path, user: str) -> Path:
     raise AssertionError(user)
 
 
-def test_role_edited_in_a_slot_breaks_it(editor: Any, vault_path: Path) -> None:
-    editor.add_user("ivan", "interviewer", OTHER_PASSPHRASE)
+def test_role_edited_in_a_slot_breaks_it(vault_editor: Any, vault_path: Path) -> None:
+    vault_editor.add_user("ivan", "interviewer", OTHER_PASSPHRASE)
     path = _slot_file(vault_path, "ivan")
     data = json.loads(path.read_text())
     data["role"] = "editor"  # an interviewer promotes himself by editing the file
@@ -161,11 +161,11 @@ def test_role_edited_in_a_slot_breaks_it(editor: Any, vault_path: Path) -> None:
     assert {k: v for k, v in vault_files(vault_path).items() if k != users.THROTTLE_FILE} == \
         {k: v for k, v in before.items() if k != users.THROTTLE_FILE}
     assert vs.unlock(vault_path, "edna", PASSPHRASE).role is users.Role.EDITOR  # the others still open
-    assert any("slot" in p.lower() for p in editor.verify().problems) is False  # parseable, only the owner can tell
+    assert any("slot" in p.lower() for p in vault_editor.verify().problems) is False  # parseable, only the owner can tell
 
 
-def test_corrupted_slot_is_a_clear_error(editor: Any, vault_path: Path) -> None:
-    editor.add_user("ivan", "interviewer", OTHER_PASSPHRASE)
+def test_corrupted_slot_is_a_clear_error(vault_editor: Any, vault_path: Path) -> None:
+    vault_editor.add_user("ivan", "interviewer", OTHER_PASSPHRASE)
     path = _slot_file(vault_path, "ivan")
     raw = bytearray(path.read_bytes())
     data = json.loads(raw)
@@ -178,12 +178,12 @@ def test_corrupted_slot_is_a_clear_error(editor: Any, vault_path: Path) -> None:
     path.write_bytes(b"\x00garbage")  # unreadable: that user is unknown, others unaffected
     with pytest.raises(users.UnknownUserError):
         vs.unlock(vault_path, "ivan", OTHER_PASSPHRASE)
-    assert any("damaged" in p for p in editor.verify().problems)
+    assert any("damaged" in p for p in vault_editor.verify().problems)
     vs.unlock(vault_path, "edna", PASSPHRASE)
 
 
-def test_removed_user_opens_nothing_after_rotation(sessions: dict[str, Any], vault_path: Path) -> None:
-    edna, tanya = sessions["edna"], sessions["tanya"]
+def test_removed_user_opens_nothing_after_rotation(vault_sessions: dict[str, Any], vault_path: Path) -> None:
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
     edna.create_testimony(TestimonyMeta(case_code="K-1"))
     edna.store_processing_result("K-1", _result(_segments()))
     saved_slot = _slot_file(vault_path, "ivan")
@@ -217,49 +217,49 @@ def test_removed_user_opens_nothing_after_rotation(sessions: dict[str, Any], vau
     assert edna.verify().problems == []
 
 
-def test_last_editor_and_self_removal_refused(editor: Any) -> None:
+def test_last_editor_and_self_removal_refused(vault_editor: Any) -> None:
     with pytest.raises(Exception, match="your own account"):
-        editor.remove_user("edna")
+        vault_editor.remove_user("edna")
 
 
-def test_change_passphrase(editor: Any, vault_path: Path) -> None:
+def test_change_passphrase(vault_editor: Any, vault_path: Path) -> None:
     with pytest.raises(users.WrongPassphraseError):
-        editor.change_passphrase("not the passphrase at all", OTHER_PASSPHRASE)
-    editor.change_passphrase(PASSPHRASE, OTHER_PASSPHRASE)
+        vault_editor.change_passphrase("not the passphrase at all", OTHER_PASSPHRASE)
+    vault_editor.change_passphrase(PASSPHRASE, OTHER_PASSPHRASE)
     with pytest.raises(users.WrongPassphraseError):
         vs.unlock(vault_path, "edna", PASSPHRASE)
     vs.unlock(vault_path, "edna", OTHER_PASSPHRASE)
 
 
-def test_lock_forgets_keys(editor: Any) -> None:
-    editor.create_testimony(TestimonyMeta(case_code="L-1"))
-    editor.lock()
+def test_lock_forgets_keys(vault_editor: Any) -> None:
+    vault_editor.create_testimony(TestimonyMeta(case_code="L-1"))
+    vault_editor.lock()
     with pytest.raises(vs.VaultLockedError):
-        editor.load("L-1")
-    assert "key" not in repr(editor).lower() or "locked=True" in repr(editor)
+        vault_editor.load("L-1")
+    assert "locked=True" in repr(vault_editor) and vault_editor.locked
 
 
-def test_shred_destroys_key_and_data(editor: Any, vault_path: Path, clip: Path) -> None:
-    editor.create_testimony(TestimonyMeta(case_code="S-1"))
-    editor.ingest_recording("S-1", clip.read_bytes(), clip.name)
-    editor.save_extra("S-1", "pseudonyms", {"a": "b"})
-    editor.create_testimony(TestimonyMeta(case_code="S-2"))
+def test_shred_destroys_key_and_data(vault_editor: Any, vault_path: Path, vault_clip: Path) -> None:
+    vault_editor.create_testimony(TestimonyMeta(case_code="S-1"))
+    vault_editor.ingest_recording("S-1", vault_clip.read_bytes(), vault_clip.name)
+    vault_editor.save_extra("S-1", "pseudonyms", {"a": "b"})
+    vault_editor.create_testimony(TestimonyMeta(case_code="S-2"))
     files_before = set(vault_files(vault_path))
-    editor.shred("S-1")
+    vault_editor.shred("S-1")
     with pytest.raises(vs.NotFoundError):
-        editor.load("S-1")
+        vault_editor.load("S-1")
     with pytest.raises(vs.NotFoundError):
-        editor.read_recording("S-1")
-    assert [t.case_code for t in editor.list_testimonies()] == ["S-2"]
+        vault_editor.read_recording("S-1")
+    assert [t.case_code for t in vault_editor.list_testimonies()] == ["S-2"]
     gone = files_before - set(vault_files(vault_path))
     assert len(gone) >= 3  # testimony record, recording info, extra, blob (the store may split blobs further)
-    assert [_field(e, "action") for e in editor.audit_entries()].count("shred") == 1
-    assert editor.verify().problems == []
-    editor.create_testimony(TestimonyMeta(case_code="S-1"))  # the code can be used again, for a new testimony
-    assert editor.load("S-1").segments == []
+    assert [_field(e, "action") for e in vault_editor.audit_entries()].count("shred") == 1
+    assert vault_editor.verify().problems == []
+    vault_editor.create_testimony(TestimonyMeta(case_code="S-1"))  # the code can be used again, for a new testimony
+    assert vault_editor.load("S-1").segments == []
 
 
-def test_throttling_grows_and_persists_across_processes(editor: Any, vault_path: Path) -> None:
+def test_throttling_grows_and_persists_across_processes(vault_editor: Any, vault_path: Path) -> None:
     for _ in range(users.FREE_ATTEMPTS):
         with pytest.raises(users.WrongPassphraseError):
             vs.unlock(vault_path, "edna", "wrong passphrase words here")
@@ -289,13 +289,13 @@ def test_throttling_grows_and_persists_across_processes(editor: Any, vault_path:
     assert json.loads((vault_path / users.THROTTLE_FILE).read_text())["pending"] == []
 
 
-def test_unknown_names_never_written_in_clear(editor: Any, vault_path: Path) -> None:
+def test_unknown_names_never_written_in_clear(vault_editor: Any, vault_path: Path) -> None:
     with pytest.raises(users.UnknownUserError):
         vs.unlock(vault_path, "my real passphrase typed here", PASSPHRASE)
     assert "typed here" not in (vault_path / users.THROTTLE_FILE).read_text()
 
 
-def test_create_vault_refuses_existing_or_weak(tmp_path: Path, editor: Any, vault_path: Path) -> None:
+def test_create_vault_refuses_existing_or_weak(tmp_path: Path, vault_editor: Any, vault_path: Path) -> None:
     with pytest.raises(vs.VaultExistsError):
         vs.create_vault(vault_path, "x", PASSPHRASE)
     (tmp_path / "full").mkdir()
@@ -307,14 +307,14 @@ def test_create_vault_refuses_existing_or_weak(tmp_path: Path, editor: Any, vaul
     assert not vs.vault_exists(tmp_path / "new")
 
 
-def test_bad_audio_is_refused_with_a_media_error(editor: Any) -> None:
+def test_bad_audio_is_refused_with_a_media_error(vault_editor: Any) -> None:
     from workstation.media import MediaError
 
-    editor.create_testimony(TestimonyMeta(case_code="B-1"))
+    vault_editor.create_testimony(TestimonyMeta(case_code="B-1"))
     with pytest.raises(MediaError):
-        editor.ingest_recording("B-1", b"this is not audio at all" * 100, "notes.txt")
-    assert editor.recording_info("B-1") is None
-    assert editor.load("B-1").status is Status.CREATED
+        vault_editor.ingest_recording("B-1", b"this is not audio at all" * 100, "notes.txt")
+    assert vault_editor.recording_info("B-1") is None
+    assert vault_editor.load("B-1").status is Status.CREATED
 
 
 def test_real_kdf_parameters_once(real_kdf: None, tmp_path: Path) -> None:
@@ -329,7 +329,7 @@ def test_real_kdf_parameters_once(real_kdf: None, tmp_path: Path) -> None:
     assert time.perf_counter() - started < 60
 
 
-def test_copying_the_vault_keeps_it_usable(editor: Any, vault_path: Path, tmp_path: Path) -> None:
-    editor.create_testimony(TestimonyMeta(case_code="M-1"))
+def test_copying_the_vault_keeps_it_usable(vault_editor: Any, vault_path: Path, tmp_path: Path) -> None:
+    vault_editor.create_testimony(TestimonyMeta(case_code="M-1"))
     shutil.copytree(vault_path, tmp_path / "copy")
     assert vs.unlock(tmp_path / "copy", "edna", PASSPHRASE).load("M-1").case_code == "M-1"

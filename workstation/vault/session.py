@@ -647,16 +647,17 @@ class VaultSession:
         """Seal the original bytes (chunked, encrypted) as the evidence copy; record its sha256."""
         tid, entry = self._access(case_code, Action.INGEST)
         key = self._key(entry)
-        if self._recording_info(tid, entry) is not None:
-            raise tm.EditError(
-                f"Testimony {case_code} already has its sealed original recording; the evidence copy never "
-                "changes. Create a new testimony for another recording."
-            )
         sha, container, duration = _probe(data)
-        self._store.write_blob_from(key, _rid(tid, "original"), io.BytesIO(data))
-        info = RecordingInfo(sha256=sha, size=len(data), duration_s=duration, container=container,
-                             filename=Path(filename).name, ingested_at=_now(), ingested_by=self.user)
-        self._store.write_record(key, _rid(tid, "recording-info"), _json(info.__dict__), expected_version=0)
+        with _vault_lock(self.path):  # two uploads for one case at once: the second is refused, never mixed
+            if self._recording_info(tid, entry) is not None:
+                raise tm.EditError(
+                    f"Testimony {case_code} already has its sealed original recording; the evidence copy never "
+                    "changes. Create a new testimony for another recording."
+                )
+            self._store.write_blob_from(key, _rid(tid, "original"), io.BytesIO(data))
+            info = RecordingInfo(sha256=sha, size=len(data), duration_s=duration, container=container,
+                                 filename=Path(filename).name, ingested_at=_now(), ingested_by=self.user)
+            self._store.write_record(key, _rid(tid, "recording-info"), _json(info.__dict__), expected_version=0)
 
         def mark(t: Testimony) -> None:
             if t.status is Status.CREATED:
