@@ -333,3 +333,28 @@ def test_copying_the_vault_keeps_it_usable(vault_editor: Any, vault_path: Path, 
     vault_editor.create_testimony(TestimonyMeta(case_code="M-1"))
     shutil.copytree(vault_path, tmp_path / "copy")
     assert vs.unlock(tmp_path / "copy", "edna", PASSPHRASE).load("M-1").case_code == "M-1"
+
+
+def test_record_audit_keeps_only_content_free_details(vault_editor: Any) -> None:
+    vault_editor.create_testimony(TestimonyMeta(case_code="X-1"))
+    vault_editor.record_audit("export", "X-1", formats="docx|pdf", files=2, text="Меня задержали", path="/home/a b/c")
+    [entry] = [e for e in vault_editor.audit_entries() if _field(e, "action") == "export"]
+    dump = json.dumps(_as_dict(entry), ensure_ascii=False, default=str)
+    assert "docx|pdf" in dump and "задержали" not in dump and "/home" not in dump
+
+
+def test_update_meta_and_approved_lock(vault_editor: Any) -> None:
+    vault_editor.create_testimony(TestimonyMeta(case_code="U-1"))
+    vault_editor.update_meta("U-1", consent_scope="documentation only", notes="n")
+    assert vault_editor.load("U-1").meta.consent_scope == "documentation only"
+    with pytest.raises(tm.EditError, match="Unknown metadata"):
+        vault_editor.update_meta("U-1", case_code="OTHER")
+    vault_editor.store_processing_result("U-1", _result(_segments()))
+    for seg in vault_editor.load("U-1").segments:
+        vault_editor.update("U-1", lambda t, i=seg.id: tm.set_reviewed(t, i, True, base_revision=0, user="edna"), action="r")
+    approval = vault_editor.approve("U-1")
+    assert approval.content_hash == tm.content_hash(vault_editor.load("U-1"))
+    with pytest.raises(tm.LockedError):
+        vault_editor.update_meta("U-1", notes="changed after approval")
+    vault_editor.unapprove("U-1", "consent scope changed")
+    assert vault_editor.load_extra("U-1", "approval-history")["unapprovals"][0]["reason"] == "consent scope changed"

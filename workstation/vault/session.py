@@ -618,7 +618,7 @@ class VaultSession:
         self._audit(action, case_code, **info)
         return result
 
-    def update_meta(self, case_code: str, **changes: str) -> Testimony:
+    def update_meta(self, case_code: str, /, **changes: str) -> Testimony:
         """Change case metadata (interview date, consent scope, notes, …); the case code itself is fixed."""
         allowed = set(TestimonyMeta.__dataclass_fields__) - {"case_code"}
         unknown = set(changes) - allowed
