@@ -71,7 +71,7 @@ def ui_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 @pytest.fixture()
-def vault_users(ui_vault: Path) -> dict[str, Any]:
+def ui_users(ui_vault: Path) -> dict[str, Any]:
     """A vault with an editor, two interviewers and a translator; returns their unlocked sessions."""
     from workstation.vault import session as vault
 

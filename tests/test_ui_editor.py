@@ -13,8 +13,8 @@ from workstation.testimony import content_hash, set_reviewed
 
 
 @pytest.fixture()
-def case(vault_users, ui_clip):
-    add_testimony(vault_users["edna"], "CASE-E", ui_clip, make_segments(3))
+def case(ui_users, ui_clip):
+    add_testimony(ui_users["edna"], "CASE-E", ui_clip, make_segments(3))
     return "CASE-E"
 
 
@@ -23,13 +23,13 @@ def _review_all(sess, case: str) -> None:
                 action="set_reviewed")
 
 
-def test_approval_needs_every_segment_reviewed_then_locks_with_the_hash(vault_users, case) -> None:
-    edna = vault_users["edna"]
+def test_approval_needs_every_segment_reviewed_then_locks_with_the_hash(ui_users, case) -> None:
+    edna = ui_users["edna"]
     at = open_app(edna, "page_approval.py")
     assert_no_exception(at)
     assert "3 segment(s) are not reviewed" in texts(at)
     assert at.button(key="approve").disabled
-    _review_all(vault_users["tanya"], case)
+    _review_all(ui_users["tanya"], case)
     at.run()
     assert not at.button(key="approve").disabled
     at.button(key="approve").click().run()
@@ -45,15 +45,15 @@ def test_approval_needs_every_segment_reviewed_then_locks_with_the_hash(vault_us
     assert str(edna.load(case).status) == "draft"
 
 
-def test_export_renders_in_memory_when_clicked(vault_users, case) -> None:
+def test_export_renders_in_memory_when_clicked(ui_users, case) -> None:
     from workstation.ui.page_export import build_zip
 
-    at = open_app(vault_users["edna"], "page_export.py")
+    at = open_app(ui_users["edna"], "page_export.py")
     assert_no_exception(at)
     assert "DRAFT" in texts(at)  # not approved: marked as a draft
     assert at.get("download_button")
     # AppTest cannot click a download; the button's callable is this function (the browser test clicks it)
-    data = build_zip(vault_users["edna"], case, ["txt", "json"])
+    data = build_zip(ui_users["edna"], case, ["txt", "json"])
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         names = zf.namelist()
         assert any(n.endswith(".txt") for n in names) and any(n.endswith(".json") for n in names)
@@ -61,10 +61,10 @@ def test_export_renders_in_memory_when_clicked(vault_users, case) -> None:
     assert "English draft 1" in txt and "DRAFT" in txt
 
 
-def test_users_page_adds_a_user_who_can_then_unlock(vault_users) -> None:
+def test_users_page_adds_a_user_who_can_then_unlock(ui_users) -> None:
     from workstation.vault import session as vault
 
-    at = open_app(vault_users["edna"], "page_users.py")
+    at = open_app(ui_users["edna"], "page_users.py")
     assert_no_exception(at)
     assert "tanya" in texts(at)
     form = [t for t in at.text_input]
@@ -74,12 +74,12 @@ def test_users_page_adds_a_user_who_can_then_unlock(vault_users) -> None:
     form[2].input(PASSPHRASE)
     at.button(key="add_user_btn").click().run()
     assert_no_exception(at)
-    assert str(vault.unlock(vault_users["edna"].path, "olga", PASSPHRASE).role) == "translator"
+    assert str(vault.unlock(ui_users["edna"].path, "olga", PASSPHRASE).role) == "translator"
 
 
-def test_audit_log_lists_actions_without_content_and_filters(vault_users, case) -> None:
-    _review_all(vault_users["tanya"], case)
-    at = open_app(vault_users["edna"], "page_audit.py")
+def test_audit_log_lists_actions_without_content_and_filters(ui_users, case) -> None:
+    _review_all(ui_users["tanya"], case)
+    at = open_app(ui_users["edna"], "page_audit.py")
     assert_no_exception(at)
     rows = at.dataframe[0].value
     assert len(rows) > 3
@@ -89,15 +89,15 @@ def test_audit_log_lists_actions_without_content_and_filters(vault_users, case) 
     assert len(rows) >= 1 and set(rows["user"]) == {"tanya"}
 
 
-def test_verify_vault_reports_intact(vault_users, case) -> None:
-    at = open_app(vault_users["edna"], "page_verify.py")
+def test_verify_vault_reports_intact(ui_users, case) -> None:
+    at = open_app(ui_users["edna"], "page_verify.py")
     at.button(key="verify").click().run(timeout=120)
     assert_no_exception(at)
     assert "intact" in texts(at), texts(at)
 
 
-def test_translator_edits_the_glossary(vault_users) -> None:
-    tanya = vault_users["tanya"]
+def test_translator_edits_the_glossary(ui_users) -> None:
+    tanya = ui_users["tanya"]
     at = open_app(tanya, "page_glossary.py")
     assert_no_exception(at)
     at.text_area[0].input("Кадыров")  # keep as written (form widgets are sent with the submit)
@@ -106,8 +106,8 @@ def test_translator_edits_the_glossary(vault_users) -> None:
     assert tanya.load_glossary().keep == ["Кадыров"]
 
 
-def test_home_lists_testimonies_and_opens_one_in_review(vault_users, case) -> None:
-    at = open_app(vault_users["tanya"])
+def test_home_lists_testimonies_and_opens_one_in_review(ui_users, case) -> None:
+    at = open_app(ui_users["tanya"])
     assert_no_exception(at)
     assert "CASE-E" in texts(at) and "0/3 segments reviewed" in texts(at)
     at.button(key="open_CASE-E").click().run()
@@ -116,10 +116,10 @@ def test_home_lists_testimonies_and_opens_one_in_review(vault_users, case) -> No
     assert at.selectbox(key="case_picker").value == "CASE-E"
 
 
-def test_account_page_changes_the_passphrase(vault_users) -> None:
+def test_account_page_changes_the_passphrase(ui_users) -> None:
     from workstation.vault import session as vault
 
-    at = open_app(vault_users["tanya"], "page_account.py")
+    at = open_app(ui_users["tanya"], "page_account.py")
     new = "violet anchor 42 meadow"
     inputs = at.text_input
     inputs[0].input("wrong old passphrase")
@@ -135,4 +135,4 @@ def test_account_page_changes_the_passphrase(vault_users) -> None:
     at.button(key="pass_btn").click().run()
     assert_no_exception(at)
     assert "Passphrase changed" in texts(at)
-    assert vault.unlock(vault_users["tanya"].path, "tanya", new).user == "tanya"
+    assert vault.unlock(ui_users["tanya"].path, "tanya", new).user == "tanya"

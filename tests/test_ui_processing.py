@@ -27,25 +27,25 @@ def test_speed_meter_estimates_time_left_from_measured_progress() -> None:
     assert eta == pytest.approx(30.0, rel=0.01)
 
 
-def test_consent_and_a_file_are_required(vault_users, ui_clip) -> None:
-    at = open_app(vault_users["ivan"], "page_new.py")
+def test_consent_and_a_file_are_required(ui_users, ui_clip) -> None:
+    at = open_app(ui_users["ivan"], "page_new.py")
     _fill_new(at, "C-1", (ui_clip.name, ui_clip.read_bytes(), "audio/wav"), consent=False)
     assert_no_exception(at)
     assert any("consent" in e.value for e in at.error)
-    assert vault_users["ivan"].list_testimonies() == []
+    assert ui_users["ivan"].list_testimonies() == []
 
 
-def test_not_audio_is_a_clear_message_and_creates_nothing(vault_users) -> None:
-    at = open_app(vault_users["ivan"], "page_new.py")
+def test_not_audio_is_a_clear_message_and_creates_nothing(ui_users) -> None:
+    at = open_app(ui_users["ivan"], "page_new.py")
     _fill_new(at, "C-2", ("notes.wav", b"this is a text file, not a recording" * 10, "audio/wav"))
     assert_no_exception(at)
     assert at.error and "C-2" in at.error[0].value
-    assert vault_users["ivan"].list_testimonies() == []
+    assert ui_users["ivan"].list_testimonies() == []
 
 
 @pytest.mark.slow
-def test_upload_is_processed_in_the_background_and_the_queue_shows_it(vault_users, ui_clip) -> None:
-    ivan = vault_users["ivan"]
+def test_upload_is_processed_in_the_background_and_the_queue_shows_it(ui_users, ui_clip) -> None:
+    ivan = ui_users["ivan"]
     at = open_app(ivan, "page_new.py")
     _fill_new(at, "C-3", [(ui_clip.name, ui_clip.read_bytes(), "audio/wav")])
     assert_no_exception(at)
@@ -74,31 +74,31 @@ def _interrupted(session, case: str) -> None:
     jobs.drop_queue(session.path)
 
 
-def test_after_restart_a_translator_sees_the_job_reported_as_interrupted(vault_users, ui_clip) -> None:
-    add_testimony(vault_users["ivan"], "C-4", ui_clip)
-    _interrupted(vault_users["ivan"], "C-4")
+def test_after_restart_a_translator_sees_the_job_reported_as_interrupted(ui_users, ui_clip) -> None:
+    add_testimony(ui_users["ivan"], "C-4", ui_clip)
+    _interrupted(ui_users["ivan"], "C-4")
     at = open_app()
     at.text_input[0].input("tanya")
     at.text_input[1].input(PASSPHRASE)
     at.button(key="unlock_btn").click().run()
     assert_no_exception(at)
     assert "stopped while recordings were being processed" in texts(at)
-    job = jobs.queue_for(vault_users["tanya"].path).get("C-4")
+    job = jobs.queue_for(ui_users["tanya"].path).get("C-4")
     assert job.state is JobState.INTERRUPTED
     at.switch_page("page_processing.py").run()
     assert "interrupted" in texts(at) and "40% done" in texts(at)
     assert not [b for b in at.button if b.key and b.key.startswith(("retry_", "cancel_"))]  # translators cannot
 
 
-def test_after_restart_the_owner_gets_the_job_resumed(vault_users, ui_clip) -> None:
-    add_testimony(vault_users["ivan"], "C-5", ui_clip)
-    _interrupted(vault_users["ivan"], "C-5")
+def test_after_restart_the_owner_gets_the_job_resumed(ui_users, ui_clip) -> None:
+    add_testimony(ui_users["ivan"], "C-5", ui_clip)
+    _interrupted(ui_users["ivan"], "C-5")
     at = open_app()
     at.text_input[0].input("ivan")
     at.text_input[1].input(PASSPHRASE)
     at.button(key="unlock_btn").click().run()
     assert_no_exception(at)
-    queue = jobs.queue_for(vault_users["ivan"].path)
+    queue = jobs.queue_for(ui_users["ivan"].path)
     job = queue.get("C-5")
     assert job.state in (JobState.QUEUED, JobState.RUNNING, JobState.DONE)
     assert "started again from the beginning" in job.note
@@ -107,8 +107,8 @@ def test_after_restart_the_owner_gets_the_job_resumed(vault_users, ui_clip) -> N
     assert queue.get("C-5").state in (JobState.CANCELLED, JobState.DONE)
 
 
-def test_lock_keeps_the_session_until_its_job_ends(vault_users, ui_clip) -> None:
-    ivan = vault_users["ivan"]
+def test_lock_keeps_the_session_until_its_job_ends(ui_users, ui_clip) -> None:
+    ivan = ui_users["ivan"]
     add_testimony(ivan, "C-6", ui_clip)
     release = __import__("threading").Event()
 

@@ -10,10 +10,10 @@ from workstation.testimony import edit_segment
 
 
 @pytest.fixture()
-def review(vault_users, ui_clip):
+def review(ui_users, ui_clip):
     """A 60-segment testimony (times beyond the clip are fine except for playback) and the translator's page."""
-    add_testimony(vault_users["edna"], "CASE-R", ui_clip, make_segments(60))
-    sess = vault_users["tanya"]
+    add_testimony(ui_users["edna"], "CASE-R", ui_clip, make_segments(60))
+    sess = ui_users["tanya"]
     return sess, open_app(sess, "page_review.py")
 
 
@@ -69,7 +69,7 @@ def test_conflicting_edit_is_shown_and_nothing_is_overwritten(review) -> None:
     sess, at = review
     seg = _seg(sess, 2)
     at.button(key=f"edit_{seg.id}").click().run()
-    other = vault_editor(sess)
+    other = _editor_session(sess)
     other.update("CASE-R", lambda t: edit_segment(t, seg.id, "en", "their English", base_revision=seg.revision, user="edna"),
                  action="edit_segment")
     at.text_area(key=f"edit_en_{seg.id}").input("my English").run()
@@ -85,7 +85,7 @@ def test_conflicting_edit_is_shown_and_nothing_is_overwritten(review) -> None:
     assert _seg(sess, 2).en == "my English"
 
 
-def vault_editor(sess):
+def _editor_session(sess):
     from tests.fixtures_ui import PASSPHRASE
     from workstation.vault import session as vault
 
@@ -164,7 +164,7 @@ def test_play_decodes_exactly_the_span(review) -> None:
 
 def test_approved_testimony_is_read_only(review) -> None:
     sess, at = review
-    editor = vault_editor(sess)
+    editor = _editor_session(sess)
     t = editor.load("CASE-R")
     from workstation.testimony import set_reviewed
 
@@ -178,11 +178,11 @@ def test_approved_testimony_is_read_only(review) -> None:
 
 
 @pytest.mark.slow
-def test_retranslate_stale_segment_with_real_model(vault_users, ui_clip) -> None:
+def test_retranslate_stale_segment_with_real_model(ui_users, ui_clip) -> None:
     """Edit the Russian, then one click re-translates it (Argos if installed, else Whisper on the span)."""
     segs = make_segments(1, seg_s=2.5)
-    add_testimony(vault_users["edna"], "CASE-T", ui_clip, segs)
-    sess = vault_users["tanya"]
+    add_testimony(ui_users["edna"], "CASE-T", ui_clip, segs)
+    sess = ui_users["tanya"]
     at = open_app(sess, "page_review.py", timeout=240)
     seg = sess.load("CASE-T").segments[0]
     at.button(key=f"edit_{seg.id}").click().run()

@@ -23,24 +23,24 @@ def _nav_titles(at) -> set[str]:
         ("edna", {"approval", "export", "users", "audit", "verify", "new", "review", "glossary"}, set()),
     ],
 )
-def test_navigation_offers_only_the_pages_of_the_role(vault_users, user, present, absent) -> None:
-    at = open_app(vault_users[user])
+def test_navigation_offers_only_the_pages_of_the_role(ui_users, user, present, absent) -> None:
+    at = open_app(ui_users[user])
     assert_no_exception(at)
     shown = _nav_titles(at)
     assert present <= shown, shown
     assert not (absent & shown), shown
 
 
-def test_translator_cannot_reach_approval_even_by_address(vault_users) -> None:
-    at = open_app(vault_users["tanya"])
+def test_translator_cannot_reach_approval_even_by_address(ui_users) -> None:
+    at = open_app(ui_users["tanya"])
     with pytest.raises(ValueError):
         at.switch_page("page_approval.py")  # not a registered page for this role
     # and the library refuses the action itself
     from workstation.errors import WorkstationError
 
-    add_testimony(vault_users["edna"], "CASE-A", _clip(), make_segments(2))
+    add_testimony(ui_users["edna"], "CASE-A", _clip(), make_segments(2))
     with pytest.raises(WorkstationError):
-        vault_users["tanya"].approve("CASE-A")
+        ui_users["tanya"].approve("CASE-A")
 
 
 def _clip():
@@ -50,14 +50,14 @@ def _clip():
     return shortest_clip(EVAL_ASR)
 
 
-def test_interviewer_sees_only_own_testimonies_and_reads_them_read_only(vault_users) -> None:
-    add_testimony(vault_users["ivan"], "IVAN-1", _clip(), None)
-    add_testimony(vault_users["inna"], "INNA-1", _clip(), None)
+def test_interviewer_sees_only_own_testimonies_and_reads_them_read_only(ui_users) -> None:
+    add_testimony(ui_users["ivan"], "IVAN-1", _clip(), None)
+    add_testimony(ui_users["inna"], "INNA-1", _clip(), None)
     from tests.fixtures_ui import store_result
 
-    store_result(vault_users["edna"], "IVAN-1", make_segments(3))
-    store_result(vault_users["edna"], "INNA-1", make_segments(3))
-    at = open_app(vault_users["ivan"])
+    store_result(ui_users["edna"], "IVAN-1", make_segments(3))
+    store_result(ui_users["edna"], "INNA-1", make_segments(3))
+    at = open_app(ui_users["ivan"])
     assert_no_exception(at)
     page = texts(at)
     assert "IVAN-1" in page and "INNA-1" not in page
@@ -66,7 +66,7 @@ def test_interviewer_sees_only_own_testimonies_and_reads_them_read_only(vault_us
     assert at.selectbox(key="case_picker").options == ["IVAN-1"]
     assert not [b for b in at.button if b.key and b.key.startswith("edit_")]  # no editing for interviewers
     assert not at.checkbox  # nor marking reviewed
-    editor_view = open_app(vault_users["edna"])
+    editor_view = open_app(ui_users["edna"])
     assert "IVAN-1" in texts(editor_view) and "INNA-1" in texts(editor_view)
 
 

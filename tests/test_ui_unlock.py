@@ -36,7 +36,7 @@ def test_first_launch_offers_to_create_the_vault_and_unlocks_the_editor(ui_vault
     assert "Testimonies" in [t.value for t in at.title]
 
 
-def test_wrong_passphrase_and_unknown_user_are_clear_messages(vault_users) -> None:
+def test_wrong_passphrase_and_unknown_user_are_clear_messages(ui_users) -> None:
     at = open_app()
     assert "Unlock Testimony Workstation" in texts(at)
     _unlock(at, "tanya", "not the passphrase")
@@ -50,7 +50,7 @@ def test_wrong_passphrase_and_unknown_user_are_clear_messages(vault_users) -> No
     assert at.session_state["unlock_pass"] == ""
 
 
-def test_repeated_failures_are_throttled_with_a_kind_message(vault_users) -> None:
+def test_repeated_failures_are_throttled_with_a_kind_message(ui_users) -> None:
     at = open_app()
     for _ in range(8):
         _unlock(at, "tanya", "wrong wrong wrong")
@@ -61,10 +61,10 @@ def test_repeated_failures_are_throttled_with_a_kind_message(vault_users) -> Non
     assert "wait" in at.warning[0].value.lower() or "second" in at.warning[0].value.lower()
 
 
-def test_unlock_then_lock_now_clears_everything_and_locks_the_session(vault_users, ui_clip) -> None:
+def test_unlock_then_lock_now_clears_everything_and_locks_the_session(ui_users, ui_clip) -> None:
     from tests.fixtures_ui import add_testimony, make_segments
 
-    editor = vault_users["edna"]
+    editor = ui_users["edna"]
     add_testimony(editor, "CASE-1", ui_clip, make_segments(2, seg_s=1.5))
     at = open_app()
     _unlock(at, "tanya", PASSPHRASE)
@@ -85,8 +85,8 @@ def test_unlock_then_lock_now_clears_everything_and_locks_the_session(vault_user
         sess.load("CASE-1")  # the session itself was locked: its keys are gone
 
 
-def test_idle_window_locks_itself(vault_users) -> None:
-    at = open_app(vault_users["tanya"])
+def test_idle_window_locks_itself(ui_users) -> None:
+    at = open_app(ui_users["tanya"])
     assert "Testimonies" in [t.value for t in at.title]
     at.session_state["last_activity"] = time.monotonic() - 16 * 60  # default idle lock: 15 minutes
     at.run()
