@@ -117,11 +117,11 @@ def main() -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    from tests.fixtures_ui import APP, PASSPHRASE, add_testimony, make_segments, shortest_clip
+    from tests.fixtures_ui import APP, PASSPHRASE, add_testimony, clip_path, make_segments
     from workstation.vault import session as vault
 
     shared = Path(os.environ.get("WORKSTATION_SHARED", REPO.parent / "shared"))
-    clip = shortest_clip(shared / "eval" / "asr")
+    clip = clip_path(shared / "eval" / "asr")
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         os.environ["WORKSTATION_VAULT"] = str(Path(tmp) / "vault")
         editor = vault.create_vault(Path(tmp) / "vault", "bench", PASSPHRASE)

@@ -1,20 +1,27 @@
-"""Fixtures for the UI tests: a real (temporary) vault, sessions per role, testimonies with a real
-recording, and AppTest helpers that open the app already unlocked or on a given page."""
+"""Fixtures for the UI tests: the vault area's sessions per role (tests/fixtures_vault.py) with the app pointed
+at that vault, testimonies with a real recording, and AppTest helpers that open the app already unlocked or on
+a given page, and that start `workstation app` for the tests that need a real server."""
 
 from __future__ import annotations
 
-import csv
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.fixtures_vault import PASSPHRASE, clip_path
 from workstation.config import REPO_ROOT
 from workstation.testimony import EnglishRoute, Segment, TestimonyMeta, Word
 
 APP = REPO_ROOT / "workstation" / "ui" / "app.py"
-PASSPHRASE = "correct horse battery staple"
+__all__ = ["PASSPHRASE", "clip_path"]
 RU_WORDS = ["меня", "задержали", "возле", "дома", "утром", "потом", "отвезли", "в", "отдел", "полиции"]
 
 
@@ -33,12 +40,6 @@ def make_segments(n: int, *, seg_s: float = 2.0, low_every: int = 3) -> list[Seg
         segs.append(Segment(start, start + seg_s, " ".join(tokens), f"English draft {i}", words=words,
                             confidence=sum(w.probability for w in words) / len(words), en_route=EnglishRoute.ARGOS))
     return segs
-
-
-def shortest_clip(eval_dir: Path) -> Path:
-    with open(eval_dir / "manifest.csv", encoding="utf-8") as f:
-        rows = sorted(csv.DictReader(f), key=lambda r: float(r["duration_s"]))
-    return eval_dir / rows[0]["file"]
 
 
 def store_result(session: Any, case: str, segments: list[Segment], duration_s: float = 0.0) -> None:
@@ -60,33 +61,54 @@ def add_testimony(session: Any, case: str, clip: Path, segments: list[Segment] |
 
 
 @pytest.fixture()
-def ui_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An empty vault folder the app points at (WORKSTATION_VAULT); its job queue is dropped afterwards."""
+def ui_vault(vault_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The vault folder the app points at (WORKSTATION_VAULT); its job queue is dropped afterwards."""
     from workstation import jobs
 
-    path = tmp_path / "vault"
-    monkeypatch.setenv("WORKSTATION_VAULT", str(path))
-    yield path
-    jobs.drop_queue(path)
+    monkeypatch.setenv("WORKSTATION_VAULT", str(vault_path))
+    yield vault_path
+    jobs.drop_queue(vault_path)
 
 
 @pytest.fixture()
-def ui_users(ui_vault: Path) -> dict[str, Any]:
-    """A vault with an editor, two interviewers and a translator; returns their unlocked sessions."""
-    from workstation.vault import session as vault
-
-    editor = vault.create_vault(ui_vault, "edna", PASSPHRASE)
-    for name, role in (("ivan", "interviewer"), ("inna", "interviewer"), ("tanya", "translator")):
-        editor.add_user(name, role, PASSPHRASE)
-    sessions = {"edna": editor}
-    for name in ("ivan", "inna", "tanya"):
-        sessions[name] = vault.unlock(ui_vault, name, PASSPHRASE)
-    return sessions
+def ui_users(ui_vault: Path, vault_sessions: dict[str, Any]) -> dict[str, Any]:
+    """Unlocked sessions of edna (editor), ivan and inna (interviewers), tanya (translator), app pointed there."""
+    return vault_sessions
 
 
-@pytest.fixture(scope="session")
-def ui_clip(eval_asr_dir: Path) -> Path:
-    return shortest_clip(eval_asr_dir)
+@pytest.fixture()
+def ui_clip(vault_clip: Path) -> Path:
+    return vault_clip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int, vault: Path, *, log: Any = subprocess.DEVNULL, timeout: float = 90) -> subprocess.Popen:
+    """`workstation app` in a child process; returns once it answers its health check (or has exited)."""
+    env = dict(os.environ, WORKSTATION_VAULT=str(vault), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "workstation.cli", "app", "--port", str(port), "--vault", str(vault)],
+                            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.3)
+    return proc
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def open_app(session: Any = None, page: str | None = None, timeout: float = 60) -> Any:

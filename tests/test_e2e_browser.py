@@ -14,21 +14,15 @@ While it runs, two captures prove the offline promise:
 
 from __future__ import annotations
 
-import csv
 import io
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures_ui import clip_path, free_port, start_app, stop_app
 from workstation.config import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,18 +35,6 @@ CHROMIUM_ARGS = [
 EDITED_TEXT = "Исправлено переводчиком в браузере"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _shortest_clip(eval_asr_dir: Path) -> Path:
-    with open(eval_asr_dir / "manifest.csv", encoding="utf-8") as f:
-        rows = sorted(csv.DictReader(f), key=lambda r: float(r["duration_s"]))
-    return eval_asr_dir / rows[0]["file"]
 
 
 class ConnectionWatch:
@@ -105,39 +87,15 @@ class ConnectionWatch:
 
 @pytest.fixture()
 def server(tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     vault = tmp_path / "vault"
     log_path = tmp_path / "server.log"
-    env = dict(os.environ, WORKSTATION_VAULT=str(vault), PYTHONUNBUFFERED="1")
-    log_file = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "workstation.cli", "app", "--port", str(port), "--vault", str(vault)],
-        cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
+    with open(log_path, "wb") as log_file:
+        proc = start_app(port, vault, log=log_file)
         if proc.poll() is not None:
-            break
-    else:
-        proc.kill()
-    if proc.poll() is not None:
-        log_file.close()
-        pytest.fail("workstation app did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-    yield {"url": url, "port": port, "proc": proc, "log": log_path, "vault": vault}
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log_file.close()
+            pytest.fail("workstation app did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+        yield {"url": f"http://127.0.0.1:{port}", "port": port, "proc": proc, "log": log_path, "vault": vault}
+        stop_app(proc)
 
 
 def _settle(page) -> None:  # noqa: ANN001
@@ -227,7 +185,7 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path) -> None:
         pytest.skip("/usr/bin/chromium is not installed (Debian package `chromium`; scripts/test.sh installs it)")
     from playwright.sync_api import expect, sync_playwright
 
-    clip = _shortest_clip(eval_asr_dir)
+    clip = clip_path(eval_asr_dir)
     if OUT.exists():
         shutil.rmtree(OUT)
     OUT.mkdir(parents=True)

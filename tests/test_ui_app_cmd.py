@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures_ui import free_port, start_app, stop_app
 from workstation.commands.app_cmd import APP_SCRIPT, streamlit_flags
 
 
@@ -30,32 +27,12 @@ def test_flags_keep_the_server_local_and_quiet() -> None:
     assert APP_SCRIPT.read_text().index("offline.activate()") < APP_SCRIPT.read_text().index("import streamlit")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def running_app(tmp_path: Path):
-    port = _free_port()
-    env = dict(os.environ, WORKSTATION_VAULT=str(tmp_path / "vault"))
-    proc = subprocess.Popen([sys.executable, "-m", "workstation.cli", "app", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.3)
+    port = free_port()
+    proc = start_app(port, tmp_path / "vault", log=subprocess.PIPE, timeout=60)
     yield port, proc
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_app(proc)
 
 
 def test_server_listens_on_loopback_only_and_refuses_other_origins(running_app) -> None:

@@ -74,13 +74,18 @@ def _interrupted(session, case: str) -> None:
     jobs.drop_queue(session.path)
 
 
+def _unlocked_via_form(user: str):
+    """Unlock through the screen (that is where restart recovery runs)."""
+    at = open_app()
+    at.text_input[0].input(user)
+    at.text_input[1].input(PASSPHRASE)
+    return at.button(key="unlock_btn").click().run()
+
+
 def test_after_restart_a_translator_sees_the_job_reported_as_interrupted(ui_users, ui_clip) -> None:
     add_testimony(ui_users["ivan"], "C-4", ui_clip)
     _interrupted(ui_users["ivan"], "C-4")
-    at = open_app()
-    at.text_input[0].input("tanya")
-    at.text_input[1].input(PASSPHRASE)
-    at.button(key="unlock_btn").click().run()
+    at = _unlocked_via_form("tanya")
     assert_no_exception(at)
     assert "stopped while recordings were being processed" in texts(at)
     job = jobs.queue_for(ui_users["tanya"].path).get("C-4")
@@ -93,10 +98,7 @@ def test_after_restart_a_translator_sees_the_job_reported_as_interrupted(ui_user
 def test_after_restart_the_owner_gets_the_job_resumed(ui_users, ui_clip) -> None:
     add_testimony(ui_users["ivan"], "C-5", ui_clip)
     _interrupted(ui_users["ivan"], "C-5")
-    at = open_app()
-    at.text_input[0].input("ivan")
-    at.text_input[1].input(PASSPHRASE)
-    at.button(key="unlock_btn").click().run()
+    at = _unlocked_via_form("ivan")
     assert_no_exception(at)
     queue = jobs.queue_for(ui_users["ivan"].path)
     job = queue.get("C-5")

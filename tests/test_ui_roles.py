@@ -45,9 +45,9 @@ def test_translator_cannot_reach_approval_even_by_address(ui_users) -> None:
 
 def _clip():
     from tests.conftest import EVAL_ASR
-    from tests.fixtures_ui import shortest_clip
+    from tests.fixtures_ui import clip_path
 
-    return shortest_clip(EVAL_ASR)
+    return clip_path(EVAL_ASR)
 
 
 def test_interviewer_sees_only_own_testimonies_and_reads_them_read_only(ui_users) -> None:

@@ -23,15 +23,11 @@ def _unapprove(case: str, key: str) -> None:
 
 
 def render() -> None:
-    sess = state.require_session()
-    st.title("Approval")
-    state.show_flashes()
-    with state.shown_errors("Loading the testimony"):
-        summaries = [s for s in state.summaries() if str(s.status) in ("draft", "approved")]
-        case = state.selected_case([s.case_code for s in summaries])
-        if case is None:
-            st.info("No processed testimony yet.")
+    with state.page("Approval", "Loading the testimony") as sess:
+        summary = state.processed_case("No processed testimony yet.")
+        if summary is None:
             return
+        case = summary.case_code
         t = sess.load(case)
         total, reviewed = len(t.segments), sum(s.reviewed for s in t.segments)
         st.progress(reviewed / total if total else 0.0, text=f"{reviewed} of {total} segments reviewed")

@@ -35,17 +35,12 @@ def build_zip(sess: object, case: str, formats: list[str]) -> bytes:
 
 
 def render() -> None:
-    sess = state.require_session()
-    st.title("Export")
-    state.show_flashes()
-    with state.shown_errors("Preparing the export"):
-        summaries = [s for s in state.summaries() if str(s.status) in ("draft", "approved")]
-        case = state.selected_case([s.case_code for s in summaries])
-        if case is None:
-            st.info("No processed testimony to export yet.")
+    with state.page("Export", "Preparing the export") as sess:
+        summary = state.processed_case("No processed testimony to export yet.")
+        if summary is None:
             return
-        approved = next(str(s.status) for s in summaries if s.case_code == case) == "approved"
-        if not approved:
+        case = summary.case_code
+        if str(summary.status) != "approved":
             st.warning("This testimony is not approved: every exported file will be marked DRAFT — NOT APPROVED.")
         formats = st.multiselect("Formats", list(FORMAT_LABELS), default=["txt", "json"], format_func=FORMAT_LABELS.get)
         if not formats:

@@ -17,10 +17,7 @@ def _lines(text: str) -> list[str]:
 
 
 def render() -> None:
-    sess = state.require_session()
-    st.title("Glossary")
-    state.show_flashes()
-    with state.shown_errors("Loading the glossary"):
+    with state.page("Glossary", "Loading the glossary") as sess:
         g = sess.load_glossary()
         rows = [{"Russian": ru, "English": en} for ru, en in sorted(g.terms.items())]
         with st.form("glossary"):

@@ -400,15 +400,11 @@ def _bulk(case: str, t: Testimony, shown: list[Segment]) -> None:
 
 
 def render() -> None:
-    sess = state.require_session()
-    st.title("Review")
-    state.show_flashes()
-    with state.shown_errors("Loading the testimony"):
-        summaries = [s for s in state.summaries() if str(s.status) in ("draft", "approved")]
-        case = state.selected_case([s.case_code for s in summaries])
-        if case is None:
-            st.info("No testimony is ready for review yet: processed recordings appear here.")
+    with state.page("Review", "Loading the testimony") as sess:
+        summary = state.processed_case("No testimony is ready for review yet: processed recordings appear here.")
+        if summary is None:
             return
+        case = summary.case_code
         if st.button("Reload", icon=":material/refresh:", key="review_reload", help="Show the latest saved version now"):
             state.forget(case)
         t = state.testimony(case)

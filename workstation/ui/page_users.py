@@ -17,10 +17,7 @@ def _remove(name: str) -> None:
 
 
 def render() -> None:
-    sess = state.require_session()
-    st.title("Users")
-    state.show_flashes()
-    with state.shown_errors("Listing users"):
+    with state.page("Users", "Listing users") as sess:
         users = sess.list_users()
         for u in users:
             name, role = (u.name, u.role) if hasattr(u, "name") else (u[0], u[1]) if isinstance(u, tuple) else (str(u), "")

@@ -215,6 +215,19 @@ def run_action(fn: Any, *args: Any, success: str = "", what: str = "That action"
     return result
 
 
+def processed_case(empty_message: str) -> Any | None:
+    """Page header for pages about one processed testimony: a picker (shared across pages); its summary.
+
+    Says ``empty_message`` and returns None when there is none yet.
+    """
+    found = [s for s in summaries() if str(s.status) in ("draft", "approved")]
+    case = selected_case([s.case_code for s in found])
+    if case is None:
+        st.info(empty_message)
+        return None
+    return next(s for s in found if s.case_code == case)
+
+
 def selected_case(codes: list[str], *, label: str = "Testimony", key: str = "case_picker") -> str | None:
     """A testimony picker whose choice is shared by every page of this tab."""
     if not codes:
@@ -224,6 +237,16 @@ def selected_case(codes: list[str], *, label: str = "Testimony", key: str = "cas
     choice = st.selectbox(label, codes, index=index, key=key)
     st.session_state["case"] = choice
     return choice
+
+
+@contextmanager
+def page(title: str, what: str) -> Iterator[Any]:
+    """A page's frame: its title, pending messages, and library errors shown as messages; yields the session."""
+    vault_session = require_session()
+    st.title(title)
+    show_flashes()
+    with shown_errors(what):
+        yield vault_session
 
 
 def _is_streamlit_control_flow(exc: BaseException) -> bool:
