@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,16 @@ def _unlock(vault: Path | None, user: str | None, passphrase_file: Path | None) 
     return vs.unlock(path, _user(user), _passphrase(passphrase_file))
 
 
+@contextmanager
+def _unlocked(vault: Path | None, user: str | None, passphrase_file: Path | None) -> Iterator[Any]:
+    """An unlocked session that is locked again (keys dropped) whatever happens."""
+    session = _unlock(vault, user, passphrase_file)
+    try:
+        yield session
+    finally:
+        session.lock()
+
+
 def _err(text: str) -> None:
     typer.echo(text, err=True)
 
@@ -130,12 +142,9 @@ def register(app: typer.Typer) -> None:
     @users_app.command("list")
     def users_list(vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt) -> None:
         """List accounts and their roles."""
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             for u in session.list_users():
                 typer.echo(f"{u.name}\t{u.role}")
-        finally:
-            session.lock()
 
     @users_app.command("add")
     def users_add(
@@ -150,14 +159,11 @@ def register(app: typer.Typer) -> None:
         from workstation.vault import users as vu
 
         role_value = vu.parse_role(role)
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             session.require(vu.Action.MANAGE_USERS)
             secret = _passphrase(new_passphrase_file, env="WORKSTATION_NEW_PASSPHRASE",
                                  prompt=f"Passphrase for {name}", confirm=True)
             info = session.add_user(name, role_value, secret)
-        finally:
-            session.lock()
         typer.echo(f"Added {info.name} ({info.role}). Give them the passphrase in person.")
 
     @users_app.command("remove")
@@ -167,13 +173,10 @@ def register(app: typer.Typer) -> None:
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
         """Remove an account; the vault key is rotated so that passphrase opens nothing any more."""
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             if not yes and not typer.confirm(f"Remove the account {name}?", err=True):
                 raise typer.Exit(1)
             session.remove_user(name)
-        finally:
-            session.lock()
         typer.echo(f"Removed {name}; the vault key was rotated.")
 
     @users_app.command("passwd")
@@ -216,8 +219,7 @@ def register(app: typer.Typer) -> None:
             data = file.expanduser().read_bytes()
         except OSError as exc:
             raise CliError(f"Cannot read {file}: {exc.strerror or exc}.") from None
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             try:
                 session.recording_info(case)
             except NotFoundError:
@@ -226,8 +228,6 @@ def register(app: typer.Typer) -> None:
                     consent_scope=consent, sensitivity=sensitivity, notes=notes,
                 ))
             info = session.ingest_recording(case, data, file.name)
-        finally:
-            session.lock()
             del data
         typer.echo(f"Sealed the recording of {case}: {_fmt_time(info.duration_s)}, {info.size} bytes, "
                    f"sha256 {info.sha256}.")
@@ -244,8 +244,7 @@ def register(app: typer.Typer) -> None:
         from workstation import pipeline
         from workstation.vault.users import Action
 
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             session.require(Action.PROCESS)
             data = session.read_recording(case)
             options = pipeline.PipelineOptions(model=model, device=device, translate=translate,
@@ -262,8 +261,6 @@ def register(app: typer.Typer) -> None:
                 result = pipeline.run_pipeline(data, options, progress=progress)
             del data
             t = session.store_processing_result(case, result)
-        finally:
-            session.lock()
         for warning in getattr(result, "warnings", []):
             _err(f"Note: {warning}")
         typer.echo(f"Processed {case}: {len(t.segments)} segment(s), status {t.status}.")
@@ -271,11 +268,8 @@ def register(app: typer.Typer) -> None:
     @app.command("list")
     def list_cmd(vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt) -> None:
         """List the testimonies you may see."""
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             rows = session.list_testimonies()
-        finally:
-            session.lock()
         if not rows:
             typer.echo("No testimonies yet.")
         for r in rows:
@@ -287,11 +281,8 @@ def register(app: typer.Typer) -> None:
     def show(case: str = typer.Argument(..., help="Case code."), vault: Path | None = VaultOpt,
              user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt) -> None:
         """Print a testimony's segments to the terminal (nothing is written to disk)."""
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             t = session.load(case)
-        finally:
-            session.lock()
         typer.echo(f"{t.case_code} · {t.status} · {len(t.segments)} segment(s)")
         for s in t.segments:
             speaker = t.speaker_names.get(s.speaker, s.speaker)
@@ -305,11 +296,8 @@ def register(app: typer.Typer) -> None:
     def approve(case: str = typer.Argument(..., help="Case code."), vault: Path | None = VaultOpt,
                 user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt) -> None:
         """Approve a testimony (editors; every segment must be marked reviewed). It is then locked."""
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             approval = session.approve(case)
-        finally:
-            session.lock()
         typer.echo(f"Approved {case}; content hash {approval.content_hash}.")
 
     @app.command("unapprove")
@@ -318,11 +306,8 @@ def register(app: typer.Typer) -> None:
                   vault: Path | None = VaultOpt, user: str | None = UserOpt,
                   passphrase_file: Path | None = PassFileOpt) -> None:
         """Reopen an approved testimony for corrections (editors)."""
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             session.unapprove(case, reason)
-        finally:
-            session.lock()
         typer.echo(f"{case} is open for corrections again.")
 
     @app.command("shred")
@@ -334,8 +319,7 @@ def register(app: typer.Typer) -> None:
         """Consent withdrawn: destroy a testimony's key and data. Irreversible."""
         from workstation.vault.users import Action
 
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             session.require(Action.SHRED)
             session.recording_info(case)  # fails early (unknown case) before asking
             if not yes:
@@ -344,19 +328,14 @@ def register(app: typer.Typer) -> None:
                     _err("Not confirmed; nothing was changed.")
                     raise typer.Exit(1)
             session.shred(case)
-        finally:
-            session.lock()
         typer.echo(f"Shredded {case}: its key and data are destroyed. Backups made before now still contain "
                    "it: destroy or re-make them.")
 
     @app.command("audit")
     def audit(vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt) -> None:
         """List the audit log (who did what, when; never content)."""
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             entries = session.audit_entries()
-        finally:
-            session.lock()
         for e in entries:
             details = _entry_field(e, "details", {}) or {}
             detail_text = " ".join(f"{k}={v}" for k, v in details.items()) if isinstance(details, dict) else str(details)
@@ -368,22 +347,16 @@ def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify(vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt) -> None:
         """Check the audit chain, every record and blob, and every original's sha256."""
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             report = session.verify()
-        finally:
-            session.lock()
         _print_report(report)
 
     @app.command("backup")
     def backup(out: Path = typer.Argument(..., help="The archive file to write (or a folder for it)."),
                vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt) -> None:
         """Write one encrypted archive of the whole vault."""
-        session = _unlock(vault, user, passphrase_file)
-        try:
+        with _unlocked(vault, user, passphrase_file) as session:
             written = session.backup(out)
-        finally:
-            session.lock()
         typer.echo(f"Backup written to {written}.")
 
     @app.command("restore")
