@@ -47,7 +47,6 @@ import base64
 import contextlib
 import fcntl
 import hashlib
-import hmac
 import io
 import json
 import os
@@ -873,7 +872,7 @@ class VaultSession:
                 "files": [{"path": rel, "size": size, "sha256": digest} for rel, size, digest in files],
             }
             raw = json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8")
-            mac = hmac.new(_manifest_key(self._catalog()), raw, hashlib.sha256).hexdigest().encode()
+            mac = crypto.mac(_manifest_key(self._catalog()), raw).hex().encode()
             tmp = out.with_name(f".{out.name}.{os.urandom(6).hex()}.tmp")
             try:
                 with open(tmp, "xb") as fh, tarfile.open(fileobj=fh, mode="w") as tar:
@@ -943,7 +942,14 @@ def _store_problems(store: Store) -> list[str]:
 
 
 def _manifest_key(catalog: dict[str, Any]) -> bytes:
-    return hmac.new(_unb64(catalog["audit_key"]), b"tw-backup-manifest", hashlib.sha256).digest()
+    return crypto.derive_subkey(_unb64(catalog["audit_key"]), "backup-manifest")
+
+
+def _mac_ok(catalog: dict[str, Any], manifest_raw: bytes, mac_hex: bytes) -> bool:
+    try:
+        return crypto.verify_mac(_manifest_key(catalog), manifest_raw, bytes.fromhex(mac_hex.decode("ascii")))
+    except (ValueError, UnicodeDecodeError):
+        return False
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -1008,8 +1014,7 @@ def restore(archive: Path | str, path: Path | str, *, user: str | None = None, p
         return report
     session = unlock(root, user, passphrase)
     try:
-        expected = hmac.new(_manifest_key(session._catalog()), manifest_raw, hashlib.sha256).hexdigest().encode()
-        if not hmac.compare_digest(expected, mac):
+        if not _mac_ok(session._catalog(), manifest_raw, mac):
             report.problems.append("Backup manifest: its authentication does not match (altered archive).")
         if session.role is Role.EDITOR:
             full = session.verify()

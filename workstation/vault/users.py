@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import os
 import re
@@ -342,7 +341,7 @@ def kdf_from_dict(data: dict[str, Any]) -> crypto.KdfParams:
 
 
 def _check_value(kek: bytes) -> bytes:
-    return hmac.new(kek, b"tw-slot-check", hashlib.sha256).digest()
+    return crypto.mac(kek, b"tw-slot-check")
 
 
 def _raw_public(key: X25519PublicKey) -> bytes:
@@ -406,7 +405,7 @@ def open_private(slot: KeySlot, passphrase: str) -> X25519PrivateKey:
         kek = crypto.derive_key(passphrase, slot.salt, kdf_from_dict(slot.kdf))
     except (TypeError, ValueError, crypto.CryptoError) as exc:
         raise damaged_error(slot) from exc
-    if not hmac.compare_digest(_check_value(kek), slot.check):
+    if not crypto.verify_mac(kek, b"tw-slot-check", slot.check):
         raise WrongPassphraseError(
             f"That passphrase does not open the account {slot.user}. Check the keyboard layout and Caps Lock "
             "and try again; repeated failures make you wait longer."
