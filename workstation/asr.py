@@ -137,7 +137,7 @@ def quiet_cut(audio: np.ndarray, lo: int, hi: int, frame: int = SAMPLE_RATE // 4
 
 def split_at_pauses(audio: np.ndarray, parts: int, search_s: float = 15.0) -> list[tuple[int, int]]:
     """[(start, end)] sample ranges: `parts` roughly equal pieces cut at the quietest moment near each boundary."""
-    if parts <= 1 or audio.size < parts * 2 * MAX_CLIP_S * SAMPLE_RATE:
+    if parts <= 1 or audio.size < parts * MAX_CLIP_S * SAMPLE_RATE:  # each part at least one Whisper window
         return [(0, audio.size)]
     search = int(search_s * SAMPLE_RATE)
     bounds = [0]
