@@ -65,7 +65,7 @@ from workstation.glossary import Glossary
 from workstation.testimony import ConflictError, Status, Testimony, TestimonyMeta
 from workstation.vault import crypto, users
 from workstation.vault.audit import AuditLog
-from workstation.vault.store import Store
+from workstation.vault.store import Store, _fsync_dir as store_fsync_dir, _write_file_atomic
 from workstation.vault.users import (
     Action,
     PermissionDeniedError,
@@ -175,29 +175,12 @@ class VerifyReport:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """tmp file in the same folder, fsync, rename, fsync the folder: a crash leaves old or new, never half."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
+    _write_file_atomic(Path(path), [data])
 
 
 def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        store_fsync_dir(folder)
 
 
 def _b64(data: bytes) -> str:
