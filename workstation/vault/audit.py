@@ -1,0 +1,344 @@
+"""The audit log: append-only, hash-chained, authenticated, encrypted; verification names what is wrong.
+
+Files (under ``<vault>/audit/``; ``docs/VAULT-FORMAT.md`` has the exact formats)
+-------------------------------------------------------------------------------
+* ``log`` — one JSON line per entry: ``{"seq", "prev", "body", "mac"}``.
+  ``body`` is the sealed entry (``crypto.seal`` under ``enc = subkey(audit key, "audit-enc")``, associated
+  data ``"tw-audit|<seq>|<prev>"``): time, user, action, case code and details. Case codes are pseudonyms,
+  but they still never appear in plaintext on disk.
+  ``mac = HMAC-SHA256(subkey(audit key, "audit-mac"), "<seq>|<prev>|<body>")``;
+  ``prev`` is the SHA-256 of the previous line (64 zeros for the first), so every entry commits to the
+  whole history before it.
+* ``head`` — ``{"seq", "hash", "mac"}``: the last entry's number and hash, authenticated; rewritten
+  atomically after every append. It is what shows a cut-off tail (the log ends before ``seq``).
+* ``audit.lock`` — ``flock``: appends from several processes never interleave.
+
+An append writes the line with ``O_APPEND`` and fsyncs it, then replaces ``head``; it returns (is
+acknowledged) only after both. A crash mid-line leaves an incomplete last line that no head refers to: the
+next append cuts it off, ``verify`` ignores it. A crash between line and head leaves the log one entry ahead
+of the head, which is fine (only the key holder can write a valid entry).
+
+The audit key is a random key kept in the vault's catalog, *not* derived from the master key: rotating the
+master key (user removal) re-encrypts the catalog, and the audit key with it, so old entries keep verifying
+without re-MACing anything.
+
+What the log can hold: the session passes only content-free details (numbers, ids, hashes). This module
+accepts JSON scalars only (no nested structures) and refuses long strings, as a second line of defence.
+
+Limits: an attacker with the disk can remove the whole tail together with an older copy of ``head`` (a
+rollback); the head is also recorded in backup and export manifests, against which that shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from workstation.vault import crypto
+
+__all__ = ["AuditLog", "AuditEntry", "AuditError", "GENESIS", "AUDIT_DIR"]
+
+AUDIT_DIR = "audit"
+LOG_FILE = "log"
+HEAD_FILE = "head"
+LOCK_FILE = "audit.lock"
+GENESIS = "0" * 64
+MAX_DETAIL_CHARS = 200
+
+
+class AuditError(crypto.AuthenticationError):
+    """An audit entry (or the head record) fails authentication or is out of place."""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: str
+    user: str
+    action: str
+    case_code: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+    prev_hash: str = GENESIS
+    mac: str = ""
+    hash: str = ""  # SHA-256 of this entry's line: the next entry's prev_hash
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _line_hash(line: bytes) -> str:
+    return hashlib.sha256(line).hexdigest()
+
+
+def _check_details(details: dict[str, Any]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for k, v in details.items():
+        if v is None:
+            continue
+        if not isinstance(v, (str, int, float, bool)):
+            raise TypeError(f"audit detail {k!r}: only numbers, booleans and short strings (never content)")
+        if isinstance(v, str) and len(v) > MAX_DETAIL_CHARS:
+            raise ValueError(f"audit detail {k!r} is too long to be an id or a hash (never content)")
+        clean[str(k)] = v
+    return clean
+
+
+class AuditLog:
+    """The vault's audit log; ``key`` is the 32-byte audit key (see module docstring)."""
+
+    def __init__(self, root: Path | str, key: bytes) -> None:
+        self.dir = Path(root) / AUDIT_DIR
+        self.log_path = self.dir / LOG_FILE
+        self.head_path = self.dir / HEAD_FILE
+        self._mac_key = crypto.derive_subkey(key, "audit-mac")
+        self._enc_key = crypto.derive_subkey(key, "audit-enc")
+
+    # ---- writing
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def append(self, user: str, action: str, case_code: str | None = None, **details: Any) -> AuditEntry:
+        """Add one entry (durable when this returns). ``details``: content-free scalars only."""
+        if not isinstance(action, str) or not action or len(action) > 64:
+            raise ValueError("an audit action is a short name")
+        clean = _check_details(details)
+        at = _now()
+        body_plain = json.dumps({"at": at, "user": str(user), "action": action, "case": case_code, "details": clean},
+                                ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        with self._lock():
+            last_seq, prev = self._repair_tail()
+            seq = last_seq + 1
+            body = base64.b64encode(crypto.seal(self._enc_key, body_plain, aad=self._body_aad(seq, prev))).decode()
+            mac = crypto.mac(self._mac_key, f"{seq}|{prev}|{body}".encode()).hex()
+            line = json.dumps({"seq": seq, "prev": prev, "body": body, "mac": mac},
+                              separators=(",", ":"), sort_keys=True).encode("ascii")
+            fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            digest = _line_hash(line)
+            self._write_head(seq, digest)
+        return AuditEntry(seq, at, str(user), action, case_code, clean, prev, mac, digest)
+
+    @staticmethod
+    def _body_aad(seq: int, prev: str) -> bytes:
+        return f"tw-audit|{seq}|{prev}".encode()
+
+    def _head_mac(self, seq: int, digest: str) -> str:
+        return crypto.mac(self._mac_key, f"head|{seq}|{digest}".encode()).hex()
+
+    def _write_head(self, seq: int, digest: str) -> None:
+        data = json.dumps({"seq": seq, "hash": digest, "mac": self._head_mac(seq, digest)}).encode("ascii")
+        tmp = self.dir / f".head.{os.urandom(6).hex()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.head_path)
+        dfd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def _read_head(self) -> tuple[int, str] | None:
+        """(seq, hash) of the head record if present and authentic; raises AuditError if altered."""
+        try:
+            data = json.loads(self.head_path.read_bytes())
+            seq, digest, tag = int(data["seq"]), str(data["hash"]), str(data["mac"])
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AuditError("The audit log's head record is damaged.") from exc
+        if not crypto.verify_mac(self._mac_key, f"head|{seq}|{digest}".encode(), bytes.fromhex(tag) if _is_hex(tag) else b""):
+            raise AuditError("The audit log's head record was altered (its authentication code does not match).")
+        return seq, digest
+
+    def _tail(self) -> tuple[bytes, int, bool]:
+        """(last complete line, file offset just after it, whether an incomplete fragment follows it)."""
+        try:
+            size = os.path.getsize(self.log_path)
+        except FileNotFoundError:
+            return b"", 0, False
+        with open(self.log_path, "rb") as fh:
+            block = 4096
+            while True:
+                start = max(0, size - block)
+                fh.seek(start)
+                data = fh.read(size - start)
+                end = data.rfind(b"\n")
+                if end < 0 and start > 0:
+                    block *= 2
+                    continue
+                if end < 0:  # no complete line at all
+                    return b"", 0, size > 0
+                begin = data.rfind(b"\n", 0, end)
+                if begin < 0 and start > 0:
+                    block *= 2
+                    continue
+                return data[begin + 1:end], start + end + 1, start + end + 1 < size
+
+    def _repair_tail(self) -> tuple[int, str]:
+        """Under the lock: cut off an unacknowledged torn line; (last seq, last hash) to chain onto."""
+        line, offset, torn = self._tail()
+        if torn:
+            with open(self.log_path, "r+b") as fh:
+                fh.truncate(offset)
+                fh.flush()
+                os.fsync(fh.fileno())
+        if not line:
+            return 0, GENESIS
+        try:
+            seq = int(json.loads(line)["seq"])
+        except (ValueError, KeyError, TypeError):
+            head = self._safe_head()
+            seq = head[0] if head else 0  # a damaged last line: keep logging; verify() reports it
+        return seq, _line_hash(line)
+
+    def _safe_head(self) -> tuple[int, str] | None:
+        try:
+            return self._read_head()
+        except AuditError:
+            return None
+
+    # ---- reading
+
+    def head(self) -> str:
+        """SHA-256 of the last entry (64 zeros for an empty log): record it elsewhere to detect rollback."""
+        line, _offset, _torn = self._tail()
+        return _line_hash(line) if line else GENESIS
+
+    def _lines(self) -> list[bytes]:
+        try:
+            raw = self.log_path.read_bytes()
+        except FileNotFoundError:
+            return []
+        lines = raw.split(b"\n")
+        return lines[:-1]  # the part after the last newline is empty, or a torn (unacknowledged) fragment
+
+    def _open_line(self, line: bytes) -> tuple[AuditEntry | None, str | None]:
+        """(entry, None) or (None, what is wrong). Checks the MAC and decrypts the body."""
+        try:
+            obj = json.loads(line)
+            seq, prev, body, tag = int(obj["seq"]), str(obj["prev"]), str(obj["body"]), str(obj["mac"])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return None, "unreadable (damaged or edited)"
+        if not _is_hex(tag) or not crypto.verify_mac(self._mac_key, f"{seq}|{prev}|{body}".encode(), bytes.fromhex(tag)):
+            return None, "edited (its authentication code does not match)"
+        try:
+            plain = crypto.unseal(self._enc_key, base64.b64decode(body, validate=True), aad=self._body_aad(seq, prev))
+            data = json.loads(plain)
+            entry = AuditEntry(seq, str(data["at"]), str(data["user"]), str(data["action"]), data.get("case"),
+                               dict(data.get("details") or {}), prev, tag, _line_hash(line))
+        except (crypto.CryptoError, ValueError, KeyError, TypeError):
+            return None, "damaged (its content fails authentication)"
+        return entry, None
+
+    def entries(self, *, strict: bool = True) -> Iterator[AuditEntry]:
+        """Every entry in order, each authenticated. ``strict``: raise :class:`AuditError` at the first entry
+        that fails (run ``verify()`` for the full list); otherwise skip such entries."""
+        for number, line in enumerate(self._lines(), 1):
+            entry, problem = self._open_line(line)
+            if entry is None:
+                if strict:
+                    raise AuditError(
+                        f"Audit log line {number} is {problem}. The log was tampered with or damaged; "
+                        "'workstation verify' lists every problem."
+                    )
+                continue
+            yield entry
+
+    def verify(self) -> list[str]:
+        """Walk the chain; one sentence per problem: edited, deleted, reordered or duplicated entries, a
+        broken chain, a cut-off tail (against the head record), an altered head."""
+        opened = [(n, line, *self._open_line(line)) for n, line in enumerate(self._lines(), 1)]
+        present = {e.seq for _n, _l, e, _p in opened if e is not None}
+        problems: list[str] = []
+        seen: set[int] = set()
+        last, prev_hash, prev_ok = 0, GENESIS, True
+        for number, line, entry, problem in opened:
+            if entry is None:  # it stands where the next entry should be
+                last += 1
+                problems.append(f"Entry {last} (line {number}) is {problem}.")
+                prev_hash, prev_ok = _line_hash(line), False
+                seen.add(last)
+                continue
+            if entry.seq in seen:
+                problems.append(f"Entry {entry.seq} appears twice (line {number}): an entry was copied in.")
+            elif entry.seq < last:
+                problems.append(f"Entry {entry.seq} is out of order (line {number}, after entry {last}): "
+                                "entries were reordered.")
+            elif entry.seq > last + 1:
+                gone = [s for s in range(last + 1, entry.seq) if s not in present]
+                problems.extend(f"Entry {a} was deleted." if a == b else f"Entries {a}–{b} were deleted."
+                                for a, b in _ranges(gone))
+            elif prev_ok and entry.prev_hash != prev_hash:
+                problems.append(f"The chain is broken before entry {entry.seq}: the entry before it was replaced.")
+            seen.add(entry.seq)
+            last = max(last, entry.seq)
+            prev_hash, prev_ok = entry.hash, True
+        problems.extend(self._verify_head(last, prev_hash, bool(opened)))
+        return _dedupe(problems)
+
+    def _verify_head(self, last_seq: int, last_hash: str, any_entries: bool) -> list[str]:
+        try:
+            head = self._read_head()
+        except AuditError as exc:
+            return [str(exc)]
+        if head is None:
+            return ["The audit log's head record is missing (deleted)."] if any_entries else []
+        seq, digest = head
+        if seq > last_seq:
+            gap = f"entry {seq}" if seq == last_seq + 1 else f"entries {last_seq + 1}–{seq}"
+            return [f"The end of the audit log was cut off: {gap} (recorded in its head) are missing."]
+        if seq == last_seq and digest != last_hash:
+            return [f"The last audit entry ({seq}) is not the one its head recorded: it was replaced."]
+        if last_seq - seq > 1:
+            return [f"The audit log's head (entry {seq}) is older than the log (entry {last_seq}): the head "
+                    "record was put back from an older copy."]
+        return []
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        bytes.fromhex(text)
+        return len(text) == 64
+    except ValueError:
+        return False
+
+
+def _ranges(numbers: list[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for n in numbers:
+        if out and out[-1][1] == n - 1:
+            out[-1] = (out[-1][0], n)
+        else:
+            out.append((n, n))
+    return out
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
