@@ -178,3 +178,49 @@ def every_readable_form(name: str, data: bytes) -> str:
     if name.endswith(".json"):
         parts.append(json.dumps(json.loads(data), ensure_ascii=False))
     return "\n".join(parts)
+
+
+# --- a vault holding the sample testimony -------------------------------------------------------
+
+EXPORT_CASE = "TW-2024-017"
+
+
+@dataclass
+class _Result:  # the shape of pipeline.PipelineResult that VaultSession.store_processing_result reads
+    segments: list
+    models: dict
+    language: str = "ru"
+    language_probability: float = 0.99
+    duration_s: float = 30.0
+    warnings: tuple = ()
+
+
+def store_sample(session, *, approved: bool, recording: bytes, segments: list[Segment] | None = None,
+                 case: str = EXPORT_CASE) -> None:
+    """Create, ingest, 'process' (the sample segments), review and optionally approve a testimony."""
+    from workstation.testimony import set_reviewed
+
+    session.create_testimony(TestimonyMeta(case, interview_date="2024-03-12", interviewer="anna",
+                                           consent_scope="research, court", notes="Ахмед mentioned twice"))
+    session.ingest_recording(case, recording, "interview.wav")
+    session.store_processing_result(case, _Result(segments or sample_segments(), dict(make_testimony().models)))
+
+    def review_all(t):
+        for seg in t.segments:
+            set_reviewed(t, seg.id, True, base_revision=seg.revision, user=session.user)
+
+    session.update(case, review_all, action="reviewed")
+    if approved:
+        session.approve(case)
+
+
+@pytest.fixture(scope="session")
+def clip_bytes(eval_asr_dir) -> bytes:
+    return (eval_asr_dir / "wav" / "golos_00.wav").read_bytes()
+
+
+@pytest.fixture()
+def export_vault(vault_editor, clip_bytes):
+    """An unlocked editor session whose vault holds the approved sample testimony EXPORT_CASE."""
+    store_sample(vault_editor, approved=True, recording=clip_bytes)
+    return vault_editor

@@ -74,6 +74,14 @@ def lemmas(token: str) -> frozenset[str]:
     return frozenset(forms)
 
 
+def _likely_lemma(word: str) -> str:
+    """pymorphy2's most likely normal form, keeping the word's capitalisation."""
+    if not _CYRILLIC.search(word):
+        return word
+    normal = _morph().parse(word)[0].normal_form
+    return normal.capitalize() if word[:1].isupper() else normal
+
+
 @lru_cache(maxsize=10_000)
 def word_forms(word: str) -> tuple[str, ...]:
     """All inflected forms of a Russian word (every parse's lexeme), folded; the word itself for others."""
@@ -296,6 +304,20 @@ class PseudonymTable:
                 if mine & {_fold(w) for w in _TOKEN.findall(other.lemma)}:
                     return other.pseudonym
         return ""
+
+    def add(self, text: str, kind: str = "PER", pseudonym: str | None = None) -> Entry:
+        """A name the suggestions missed, added by hand: accepted at once."""
+        text = " ".join(text.split())
+        kind = kind.upper()
+        if not text:
+            raise RedactionError("Give the name or term to redact.")
+        if kind not in KINDS:
+            raise RedactionError(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
+        words = _TOKEN.findall(text)
+        lemma = " ".join(_likely_lemma(w) for w in words) or text
+        entry_id = suggestion_id(kind, lemma)
+        entry = self.entries.setdefault(entry_id, Entry(entry_id, lemma, kind, text, forms=[text]))
+        return self.accept(entry_id, pseudonym)
 
     def next_pseudonym(self, kind: str) -> str:
         prefix = _DEFAULT_PREFIX.get(kind, "Redacted")
@@ -576,3 +598,42 @@ def redact_audio(
             tone[-fade:] *= ramp[::-1]
         out[a:b] = tone
     return out
+
+
+# --- the table in the vault ---------------------------------------------------------------------
+
+TABLE_RECORD = "redactions"
+
+
+def load_table(session: Any, case_code: str) -> PseudonymTable:
+    return PseudonymTable.from_dict(session.load_extra(case_code, TABLE_RECORD))
+
+
+def save_table(session: Any, case_code: str, table: PseudonymTable) -> None:
+    """Only editors decide redactions (the record itself is readable by whoever reads the testimony)."""
+    from workstation.vault.users import Action
+
+    session.require(Action.EXPORT)
+    session.save_extra(case_code, TABLE_RECORD, table.to_dict())
+
+
+def refresh_table(session: Any, case_code: str, testimony: Testimony | None = None) -> tuple[PseudonymTable, list[Entry]]:
+    """Re-run the suggestions on the latest text and merge them into the saved table (decisions kept)."""
+    t = testimony or session.load(case_code)
+    table = load_table(session, case_code)
+    added = table.merge(suggest(t, session.load_glossary()))
+    if added:
+        save_table(session, case_code, table)
+    return table, added
+
+
+def table_for_export(session: Any, case_code: str, testimony: Testimony) -> PseudonymTable:
+    """The table to apply, refused while any suggestion (old or new since the last edit) is undecided."""
+    table, _added = refresh_table(session, case_code, testimony)
+    pending = table.pending()
+    if pending:
+        raise RedactionError(
+            f"{len(pending)} redaction suggestion(s) for {case_code} are still undecided. Accept or reject each "
+            f"one first (`workstation redact {case_code}`, or the export page); nothing was exported."
+        )
+    return table
