@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.vault import crypto
+from workstation.vault.store import write_file_atomic
 
 __all__ = ["AuditLog", "AuditEntry", "AuditError", "GENESIS", "AUDIT_DIR"]
 
@@ -150,19 +151,7 @@ class AuditLog:
 
     def _write_head(self, seq: int, digest: str) -> None:
         data = json.dumps({"seq": seq, "hash": digest, "mac": self._head_mac(seq, digest)}).encode("ascii")
-        tmp = self.dir / f".head.{os.urandom(6).hex()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.head_path)
-        dfd = os.open(self.dir, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        write_file_atomic(self.head_path, [data])
 
     def _read_head(self) -> tuple[int, str] | None:
         """(seq, hash) of the head record if present and authentic; raises AuditError if altered."""

@@ -52,7 +52,7 @@ from typing import Any, BinaryIO
 from workstation.testimony import ConflictError
 from workstation.vault import crypto
 
-__all__ = ["Store", "ReplayError", "MissingObjectError", "StoreFormatError", "INDEX_FILE", "OBJECTS_DIR", "LOCK_FILE"]
+__all__ = ["Store", "write_file_atomic", "fsync_dir", "ReplayError", "MissingObjectError", "StoreFormatError", "INDEX_FILE", "OBJECTS_DIR", "LOCK_FILE"]
 
 OBJECTS_DIR = "objects"
 INDEX_FILE = "store-index.json"
@@ -112,7 +112,8 @@ def _parse_header(raw: bytes, where: str) -> _Header:
     return _Header(kind.decode("latin-1"), version, gen, bytes(raw[:OBJ_HEADER_SIZE]))
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or unlink in ``folder`` durable."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -120,7 +121,7 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _write_file_atomic(path: Path, parts: Iterator[bytes] | list[bytes]) -> None:
+def write_file_atomic(path: Path, parts: Iterator[bytes] | list[bytes]) -> None:
     """Temporary file in the same folder, write, flush, fsync, rename, fsync the folder."""
     tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -135,7 +136,10 @@ def _write_file_atomic(path: Path, parts: Iterator[bytes] | list[bytes]) -> None
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
+
+
+_write_file_atomic, _fsync_dir = write_file_atomic, fsync_dir  # older private names (session.py imports them)
 
 
 class _Index:
@@ -206,7 +210,7 @@ class Store:
         return index
 
     def _save_index(self, index: _Index) -> None:
-        _write_file_atomic(self.index_path, [index.to_bytes()])
+        write_file_atomic(self.index_path, [index.to_bytes()])
         self._cache = None
 
     def _path(self, name: str) -> Path:
@@ -278,7 +282,7 @@ class Store:
             index.pending = {"op": "write", "name": name, "v": version, "g": gen, "entry": entry}
             self._save_index(index)  # the intent: a crash from here on is finished by the next writer
             parts = crypto.iter_encrypt(key, src, aad=_aad(kind, object_id, header))
-            _write_file_atomic(self._path(name), _prepend(header, parts))
+            write_file_atomic(self._path(name), _prepend(header, parts))
             index.objects[name] = entry
             index.pending = None
             self._save_index(index)  # the commit
@@ -397,7 +401,7 @@ class Store:
                 self._save_index(index)
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-                    _fsync_dir(self.objects)
+                    fsync_dir(self.objects)
                 index.objects[name] = tomb
                 index.pending = None
                 self._save_index(index)
