@@ -165,3 +165,31 @@ def test_cli_errors_are_one_clear_line(tmp_path):
     missing = subprocess.run([str(exe), "transcribe", str(tmp_path / "nope.wav")], capture_output=True, text=True,
                              timeout=120)
     assert missing.returncode == 1 and "There is no file" in missing.stderr
+
+
+# --- with an Argos package installed (the tiny real-format package the MT tests build) --------------
+
+
+def test_argos_route_batched_aligned_and_recorded(argos_models, whisper_base, eval_clips):
+    from workstation import models
+    from workstation.glossary import Glossary
+
+    assert pipeline.english_route() is EnglishRoute.ARGOS
+    clip = max(eval_clips, key=lambda c: c.duration_s)
+    result = pipeline.run_pipeline(clip.data, pipeline.PipelineOptions(device="cpu", translate=True))
+    assert result.segments
+    for seg in result.segments:
+        assert seg.en_route is EnglishRoute.ARGOS and seg.en  # random weights, but a real translation call
+    assert result.models["en_route"] == "argos" and result.models["mt_name"]
+    assert "mt_sha256" in result.models
+
+    # Re-translation goes through Argos with the glossary honoured (no audio needed).
+    word = max((w.text.strip(" ,.?!") for s in result.segments for w in s.words), key=len)
+    again = pipeline.retranslate(result.segments, Glossary(terms={word: "GLOSSARYTERM"}))
+    assert len(again) == len(result.segments)
+    assert all(route is EnglishRoute.ARGOS for _, route in again)
+    assert any("GLOSSARYTERM" in text for text, _ in again)
+
+    listed = {m.kind: m for m in models.list_models()}
+    assert listed["argos"].used_for.startswith("English (Argos") and listed["argos"].sha256
+    assert "Argos" in models.english_route_description()

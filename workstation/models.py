@@ -378,16 +378,21 @@ def _argos_module() -> Any | None:
     return argos_package
 
 
-def installed_argos() -> Any | None:
-    """The verified Argos ru→en package info, or None (no package, or the MT module is not there)."""
+def installed_argos(*, verify: bool = False) -> Any | None:
+    """The verified Argos ru→en package info, or None (no package, or the MT module is not there).
+
+    `verify` re-hashes every file of the package; a damaged package raises its own error (with a fix)."""
     module = _argos_module()
     if module is None:
         return None
-    return module.installed_ru_en()
+    return module.installed_ru_en(deep=verify)
 
 
 def english_route_description() -> str:
-    info = installed_argos()
+    try:
+        info = installed_argos()
+    except WorkstationError as exc:
+        return f"Whisper speech translation, because the Argos package is damaged: {exc}"
     if info is not None:
         return f"Argos ru→en ({getattr(info, 'name', 'ru-en')} {getattr(info, 'version', '')})".strip()
     return "Whisper speech translation (lower quality; install the Argos ru→en package for better English)"
@@ -396,12 +401,21 @@ def english_route_description() -> str:
 def list_models(*, verify: bool = False) -> list[ModelInfo]:
     """Every installed model, which task each is used for, sizes and checksums."""
     result: list[ModelInfo] = []
+    try:
+        argos_missing = installed_argos() is None
+    except WorkstationError:
+        argos_missing = True
     for info in list_whisper_models(verify=verify):
         used = "transcription (default)" if info.name == DEFAULT_WHISPER else "transcription (with --model)"
-        if info.name == DEFAULT_WHISPER and installed_argos() is None:
+        if info.name == DEFAULT_WHISPER and argos_missing:
             used += " + English (Whisper speech translation)"
         result.append(ModelInfo(**{**info.__dict__, "used_for": used}))
-    argos = installed_argos()
+    try:
+        argos = installed_argos(verify=verify)
+    except WorkstationError as exc:
+        result.append(ModelInfo(name="ru-en", kind="argos", path=None, size_bytes=0, sha256="", installed=False,
+                                verified=False, used_for="English (Argos ru→en)", note=str(exc)))
+        return result
     if argos is not None:
         result.append(
             ModelInfo(
@@ -409,11 +423,11 @@ def list_models(*, verify: bool = False) -> list[ModelInfo]:
                 kind="argos",
                 path=Path(str(getattr(argos, "path", ""))) if getattr(argos, "path", None) else None,
                 size_bytes=int(getattr(argos, "size_bytes", 0) or 0),
-                sha256=str(getattr(argos, "sha256", "") or getattr(argos, "checksum", "") or ""),
+                sha256=str(getattr(argos, "sha256", "") or ""),
                 installed=True,
                 verified=True,
                 used_for="English (Argos ru→en)",
-                note=str(getattr(argos, "version", "")),
+                note=f"version {getattr(argos, 'version', '')}",
             )
         )
     return result

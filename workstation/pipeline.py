@@ -96,18 +96,36 @@ def _transcriber(options: PipelineOptions) -> Transcriber:
     )
 
 
-def _argos_translator() -> Any | None:
-    """mt.load_translator(), or None when no Argos package (or no MT module) is installed."""
+def _argos_translator(options: PipelineOptions, warnings: list[str] | None = None) -> Any | None:
+    """mt.load_translator(), or None when no Argos package (or no MT module) is installed.
+
+    A damaged package does not stop a long processing job: the Whisper route is used and a warning says
+    how to repair the package.
+    """
     try:
         from workstation import mt
     except ImportError:
         return None
-    return mt.load_translator()
+    try:
+        return mt.load_translator(
+            device=None if options.device in ("", "auto") else options.device,
+            cpu_threads=options.cpu_threads or None,
+        )
+    except WorkstationError as exc:
+        if warnings is None:
+            raise
+        warnings.append(f"The Argos translation package cannot be used, so Whisper speech translation was used: {exc}")
+        return None
 
 
 def english_route() -> EnglishRoute:
-    """The route new English drafts take on this machine."""
-    return EnglishRoute.ARGOS if _argos_translator() is not None else EnglishRoute.WHISPER
+    """The route new English drafts take on this machine (without loading any model)."""
+    try:
+        from workstation import argos_package
+
+        return EnglishRoute.ARGOS if argos_package.installed_ru_en() is not None else EnglishRoute.WHISPER
+    except (ImportError, WorkstationError):
+        return EnglishRoute.WHISPER
 
 
 def _windows(
@@ -187,11 +205,11 @@ def run_pipeline(
     if progress:
         progress(0.0, "loading the speech model")
     transcriber = _transcriber(options)
-    translator = _argos_translator() if options.translate else None
+    warnings: list[str] = []
+    translator = _argos_translator(options, warnings) if options.translate else None
     whisper_english = options.translate and translator is None
     track = _Progress(progress, info.duration_s, ARGOS_SHARE if translator is not None else 0.0)
 
-    warnings: list[str] = []
     segments: list[Segment] = []
     language = options.language or "ru"
     language_probability = 1.0
@@ -241,7 +259,12 @@ def run_pipeline(
         _check_cancel(cancel)
         if progress:
             progress(1.0 - ARGOS_SHARE, "translating (Argos)")
-        english = translator.translate([s.ru for s in segments], options.glossary)
+
+        def on_argos(fraction: float) -> None:
+            if progress:
+                progress(1.0 - ARGOS_SHARE * (1.0 - min(1.0, fraction)), "translating (Argos)")
+
+        english = translator.translate([s.ru for s in segments], options.glossary, progress=on_argos, cancel=cancel)
         for seg, text in zip(segments, english, strict=True):
             seg.en, seg.en_route, seg.en_stale = text, EnglishRoute.ARGOS, False
     _check_cancel(cancel)
@@ -288,9 +311,9 @@ def retranslate(
     options = options or PipelineOptions()
     if not segments:
         return []
-    translator = _argos_translator()
+    translator = _argos_translator(options)
     if translator is not None:
-        english = translator.translate([s.ru for s in segments], glossary)
+        english = translator.translate([s.ru for s in segments], glossary, cancel=cancel)
         return [(text, EnglishRoute.ARGOS) for text in english]
     if audio is None:
         raise PipelineError(
