@@ -65,7 +65,8 @@ from workstation.glossary import Glossary
 from workstation.testimony import ConflictError, Status, Testimony, TestimonyMeta
 from workstation.vault import crypto, users
 from workstation.vault.audit import AuditLog
-from workstation.vault.store import Store, _fsync_dir as store_fsync_dir, _write_file_atomic
+from workstation.vault.store import Store, write_file_atomic
+from workstation.vault.store import fsync_dir as store_fsync_dir
 from workstation.vault.users import (
     Action,
     PermissionDeniedError,
@@ -175,7 +176,7 @@ class VerifyReport:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """tmp file in the same folder, fsync, rename, fsync the folder: a crash leaves old or new, never half."""
-    _write_file_atomic(Path(path), [data])
+    write_file_atomic(Path(path), [data])
 
 
 def _fsync_dir(folder: Path) -> None:
