@@ -275,6 +275,7 @@ class AuditLog:
                 prev_hash, prev_ok = _line_hash(line), False
                 seen.add(last)
                 continue
+            anomaly = True
             if entry.seq in seen:
                 problems.append(f"Entry {entry.seq} appears twice (line {number}): an entry was copied in.")
             elif entry.seq < last:
@@ -286,9 +287,11 @@ class AuditLog:
                                 for a, b in _ranges(gone))
             elif prev_ok and entry.prev_hash != prev_hash:
                 problems.append(f"The chain is broken before entry {entry.seq}: the entry before it was replaced.")
+            else:
+                anomaly = False
             seen.add(entry.seq)
             last = max(last, entry.seq)
-            prev_hash, prev_ok = entry.hash, True
+            prev_hash, prev_ok = entry.hash, not anomaly
         problems.extend(self._verify_head(last, prev_hash, bool(opened)))
         return _dedupe(problems)
 
@@ -301,8 +304,9 @@ class AuditLog:
             return ["The audit log's head record is missing (deleted)."] if any_entries else []
         seq, digest = head
         if seq > last_seq:
-            gap = f"entry {seq}" if seq == last_seq + 1 else f"entries {last_seq + 1}–{seq}"
-            return [f"The end of the audit log was cut off: {gap} (recorded in its head) are missing."]
+            gap = f"entry {seq} (recorded in its head) is" if seq == last_seq + 1 else \
+                f"entries {last_seq + 1}–{seq} (recorded in its head) are"
+            return [f"The end of the audit log was cut off: {gap} missing."]
         if seq == last_seq and digest != last_hash:
             return [f"The last audit entry ({seq}) is not the one its head recorded: it was replaced."]
         if last_seq - seq > 1:
