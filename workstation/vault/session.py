@@ -370,14 +370,20 @@ class VaultSession:
         self._epoch, self._slot, self._catalog_cache, self._audit_log = epoch, path_slot[0], None, None
 
     def _read_catalog(self) -> tuple[dict[str, Any], int]:
-        self._follow_epoch()
-        try:
-            data, version = self._store.read_record(self._master, f"catalog-{self._epoch}")
-        except crypto.CryptoError as exc:
-            raise IntegrityError(
-                "The vault's catalog (the list of testimonies and their keys) fails authentication: it was "
-                "altered or damaged. Restore it from a backup; run 'workstation verify' for details."
-            ) from exc
+        for _attempt in range(3):  # a rotation may switch epochs between reading vault.json and the catalog
+            self._follow_epoch()
+            try:
+                data, version = self._store.read_record(self._master, f"catalog-{self._epoch}")
+                break
+            except FileNotFoundError:
+                time.sleep(0.05)
+            except crypto.CryptoError as exc:
+                raise IntegrityError(
+                    "The vault's catalog (the list of testimonies and their keys) fails authentication: it was "
+                    "altered or damaged. Restore it from a backup; run 'workstation verify' for details."
+                ) from exc
+        else:
+            raise IntegrityError("The vault's catalog is missing from the vault folder. Restore it from a backup.")
         catalog = json.loads(data.decode("utf-8"))
         self._catalog_cache = catalog
         return catalog, version
