@@ -266,6 +266,12 @@ def test_throttling_grows_and_persists_across_processes(vault_editor: Any, vault
     with pytest.raises(users.ThrottledError) as caught:  # even the right passphrase must wait now
         vs.unlock(vault_path, "edna", PASSPHRASE)
     assert 0 < caught.value.seconds <= users.BASE_DELAY_S
+    # more recorded failures (as if the attacker had waited out the first delays), so the wait cannot run
+    # out while the child interpreter starts on a loaded machine
+    data = json.loads((vault_path / users.THROTTLE_FILE).read_text())
+    for entry in data["users"].values():
+        entry["failures"] += 4
+    (vault_path / users.THROTTLE_FILE).write_text(json.dumps(data))
     script = (
         "import sys\nfrom workstation.vault import session as vs, users\n"
         "try:\n    vs.unlock(sys.argv[1], 'edna', sys.argv[2])\nexcept users.ThrottledError as e:\n"
