@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
