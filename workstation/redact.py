@@ -211,6 +211,13 @@ def suggestion_id(kind: str, lemma: str) -> str:
     return f"{kind[0].lower()}{digest}"
 
 
+def _required(text: str, message: str) -> str:
+    clean = " ".join(text.split())
+    if not clean:
+        raise RedactionError(message)
+    return clean
+
+
 _DEFAULT_PREFIX = {"PER": "Witness", "LOC": "Town", "ORG": "Organisation", "SENSITIVE": "Redacted"}
 
 
@@ -275,9 +282,7 @@ class PseudonymTable:
         return entry
 
     def set_pseudonym(self, entry_id: str, pseudonym: str) -> Entry:
-        name = " ".join(pseudonym.split())
-        if not name:
-            raise RedactionError("A pseudonym cannot be empty.")
+        name = _required(pseudonym, "A pseudonym cannot be empty.")
         entry = self.get(entry_id)
         real = {_fold(entry.lemma), _fold(entry.text), *(_fold(f) for f in entry.forms)}
         if _fold(name) in real:
@@ -286,9 +291,7 @@ class PseudonymTable:
         return entry
 
     def add_variant(self, entry_id: str, spelling: str) -> Entry:
-        spelling = " ".join(spelling.split())
-        if not spelling:
-            raise RedactionError("A variant spelling cannot be empty.")
+        spelling = _required(spelling, "A variant spelling cannot be empty.")
         entry = self.get(entry_id)
         if spelling not in entry.variants:
             entry.variants.append(spelling)
@@ -307,10 +310,8 @@ class PseudonymTable:
 
     def add(self, text: str, kind: str = "PER", pseudonym: str | None = None) -> Entry:
         """A name the suggestions missed, added by hand: accepted at once."""
-        text = " ".join(text.split())
-        kind = kind.upper()
-        if not text:
-            raise RedactionError("Give the name or term to redact.")
+        text = _required(text, "Give the name or term to redact.")
+        kind = kind.strip().upper()
         if kind not in KINDS:
             raise RedactionError(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
         words = _TOKEN.findall(text)

@@ -25,6 +25,13 @@ def _export_passphrase(path: Path | None, *, confirm: bool) -> str:
                        confirm=confirm)
 
 
+def _pair(item: str, sep: str, usage: str) -> tuple[str, str]:
+    left, found, right = item.partition(sep)
+    if not found:
+        raise CliError(usage)
+    return left.strip(), right
+
+
 def register(app: typer.Typer) -> None:
     """Add the export and redaction commands to the top-level app."""
 
@@ -102,9 +109,7 @@ def register(app: typer.Typer) -> None:
             table, _added = rd.refresh_table(s, case)
             changed = bool(accept or reject or pseudonym or variant or add)
             for item in add:
-                kind, sep, text = item.partition(":")
-                if not sep:
-                    raise CliError("--add needs KIND:TEXT, e.g. --add PER:Ахмед")
+                kind, text = _pair(item, ":", "--add needs KIND:TEXT, e.g. --add PER:Ахмед")
                 table.add(text, kind)
             for entry_id in accept:
                 for eid in ([e.id for e in table.pending()] if entry_id == "all" else [entry_id]):
@@ -112,15 +117,9 @@ def register(app: typer.Typer) -> None:
             for entry_id in reject:
                 table.reject(entry_id)
             for item in pseudonym:
-                eid, sep, name = item.partition("=")
-                if not sep:
-                    raise CliError("--pseudonym needs ID=NAME, e.g. --pseudonym p1a2b3c=\"Witness B\"")
-                table.accept(eid, name)
+                table.accept(*_pair(item, "=", '--pseudonym needs ID=NAME, e.g. --pseudonym p1a2b3c="Witness B"'))
             for item in variant:
-                eid, sep, spelling = item.partition("=")
-                if not sep:
-                    raise CliError("--variant needs ID=SPELLING, e.g. --variant l1a2b3c=Moscow")
-                table.add_variant(eid, spelling)
+                table.add_variant(*_pair(item, "=", "--variant needs ID=SPELLING, e.g. --variant l1a2b3c=Moscow"))
             if changed:
                 rd.save_table(s, case, table)
                 s.record_audit("redactions_decided", case, accepted=len(table.accepted()), pending=len(table.pending()))
