@@ -10,7 +10,6 @@ import zipfile
 import pytest
 
 from tests.fixtures_export import EXPORT_CASE, store_sample
-from tests.fixtures_vault import PASSPHRASE
 from workstation.export import ExportError, build_export, export_testimony
 from workstation.export_crypto import ExportCryptoError, decrypt_export, is_encrypted_export
 from workstation.manifest import MANIFEST_NAME, sha256_hex, verify_export
