@@ -160,7 +160,7 @@ class AuditLog:
             seq, digest, tag = int(data["seq"]), str(data["hash"]), str(data["mac"])
         except FileNotFoundError:
             return None
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise AuditError("The audit log's head record is damaged.") from exc
         if not crypto.verify_mac(self._mac_key, f"head|{seq}|{digest}".encode(), bytes.fromhex(tag) if _is_hex(tag) else b""):
             raise AuditError("The audit log's head record was altered (its authentication code does not match).")
@@ -202,7 +202,7 @@ class AuditLog:
             return 0, GENESIS
         try:
             seq = int(json.loads(line)["seq"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             head = self._safe_head()
             seq = head[0] if head else 0  # a damaged last line: keep logging; verify() reports it
         return seq, _line_hash(line)
@@ -233,7 +233,7 @@ class AuditLog:
         try:
             obj = json.loads(line)
             seq, prev, body, tag = int(obj["seq"]), str(obj["prev"]), str(obj["body"]), str(obj["mac"])
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             return None, "unreadable (damaged or edited)"
         if not _is_hex(tag) or not crypto.verify_mac(self._mac_key, f"{seq}|{prev}|{body}".encode(), bytes.fromhex(tag)):
             return None, "edited (its authentication code does not match)"
@@ -242,7 +242,7 @@ class AuditLog:
             data = json.loads(plain)
             entry = AuditEntry(seq, str(data["at"]), str(data["user"]), str(data["action"]), data.get("case"),
                                dict(data.get("details") or {}), prev, tag, _line_hash(line))
-        except (crypto.CryptoError, ValueError, KeyError, TypeError):
+        except (crypto.CryptoError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None, "damaged (its content fails authentication)"
         return entry, None
 

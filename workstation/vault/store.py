@@ -147,11 +147,14 @@ class _Index:
 
     def __init__(self, data: dict[str, Any] | None = None) -> None:
         data = data or {"format": INDEX_FORMAT, "gen": 0, "objects": {}, "pending": None}
-        if data.get("format") != INDEX_FORMAT:
+        if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT:
             raise StoreFormatError("The vault's version index has an unknown format.")
-        self.gen: int = int(data["gen"])
-        self.objects: dict[str, dict[str, Any]] = dict(data["objects"])
+        self.gen: int = data["gen"]
+        self.objects: dict[str, dict[str, Any]] = data["objects"]
         self.pending: dict[str, Any] | None = data.get("pending")
+        if not _is_count(self.gen) or not isinstance(self.objects, dict) \
+                or not all(_valid_entry(e) for e in self.objects.values()) or not _valid_pending(self.pending):
+            raise StoreFormatError("The vault's version index (store-index.json) is damaged.")
 
     def to_bytes(self) -> bytes:
         data = {"format": INDEX_FORMAT, "gen": self.gen, "objects": self.objects, "pending": self.pending}
@@ -202,7 +205,7 @@ class Store:
         try:
             raw = self.index_path.read_bytes()
             index = _Index(json.loads(raw))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise StoreFormatError(
                 "The vault's version index (store-index.json) is damaged. Restore it from a backup."
             ) from exc
@@ -454,6 +457,31 @@ class Store:
 
 
 # --- small helpers ---------------------------------------------------------------------------------
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**64
+
+
+def _valid_entry(entry: Any) -> bool:
+    if not isinstance(entry, dict) or entry.get("k") not in _KINDS:
+        return False
+    if not (_is_count(entry.get("v")) and _is_count(entry.get("g"))):
+        return False
+    if entry.get("deleted"):
+        return entry.get("deleted") is True
+    tag = entry.get("t")
+    return isinstance(tag, str) and len(tag) == 64 and all(c in "0123456789abcdef" for c in tag)
+
+
+def _valid_pending(pending: Any) -> bool:
+    if pending is None:
+        return True
+    if not isinstance(pending, dict) or not isinstance(pending.get("name"), str) or not _valid_entry(pending.get("entry")):
+        return False
+    if pending.get("op") == "delete":
+        return True
+    return pending.get("op") == "write" and _is_count(pending.get("v")) and _is_count(pending.get("g"))
 
 
 class _Reader:
