@@ -37,7 +37,7 @@ def render() -> None:
             if content_hash(t) != t.approval.content_hash:
                 st.error("The content no longer matches the approved hash: the testimony was altered after approval. Run “Verify vault”.")
             key = f"unapprove_reason_{case}"
-            st.text_input("Reason for un-approving (kept in the audit log)", key=key)
+            st.text_input("Reason for un-approving (kept, encrypted, with the testimony)", key=key)
             st.button("Un-approve", key="unapprove", on_click=_unapprove, args=(case, key),
                       disabled=not st.session_state.get(key, "").strip())
             return
