@@ -273,3 +273,19 @@ def test_temporary_files_of_a_dead_writer_are_removed(tmp_path: Path) -> None:
     assert store.verify() == []  # a crash leftover is not a problem...
     store.write_record(KEY, "r", b"y", expected_version=1)
     assert not leftover.exists()  # ...and the next writer (holding the lock) removes it
+
+
+def test_bench_script_runs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from workstation.config import REPO_ROOT
+
+    out = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "bench_vault.py"), "--size-mb", "8", "--unlocks", "1",
+                          "--dir", str(tmp_path), "--json", str(tmp_path / "f.json")], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode in (0, 1), out.stderr  # 1: a target missed on a loaded machine; figures still printed
+    figures = json.loads((tmp_path / "f.json").read_text())
+    assert figures["unlock_s_median"] > 0 and figures["blob_large"]["size_mb"] == 8
+    assert figures["blob_small"]["size_mb"] == 2 and "peak RSS" in out.stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["f.json"]  # the temporary vault is gone

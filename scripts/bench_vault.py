@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Vault benchmark: unlock time, blob encrypt/decrypt throughput, peak memory vs. blob size.
+
+    .venv/bin/python scripts/bench_vault.py                 # full: 1024 MB blob, RSS at 256 and 1024 MB
+    .venv/bin/python scripts/bench_vault.py --quick         # smoke run (64 MB, 2 unlocks)
+    .venv/bin/python scripts/bench_vault.py --size-mb 2048 --json out.json
+
+What is measured (targets from issue 3):
+* unlock — one Argon2id derivation with the production ``KdfParams`` + unwrapping a key (``crypto.unwrap_key``),
+  median of ``--unlocks`` runs; target ≤ 1.5 s;
+* encrypt / decrypt — ``Store.write_blob_from`` streaming from a generator (no plaintext buffer) into the
+  vault folder (fsync'd, atomic), and ``Store.open_blob`` read to the end; MB/s of plaintext; target ≥ 200 MB/s.
+  The file lives in a temporary folder (ciphertext only) on the same disk as ``--dir`` (default: the system
+  temporary folder) and is removed afterwards;
+* peak RSS — each blob size runs in a fresh subprocess that reports its ``ru_maxrss`` after writing and reading
+  the blob; target: independent of blob size (the same within a few MiB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from workstation.vault import crypto  # noqa: E402
+from workstation.vault.store import Store  # noqa: E402
+
+MB = 1 << 20
+
+
+class Source:
+    """A readable stream of ``total`` bytes generated on the fly (one 1 MiB block reused)."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+        self.block = os.urandom(MB)
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)
+        self.left -= n
+        if n <= len(self.block):
+            return self.block[:n]
+        return (self.block * (n // len(self.block) + 1))[:n]
+
+
+def bench_unlock(runs: int) -> dict[str, float]:
+    params = crypto.KdfParams()
+    salt, key = os.urandom(16), crypto.random_key()
+    kek = crypto.derive_key("lamp orbit cedar violin", salt, params)
+    wrapped = crypto.wrap_key(kek, key, aad=b"user=bench|role=editor")
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        k = crypto.derive_key("lamp orbit cedar violin", salt, params)
+        assert crypto.unwrap_key(k, wrapped, aad=b"user=bench|role=editor") == key
+        times.append(time.perf_counter() - start)
+    return {"unlock_s_median": statistics.median(times), "unlock_s_max": max(times),
+            "kdf_memory_mib": params.memory_kib / 1024, "kdf_iterations": params.iterations, "kdf_lanes": params.lanes}
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process: VmHWM (per address space, so a parent's peak before exec does not
+    leak in, unlike ru_maxrss on Linux); ru_maxrss elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * (1024 if sys.platform == "darwin" else 1))
+
+
+def bench_blob(size_mb: int, folder: Path) -> dict[str, float]:
+    """Write then read one blob; runs in its own process so ru_maxrss belongs to this size only."""
+    root = Path(tempfile.mkdtemp(prefix="bench-vault-", dir=folder))
+    try:
+        store, key, total = Store(root), crypto.random_key(), size_mb * MB
+        rss_start = peak_rss_mib()
+        start = time.perf_counter()
+        store.write_blob_from(key, "bench-blob", Source(total))
+        encrypt_s = time.perf_counter() - start
+        start, got = time.perf_counter(), 0
+        for chunk in store.open_blob(key, "bench-blob"):
+            got += len(chunk)
+        decrypt_s = time.perf_counter() - start
+        assert got == total
+        return {"size_mb": size_mb, "encrypt_mb_s": size_mb / encrypt_s, "decrypt_mb_s": size_mb / decrypt_s,
+                "encrypt_s": encrypt_s, "decrypt_s": decrypt_s, "rss_before_mib": rss_start,
+                "peak_rss_mib": peak_rss_mib()}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def blob_in_subprocess(size_mb: int, folder: Path) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--_blob", str(size_mb), "--dir", str(folder)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size-mb", type=int, default=1024, help="large blob size (default 1024)")
+    ap.add_argument("--small-mb", type=int, default=None, help="second size for the RSS comparison (default size/4)")
+    ap.add_argument("--unlocks", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="smoke run: 64 MB and 16 MB blobs, 2 unlocks")
+    ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()), help="where the temporary vault goes")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    ap.add_argument("--_blob", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args._blob is not None:
+        print(json.dumps(bench_blob(args._blob, args.dir)))
+        return 0
+    if args.quick:
+        args.size_mb, args.unlocks = 64, 2
+    small = args.small_mb or max(1, args.size_mb // 4)
+
+    figures: dict[str, object] = {
+        "machine": f"{platform.node()} · {platform.processor() or platform.machine()} · {os.cpu_count()} CPUs · "
+                   f"Python {platform.python_version()}",
+        "command": " ".join([Path(sys.executable).name, "scripts/bench_vault.py", *sys.argv[1:]]),
+    }
+    large, smaller = blob_in_subprocess(args.size_mb, args.dir), blob_in_subprocess(small, args.dir)
+    figures.update(bench_unlock(args.unlocks))
+    figures["blob_large"], figures["blob_small"] = large, smaller
+    rss_delta = large["peak_rss_mib"] - smaller["peak_rss_mib"]
+    figures["rss_difference_mib"] = rss_delta
+
+    print(f"machine: {figures['machine']}")
+    print(f"unlock (Argon2id {figures['kdf_memory_mib']:.0f} MiB, t={figures['kdf_iterations']}, "
+          f"p={figures['kdf_lanes']} + unwrap): median {figures['unlock_s_median']:.3f} s, "
+          f"max {figures['unlock_s_max']:.3f} s   [target ≤ 1.5 s]")
+    for label, r in (("large", large), ("small", smaller)):
+        print(f"blob {r['size_mb']:>5} MB ({label}): encrypt {r['encrypt_mb_s']:7.0f} MB/s, decrypt "
+              f"{r['decrypt_mb_s']:7.0f} MB/s, peak RSS {r['peak_rss_mib']:.0f} MiB   [target ≥ 200 MB/s]")
+    print(f"peak RSS difference {args.size_mb} MB vs {small} MB blob: {rss_delta:+.1f} MiB   "
+          "[target: independent of blob size]")
+    ok = (figures["unlock_s_median"] <= 1.5 and min(large["encrypt_mb_s"], large["decrypt_mb_s"]) >= 200
+          and abs(rss_delta) < 32)
+    print("targets met" if ok else "TARGETS NOT MET")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
