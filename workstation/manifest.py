@@ -53,6 +53,8 @@ def models_section(models: Mapping[str, str]) -> dict[str, Any]:
             if head.lower() in prefixes:
                 attr = {"": "name", "sha256": "checksum"}.get(attr, attr)
                 out[task].setdefault(attr, value)
+    if models.get("en_route") == "whisper-translate":  # the English came from the transcription model itself
+        out["translation"].setdefault("checksum", out["transcription"].get("checksum", ""))
     return {**out, "recorded": dict(models)}
 
 
