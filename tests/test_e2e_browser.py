@@ -168,9 +168,10 @@ def _walk_through(page, base: str, clip: Path, shot) -> Path:  # noqa: ANN001
     expect(page.get_by_text("approved and locked")).to_be_visible()
     shot(page, "approved")
 
-    # 7. export (rendered in memory when the button is clicked)
+    # 7. export: prepared in memory when asked, then downloaded
     page.get_by_role("link", name="Export").click()
     expect(page.get_by_role("heading", name="Export")).to_be_visible()
+    page.get_by_role("button", name="Prepare the export").click()
     with page.expect_download(timeout=60_000) as download_info:
         page.get_by_role("button", name="Download E2E-001").click()
     download = download_info.value
@@ -225,7 +226,10 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path) -> None:
             browser.close()
 
 
-    # the export holds the corrected text and is not marked as a draft
+    # the export is intact against its manifest, holds the corrected text and is not marked as a draft
+    from workstation.manifest import verify_export
+
+    assert verify_export(target) == []
     with zipfile.ZipFile(io.BytesIO(target.read_bytes())) as zf:
         names = zf.namelist()
         txt = zf.read(next(n for n in names if n.endswith(".txt"))).decode("utf-8")

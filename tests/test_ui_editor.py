@@ -45,20 +45,41 @@ def test_approval_needs_every_segment_reviewed_then_locks_with_the_hash(ui_users
     assert str(edna.load(case).status) == "draft"
 
 
-def test_export_renders_in_memory_when_clicked(ui_users, case) -> None:
-    from workstation.ui.page_export import build_zip
+def test_export_only_when_asked_drafts_marked_and_encrypted_on_request(ui_users, case) -> None:
+    from workstation.export_crypto import decrypt_package
 
-    at = open_app(ui_users["edna"], "page_export.py")
+    edna = ui_users["edna"]
+    at = open_app(edna, "page_export.py")
     assert_no_exception(at)
-    assert "DRAFT" in texts(at)  # not approved: marked as a draft
-    assert at.get("download_button")
-    # AppTest cannot click a download; the button's callable is this function (the browser test clicks it)
-    data = build_zip(ui_users["edna"], case, ["txt", "json"])
+    assert not at.get("download_button")  # nothing is rendered until asked
+    assert at.button(key="export_prepare").disabled  # not approved: only as an explicit draft
+    at.checkbox(key="export_draft").check()
+    at.multiselect(key="export_formats").set_value(["txt", "json"]).run()
+    at.button(key="export_prepare").click().run()
+    assert_no_exception(at)
+    download = at.get("download_button")
+    assert download
+    name, data = at.session_state["decrypted_cache"]["export_prepared"][1:3]
+    assert name == "CASE-E_export.zip"
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         names = zf.namelist()
-        assert any(n.endswith(".txt") for n in names) and any(n.endswith(".json") for n in names)
         txt = zf.read(next(n for n in names if n.endswith(".txt"))).decode()
-    assert "English draft 1" in txt and "DRAFT" in txt
+    assert "manifest.json" in names and "English draft 1" in txt and "DRAFT" in txt
+    assert any(str(_field(e, "action")) == "exported" for e in edna.audit_entries())
+    # encrypted on request: the passphrase field is emptied, the package opens only with it
+    at.checkbox(key="export_encrypt").check().run()
+    at.text_input(key="export_pass").input("amber falcon 9 rivers").run()
+    at.button(key="export_prepare").click().run()
+    assert_no_exception(at)
+    assert at.session_state["export_pass"] == ""
+    name, data = at.session_state["decrypted_cache"]["export_prepared"][1:3]
+    assert name.endswith(".twx") and b"English draft" not in data
+    with zipfile.ZipFile(io.BytesIO(decrypt_package(io.BytesIO(data), "amber falcon 9 rivers"))) as zf:
+        assert "manifest.json" in zf.namelist()
+
+
+def _field(entry, name):
+    return entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
 
 
 def test_users_page_adds_a_user_who_can_then_unlock(ui_users) -> None:
