@@ -171,10 +171,7 @@ def test_wrong_key(tmp_path: Path) -> None:
 def test_replaying_an_old_version_of_a_record(tmp_path: Path) -> None:
     store = Store(tmp_path)
     store.write_record(KEY, "keep", b"other record", expected_version=0)
-    before = objects(tmp_path)
-    store.write_record(KEY, "approval", b"approved: no", expected_version=0)
-    path = only_new(tmp_path, before)
-    old = path.read_bytes()
+    path, old = first_write(store, "approval", b"approved: no")
     store.write_record(KEY, "approval", b"approved: yes", expected_version=1)
     path.write_bytes(old)  # the file alone put back from an older copy
     with pytest.raises(ReplayError, match="older copy"):
@@ -183,12 +180,17 @@ def test_replaying_an_old_version_of_a_record(tmp_path: Path) -> None:
     assert store.read_record(KEY, "keep")[0] == b"other record"
 
 
+def first_write(store: Store, record_id: str, data: bytes) -> tuple[Path, bytes]:
+    """Write a new record; its file and that file's bytes (to put back later)."""
+    before = objects(store.root)
+    store.write_record(KEY, record_id, data, expected_version=0)
+    path = only_new(store.root, before)
+    return path, path.read_bytes()
+
+
 def test_editing_the_index_entry_down_is_detected(tmp_path: Path) -> None:
     store = Store(tmp_path)
-    before = objects(tmp_path)
-    store.write_record(KEY, "r", b"v1", expected_version=0)
-    path = only_new(tmp_path, before)
-    old = path.read_bytes()
+    path, old = first_write(store, "r", b"v1")
     store.write_record(KEY, "r", b"v2", expected_version=1)
     index = json.loads((tmp_path / INDEX_FILE).read_text())
     entry = index["objects"][path.name]
@@ -233,10 +235,7 @@ def test_deleted_index_is_detected(tmp_path: Path) -> None:
 
 def test_delete_and_missing_files(tmp_path: Path) -> None:
     store = Store(tmp_path)
-    before = objects(tmp_path)
-    store.write_record(KEY, "gone", b"secret", expected_version=0)
-    path = only_new(tmp_path, before)
-    old = path.read_bytes()
+    path, old = first_write(store, "gone", b"secret")
     store.write_blob_from(KEY, "gone", io.BytesIO(b"blob"))
     store.write_record(KEY, "lost", b"x", expected_version=0)
     assert store.delete("gone") and not store.delete("gone")

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -44,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.vault import crypto
-from workstation.vault.store import write_file_atomic
+from workstation.vault.store import file_lock, write_file_atomic
 
 __all__ = ["AuditLog", "AuditEntry", "AuditError", "GENESIS", "AUDIT_DIR"]
 
@@ -106,16 +105,9 @@ class AuditLog:
 
     # ---- writing
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        return file_lock(self.dir / LOCK_FILE)
 
     def append(self, user: str, action: str, case_code: str | None = None, **details: Any) -> AuditEntry:
         """Add one entry (durable when this returns). ``details``: content-free scalars only."""

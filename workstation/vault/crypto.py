@@ -224,21 +224,25 @@ def _read_full(src: BinaryIO, n: int) -> bytes:
     return b"".join(parts) if len(parts) != 1 else parts[0]
 
 
+def _chunks(src: BinaryIO, size: int) -> Iterator[tuple[int, bytes, bool]]:
+    """(index, chunk, is_last) for reads of ``size`` bytes; one chunk read ahead tells which one is last."""
+    index, current = 0, _read_full(src, size)
+    while True:
+        following = _read_full(src, size) if len(current) == size else b""
+        yield index, current, not following
+        if not following:
+            return
+        current, index = following, index + 1
+
+
 def iter_encrypt(key: bytes, src: BinaryIO, *, aad: bytes, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
     """The container as a sequence of byte strings (header, then one per chunk); memory: two chunks."""
     _check_key(key)
     header = _new_header(chunk_size)
     sealer = _Sealer(key, header, aad)
     yield header
-    index = 0
-    current = _read_full(src, chunk_size)
-    while True:
-        following = _read_full(src, chunk_size) if len(current) == chunk_size else b""
-        last = not following
-        yield sealer.encrypt(index, current, last)
-        if last:
-            return
-        current, index = following, index + 1
+    for index, chunk, last in _chunks(src, chunk_size):
+        yield sealer.encrypt(index, chunk, last)
 
 
 def encrypt_stream(key: bytes, src: BinaryIO, dst: BinaryIO, *, aad: bytes, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
@@ -261,18 +265,10 @@ def iter_decrypt(key: bytes, src: BinaryIO, *, aad: bytes) -> Iterator[bytes]:
     header = _read_full(src, HEADER_SIZE)
     _parse_header(header)
     sealer = _Sealer(key, header, aad)
-    size = sealer.chunk_size + TAG_SIZE
-    index = 0
-    current = _read_full(src, size)
-    while True:
-        if len(current) < TAG_SIZE:
+    for index, chunk, last in _chunks(src, sealer.chunk_size + TAG_SIZE):
+        if len(chunk) < TAG_SIZE:
             raise AuthenticationError(f"The file is cut short (truncated): {_DAMAGED}")
-        following = _read_full(src, size) if len(current) == size else b""
-        last = not following
-        yield sealer.decrypt(index, current, last)
-        if last:
-            return
-        current, index = following, index + 1
+        yield sealer.decrypt(index, chunk, last)
 
 
 def decrypt_stream(key: bytes, src: BinaryIO, dst: BinaryIO, *, aad: bytes) -> int:

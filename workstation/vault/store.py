@@ -52,7 +52,7 @@ from typing import Any, BinaryIO
 from workstation.testimony import ConflictError
 from workstation.vault import crypto
 
-__all__ = ["Store", "write_file_atomic", "fsync_dir", "ReplayError", "MissingObjectError", "StoreFormatError", "INDEX_FILE", "OBJECTS_DIR", "LOCK_FILE"]
+__all__ = ["Store", "write_file_atomic", "fsync_dir", "file_lock", "ReplayError", "MissingObjectError", "StoreFormatError", "INDEX_FILE", "OBJECTS_DIR", "LOCK_FILE"]
 
 OBJECTS_DIR = "objects"
 INDEX_FILE = "store-index.json"
@@ -121,6 +121,18 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def file_lock(path: Path, mode: int = fcntl.LOCK_EX) -> Iterator[None]:
+    """An advisory inter-process lock (``flock``) on ``path`` (created if missing) for the ``with`` block."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, mode)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def write_file_atomic(path: Path, parts: Iterator[bytes] | list[bytes]) -> None:
     """Temporary file in the same folder, write, flush, fsync, rename, fsync the folder."""
     tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
@@ -183,16 +195,9 @@ class Store:
 
     # ---- locking and the index
 
-    @contextlib.contextmanager
-    def _lock(self, mode: int = fcntl.LOCK_EX) -> Iterator[None]:
+    def _lock(self, mode: int = fcntl.LOCK_EX) -> contextlib.AbstractContextManager[None]:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, mode)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        return file_lock(self.root / LOCK_FILE, mode)
 
     def _load_index(self) -> _Index:
         try:
