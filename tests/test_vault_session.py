@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.fixtures_vault import OTHER_PASSPHRASE, PASSPHRASE, vault_files
 from workstation import testimony as tm
@@ -364,3 +366,23 @@ def test_update_meta_and_approved_lock(vault_editor: Any) -> None:
         vault_editor.update_meta("U-1", notes="changed after approval")
     vault_editor.unapprove("U-1", "consent scope changed")
     assert vault_editor.load_extra("U-1", "approval-history")["unapprovals"][0]["reason"] == "consent scope changed"
+
+
+@given(st.binary(max_size=600) | st.text(max_size=300).map(str.encode))
+@settings(max_examples=150, deadline=None)
+def test_slot_parser_only_raises_its_own_error(raw: bytes) -> None:
+    try:
+        users.KeySlot.from_bytes(raw)
+    except users.SlotDamagedError:
+        pass
+
+
+@given(st.dictionaries(st.sampled_from(["format", "user", "role", "salt", "kdf", "public_key", "private_key", "check",
+                                        "masters"]), st.none() | st.integers() | st.text(max_size=8) | st.lists(st.integers())))
+@settings(max_examples=150, deadline=None)
+def test_slot_parser_on_odd_json(data: dict) -> None:
+    data.setdefault("format", users.SLOT_FORMAT)
+    try:
+        users.KeySlot.from_bytes(json.dumps(data).encode())
+    except users.SlotDamagedError:
+        pass
