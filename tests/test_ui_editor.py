@@ -157,3 +157,33 @@ def test_account_page_changes_the_passphrase(ui_users) -> None:
     assert_no_exception(at)
     assert "Passphrase changed" in texts(at)
     assert vault.unlock(ui_users["tanya"].path, "tanya", new).user == "tanya"
+
+
+def test_redactions_decided_on_the_export_page_reach_the_export(ui_users, ui_clip) -> None:
+    from workstation.testimony import EnglishRoute, Segment
+
+    edna = ui_users["edna"]
+    segs = [Segment(0.0, 1.5, "Меня задержал Ахмед Кадыров в Грозном.", "Akhmed Kadyrov detained me in Grozny.",
+                    en_route=EnglishRoute.HUMAN),
+            Segment(1.5, 3.0, "Потом Ахмеда я больше не видел.", "I never saw Akhmed again.", en_route=EnglishRoute.HUMAN)]
+    add_testimony(edna, "CASE-X", ui_clip, segs)
+    at = open_app(edna, "page_export.py")
+    at.toggle(key="redact_review").set_value(True).run()
+    assert_no_exception(at)
+    accept = [b for b in at.button if b.key and b.key.startswith("redact_ok_")]
+    assert accept, texts(at)  # natasha found the names
+    at.checkbox(key="export_draft").check()
+    at.checkbox(key="export_redact").check()
+    at.multiselect(key="export_formats").set_value(["txt"]).run()
+    at.button(key="export_prepare").click().run()
+    assert "undecided" in texts(at)  # a redacted export refuses undecided suggestions, with a clear message
+    assert "export_prepared" not in at.session_state["decrypted_cache"]
+    for key in [b.key for b in at.button if b.key and b.key.startswith("redact_ok_")]:
+        at.button(key=key).click().run()
+        assert_no_exception(at)
+    at.button(key="export_prepare").click().run()
+    assert_no_exception(at)
+    data = at.session_state["decrypted_cache"]["export_prepared"][2]
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        txt = zf.read(next(n for n in zf.namelist() if n.endswith(".txt"))).decode()
+    assert "Ахмед" not in txt and "Akhmed" not in txt and "Witness A" in txt

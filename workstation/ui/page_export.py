@@ -64,6 +64,82 @@ def _forget() -> None:
     state.cache().pop(PREPARED_KEY, None)
 
 
+# --- redactions: the editor accepts or rejects each suggestion (workstation.redact keeps the table) -------
+
+TABLE_KEY = "export_redactions"  # (case, PseudonymTable) in the decrypted cache
+
+
+def _table(case: str, *, refresh: bool = False) -> Any:
+    """The case's pseudonym table with fresh suggestions merged in (natasha runs once per case per visit)."""
+    from workstation import redact
+
+    store = state.cache()
+    hit = store.get(TABLE_KEY)
+    if refresh or not hit or hit[0] != case:
+        table, _added = redact.refresh_table(state.require_session(), case)
+        store[TABLE_KEY] = hit = (case, table)
+    return hit[1]
+
+
+def _decide(case: str, entry_id: str, decision: str, pseudonym_key: str) -> None:
+    """Accept (with the pseudonym typed next to it, or the next free one) or reject one suggestion; saved at once."""
+    from workstation import redact
+
+    pseudonym = (st.session_state.get(pseudonym_key) or "").strip()
+
+    def apply() -> None:
+        table = _table(case)
+        if decision == "accepted":
+            table.accept(entry_id, pseudonym or None)
+        else:
+            table.reject(entry_id)
+        redact.save_table(state.require_session(), case, table)
+
+    state.run_action(apply, what="Saving the redaction decision")
+    state.cache().pop(TABLE_KEY, None)  # re-read what was saved (or, after an error, what is still saved)
+
+
+def _add_name(case: str) -> None:
+    from workstation import redact
+
+    text, kind = st.session_state.get("redact_add_text", ""), st.session_state.get("redact_add_kind", "PER")
+
+    def apply() -> None:
+        table = _table(case)
+        table.add(text, kind)
+        redact.save_table(state.require_session(), case, table)
+
+    if state.run_action(apply, success="Added and accepted.", what="Adding the name") is None:
+        state.cache().pop(TABLE_KEY, None)
+    st.session_state["redact_add_text"] = ""
+
+
+def _redactions(case: str) -> None:
+    with st.expander("Redactions: names and places to replace with pseudonyms", expanded=False):
+        if not st.toggle("Review the suggestions", key="redact_review"):
+            st.caption("Suggestions come from Russian named-entity recognition and the glossary's sensitive list.")
+            return
+        table = _table(case)
+        entries = sorted(table.entries.values(), key=lambda e: (e.decision != "pending", e.kind, e.text))
+        pending = sum(e.decision == "pending" for e in entries)
+        st.caption(f"{len(entries)} suggestion(s), {pending} undecided. A redacted export needs every one decided; "
+                   "the table stays in the vault and never appears in an export.")
+        st.button("Look for new names again", key="redact_refresh", on_click=lambda: state.cache().pop(TABLE_KEY, None))
+        for e in entries:
+            c1, c2, c3, c4 = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
+            forms = ", ".join(f for f in e.forms if f != e.text)[:80]
+            c1.markdown(f"**{e.text}** · {e.kind} · {e.count} mention(s) · _{e.decision}_" + (f"  \n{forms}" if forms else ""))
+            ps_key = f"redact_ps_{e.id}_{e.decision}_{e.pseudonym}"  # a new field once the saved pseudonym changes
+            c2.text_input("Pseudonym", value=e.pseudonym, key=ps_key, placeholder="next free one", label_visibility="collapsed")
+            c3.button("Accept", key=f"redact_ok_{e.id}", on_click=_decide, args=(case, e.id, "accepted", ps_key),
+                      type="primary" if e.decision == "pending" else "secondary")
+            c4.button("Reject", key=f"redact_no_{e.id}", on_click=_decide, args=(case, e.id, "rejected", ps_key))
+        c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+        c1.text_input("A name the suggestions missed", key="redact_add_text")
+        c2.selectbox("Kind", ["PER", "LOC", "ORG", "SENSITIVE"], key="redact_add_kind")
+        c3.button("Add", key="redact_add", on_click=_add_name, args=(case,))
+
+
 def render() -> None:
     with state.page("Export", "Preparing the export"):
         summary = state.processed_case("No processed testimony to export yet.")
@@ -77,6 +153,7 @@ def render() -> None:
             draft = st.checkbox("Export it as a draft (every file is marked DRAFT — NOT APPROVED)", key="export_draft")
         formats = st.multiselect("Formats", list(FORMAT_LABELS), default=["docx", "pdf", "txt", "json"],
                                  format_func=FORMAT_LABELS.get, key="export_formats")
+        _redactions(case)
         redact = st.checkbox("Apply the accepted redactions (pseudonyms in the text, tone over names in the audio)",
                              key="export_redact")
         encrypt = st.checkbox("Encrypt the export with a passphrase (.twx package)", key="export_encrypt")
