@@ -130,3 +130,21 @@ def test_lock_keeps_the_session_until_its_job_ends(ui_users, ui_clip) -> None:
     with pytest.raises(Exception):
         ivan.load("C-6")  # locked once its last job ended
     queue.shutdown()
+
+
+def test_a_missing_model_is_a_clear_message_in_the_queue(ui_users, ui_clip) -> None:
+    ivan = ui_users["ivan"]
+    add_testimony(ivan, "C-7", ui_clip)
+    at = open_app(ivan, "page_processing.py")
+    at.button(key="start_C-7").click().run()  # "Sealed, not processed" → Process
+    queue = jobs.queue_for(ivan.path)
+    queue.cancel("C-7")
+    assert queue.wait_idle(120)
+    queue.submit(jobs.serialized(ivan), "C-7", {"model": "no-such-model"})
+    assert queue.wait_idle(60)
+    job = queue.get("C-7")
+    assert job.state is JobState.FAILED and "no-such-model" in job.error and "unexpectedly" not in job.error
+    at.run()
+    assert_no_exception(at)
+    assert any("no-such-model" in e.value for e in at.error)
+    assert at.button(key="retry_C-7")  # the recording is still sealed: it can be processed again
