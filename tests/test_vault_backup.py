@@ -28,6 +28,8 @@ def test_backup_restore_verify(vault_editor: Any, tmp_path: Path, vault_clip: Pa
     assert archive.is_file()
     with pytest.raises(vs.VaultError):
         vault_editor.backup(archive)  # never overwrites
+    with pytest.raises(vs.VaultError, match="outside the vault"):
+        vault_editor.backup(vault_editor.path / "inside.twbackup")
     report = vs.restore(archive, tmp_path / "restored", user="edna", passphrase=PASSPHRASE)
     assert report.problems == [] and report.checked["recordings"] == 1
     s = vs.unlock(tmp_path / "restored", "edna", PASSPHRASE)

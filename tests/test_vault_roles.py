@@ -82,6 +82,10 @@ def test_session_enforces_the_matrix(vault_sessions: dict[str, Any], tmp_path: P
     ivan.update_meta("IV-1", notes="consent confirmed by phone")  # own metadata: allowed
     with pytest.raises(PermissionDeniedError):
         inna.update_meta("IV-1", notes="x")
+    with pytest.raises(PermissionDeniedError):  # uploading into, or processing, someone else's testimony
+        inna.ingest_recording("IV-1", b"RIFF", "a.wav")
+    with pytest.raises(PermissionDeniedError):
+        inna.store_processing_result("IV-1", None)
     for call in (lambda: ivan.approve("IV-1"), lambda: ivan.shred("IV-1"), ivan.audit_entries, ivan.verify,
                  lambda: ivan.backup(tmp_path / "b"), lambda: ivan.add_user("zed", "editor", "lamp orbit cedar violin"),
                  lambda: ivan.remove_user("tanya"), lambda: ivan.save_glossary(Glossary())):
