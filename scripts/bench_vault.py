@@ -12,6 +12,7 @@ What is measured (targets from issue 3):
   vault folder (fsync'd, atomic), and ``Store.open_blob`` read to the end; MB/s of plaintext; target ≥ 200 MB/s.
   The file lives in a temporary folder (ciphertext only) on the same disk as ``--dir`` (default: the system
   temporary folder) and is removed afterwards;
+* record latency — one compare-and-swap write of a 64 KB record (acknowledged = on disk) and one read;
 * peak RSS — each blob size runs in a fresh subprocess that reports its ``ru_maxrss`` after writing and reading
   the blob; target: independent of blob size (the same within a few MiB).
 """
@@ -104,6 +105,25 @@ def bench_blob(size_mb: int, folder: Path) -> dict[str, float]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def bench_records(folder: Path, n: int = 50, size_kb: int = 64) -> dict[str, float]:
+    """Latency of one compare-and-swap record write (fsync'd, acknowledged) and of one authenticated read."""
+    root = Path(tempfile.mkdtemp(prefix="bench-vault-", dir=folder))
+    try:
+        store, key, data = Store(root), crypto.random_key(), os.urandom(size_kb * 1024)
+        writes, reads, version = [], [], 0
+        for _ in range(n):
+            start = time.perf_counter()
+            version = store.write_record(key, "bench-record", data, expected_version=version)
+            writes.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            store.read_record(key, "bench-record")
+            reads.append(time.perf_counter() - start)
+        return {"record_kb": size_kb, "record_write_ms_median": 1000 * statistics.median(writes),
+                "record_read_ms_median": 1000 * statistics.median(reads)}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def blob_in_subprocess(size_mb: int, folder: Path) -> dict[str, float]:
     out = subprocess.run([sys.executable, __file__, "--_blob", str(size_mb), "--dir", str(folder)],
                          capture_output=True, text=True, check=True)
@@ -134,6 +154,7 @@ def main() -> int:
     }
     large, smaller = blob_in_subprocess(args.size_mb, args.dir), blob_in_subprocess(small, args.dir)
     figures.update(bench_unlock(args.unlocks))
+    figures.update(bench_records(args.dir, n=10 if args.quick else 50))
     figures["blob_large"], figures["blob_small"] = large, smaller
     rss_delta = large["peak_rss_mib"] - smaller["peak_rss_mib"]
     figures["rss_difference_mib"] = rss_delta
@@ -142,6 +163,8 @@ def main() -> int:
     print(f"unlock (Argon2id {figures['kdf_memory_mib']:.0f} MiB, t={figures['kdf_iterations']}, "
           f"p={figures['kdf_lanes']} + unwrap): median {figures['unlock_s_median']:.3f} s, "
           f"max {figures['unlock_s_max']:.3f} s   [target ≤ 1.5 s]")
+    print(f"record ({figures['record_kb']} KB): write {figures['record_write_ms_median']:.1f} ms (fsync'd), "
+          f"read {figures['record_read_ms_median']:.1f} ms (medians)")
     for label, r in (("large", large), ("small", smaller)):
         print(f"blob {r['size_mb']:>5} MB ({label}): encrypt {r['encrypt_mb_s']:7.0f} MB/s, decrypt "
               f"{r['decrypt_mb_s']:7.0f} MB/s, peak RSS {r['peak_rss_mib']:.0f} MiB   [target ≥ 200 MB/s]")
