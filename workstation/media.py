@@ -141,6 +141,13 @@ def _too_long(duration_s: float) -> TooLongError:
     )
 
 
+def _cut_short(declared: float, present: float) -> CorruptMediaError:
+    return CorruptMediaError(
+        f"The recording is cut short: its header announces {_hms(declared)} but only {_hms(present)} is in the "
+        "file (an interrupted copy or download?). If you have a complete copy of the file, use that one."
+    )
+
+
 def _hms(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
@@ -194,7 +201,13 @@ class _Decoder:
     def __init__(self, data: bytes, *, resample: bool = True) -> None:
         self.container = _open(data)
         self.stream = self.container.streams.audio[0]
-        self.declared = _wav_declared_duration(data) or _declared_duration(self.container, self.stream)
+        found = _declared_duration(self.container, self.stream)
+        self.declared = _wav_declared_duration(data) or found
+        if self.declared and found and self.declared - found > max(
+            TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRACTION * self.declared
+        ):  # a WAV whose header promises more than the file holds: say so before any decoding
+            self.container.close()
+            raise _cut_short(self.declared, found)
         limit = load_settings().max_duration_s
         if self.declared is not None and self.declared > limit:
             self.container.close()
@@ -298,11 +311,7 @@ class _Decoder:
         if self.declared and self.declared - decoded_s > max(
             TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRACTION * self.declared
         ):
-            raise CorruptMediaError(
-                f"The recording is cut short: its header announces {_hms(self.declared)} but only "
-                f"{_hms(decoded_s)} could be read (an interrupted copy or download?). If you have a complete copy "
-                "of the file, use that one."
-            )
+            raise _cut_short(self.declared, decoded_s)
         if self.peak < SILENCE_PEAK:
             raise SilentMediaError(
                 f"The recording ({_hms(decoded_s)}) is completely silent: nothing was captured. Check the "

