@@ -9,6 +9,7 @@ import zipfile
 import pytest
 
 from tests.fixtures_ui import PASSPHRASE, add_testimony, assert_no_exception, make_segments, open_app, texts
+from workstation.errors import WorkstationError
 from workstation.testimony import content_hash, set_reviewed
 
 
@@ -96,6 +97,14 @@ def test_users_page_adds_a_user_who_can_then_unlock(ui_users) -> None:
     at.button(key="add_user_btn").click().run()
     assert_no_exception(at)
     assert str(vault.unlock(ui_users["edna"].path, "olga", PASSPHRASE).role) == "translator"
+    # removing asks once more, then the old passphrase opens nothing
+    at.button(key="rm_inna").click().run()
+    assert "inna" in [u.name for u in ui_users["edna"].list_users()]
+    at.button(key="rm2_inna").click().run()
+    assert_no_exception(at)
+    assert "inna" not in [u.name for u in ui_users["edna"].list_users()]
+    with pytest.raises(WorkstationError):
+        vault.unlock(ui_users["edna"].path, "inna", PASSPHRASE)
 
 
 def test_audit_log_lists_actions_without_content_and_filters(ui_users, case) -> None:
