@@ -80,6 +80,8 @@ def test_deleted_entry(tmp_path: Path) -> None:
     items = lines(tmp_path)
     write_lines(tmp_path, items[:3] + items[4:])
     assert AuditLog(tmp_path, KEY).verify() == ["Entry 4 was deleted."]
+    with pytest.raises(AuditError, match="line 4 is out of place"):  # reading notices it too
+        list(AuditLog(tmp_path, KEY).entries())
     write_lines(tmp_path, items[:1] + items[4:])
     assert AuditLog(tmp_path, KEY).verify() == ["Entries 2–4 were deleted."]
 
@@ -91,6 +93,8 @@ def test_reordered_entries(tmp_path: Path) -> None:
     write_lines(tmp_path, items)
     problems = AuditLog(tmp_path, KEY).verify()
     assert problems == ["Entry 3 is out of order (line 4, after entry 4): entries were reordered."]
+    with pytest.raises(AuditError, match="out of place"):
+        list(AuditLog(tmp_path, KEY).entries())
 
 
 def test_duplicated_entry(tmp_path: Path) -> None:
@@ -107,6 +111,9 @@ def test_truncated_tail_against_the_head(tmp_path: Path) -> None:
     assert AuditLog(tmp_path, KEY).verify() == [
         "The end of the audit log was cut off: entries 5–6 (recorded in its head) are missing."
     ]
+    with pytest.raises(AuditError, match="cut off"):
+        list(AuditLog(tmp_path, KEY).entries())
+    assert len(list(AuditLog(tmp_path, KEY).entries(strict=False))) == 4
     (tmp_path / "audit" / "log").write_bytes(b"\n".join(items[:5]) + b"\n" + items[5][:40])  # last line cut in half
     assert AuditLog(tmp_path, KEY).verify() == [
         "The end of the audit log was cut off: entry 6 (recorded in its head) is missing."

@@ -239,10 +239,16 @@ class AuditLog:
         return entry, None
 
     def entries(self, *, strict: bool = True) -> Iterator[AuditEntry]:
-        """Every entry in order, each authenticated. ``strict``: raise :class:`AuditError` at the first entry
-        that fails (run ``verify()`` for the full list); otherwise skip such entries."""
+        """Every entry in order, each authenticated. ``strict`` (the default): also check the chain and the
+        head, raising :class:`AuditError` at the first entry that is altered, missing or out of place (run
+        ``verify()`` for the full list of problems); otherwise skip entries that fail authentication."""
+        expected, prev = 1, GENESIS
         for number, line in enumerate(self._lines(), 1):
             entry, problem = self._open_line(line)
+            if entry is not None and strict and (entry.seq != expected or entry.prev_hash != prev):
+                problem = f"out of place (entry {entry.seq} where entry {expected} belongs: entries were " \
+                          "deleted, reordered or replaced)"
+                entry = None
             if entry is None:
                 if strict:
                     raise AuditError(
@@ -250,7 +256,15 @@ class AuditLog:
                         "'workstation verify' lists every problem."
                     )
                 continue
+            expected, prev = entry.seq + 1, entry.hash
             yield entry
+        if strict:
+            head = self._read_head()
+            if head is not None and head[0] >= expected:
+                raise AuditError(
+                    f"The end of the audit log was cut off: it ends at entry {expected - 1}, its head records "
+                    f"entry {head[0]}. 'workstation verify' lists every problem."
+                )
 
     def verify(self) -> list[str]:
         """Walk the chain; one sentence per problem: edited, deleted, reordered or duplicated entries, a
