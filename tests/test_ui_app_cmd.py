@@ -51,3 +51,27 @@ def test_server_listens_on_loopback_only_and_refuses_other_origins(running_app) 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
         html = r.read().decode("utf-8", errors="replace")
     assert "googleapis" not in html and "https://" not in html.split("<body")[0]  # nothing fetched from elsewhere
+
+
+def _upgrade_status(port: int, origin: str) -> int:
+    """Status of a WebSocket upgrade request to the app's stream endpoint sent with this Origin."""
+    import base64
+    import os
+    import socket
+
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request.encode())
+        status_line = s.recv(4096).split(b"\r\n", 1)[0].decode()
+    return int(status_line.split()[1])
+
+
+def test_websocket_from_another_origin_is_refused(running_app) -> None:
+    """Another web page open in the same browser must not be able to drive the app (CORS stays on)."""
+    port, _proc = running_app
+    assert _upgrade_status(port, f"http://127.0.0.1:{port}") == 101
+    assert _upgrade_status(port, "http://evil.example") in (403, 401, 400)
