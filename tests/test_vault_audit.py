@@ -156,3 +156,17 @@ def test_two_processes_append_without_interleaving(tmp_path: Path) -> None:
         assert p.exitcode == 0
     log = AuditLog(tmp_path, KEY)
     assert [e.seq for e in log.entries()] == list(range(1, 61)) and log.verify() == []
+
+
+def test_session_detects_deleted_audit_entry(vault_editor, vault_path: Path) -> None:
+    from workstation.testimony import TestimonyMeta
+
+    vault_editor.create_testimony(TestimonyMeta(case_code="AU-1"))
+    vault_editor.load("AU-1")
+    items = lines(vault_path)
+    write_lines(vault_path, items[:2] + items[3:])  # someone removes the 'testimony_created' entry
+    problems = vault_editor.verify().problems
+    assert "Audit log: Entry 3 was deleted." in problems
+    with pytest.raises(AuditError, match="out of place"):
+        vault_editor.audit_entries()
+    assert vault_editor.load("AU-1").meta.case_code == "AU-1"  # the vault itself stays usable

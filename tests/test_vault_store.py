@@ -288,3 +288,50 @@ def test_bench_script_runs(tmp_path: Path) -> None:
     assert figures["unlock_s_median"] > 0 and figures["blob_large"]["size_mb"] == 8
     assert figures["blob_small"]["size_mb"] == 2 and "peak RSS" in out.stdout
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]  # the temporary vault is gone
+
+
+# --- the same attacks through the vault session: read errors and `verify` name the testimony ---------------
+
+
+def _objects_snapshot(vault: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in objects(vault)}
+
+
+def test_session_replayed_testimony_record(vault_editor, vault_path: Path) -> None:
+    from workstation.testimony import TestimonyMeta
+    from workstation.vault import session as vs
+
+    vault_editor.create_testimony(TestimonyMeta(case_code="RP-1", consent_scope="research"))
+    vault_editor.create_testimony(TestimonyMeta(case_code="RP-2"))
+    before = _objects_snapshot(vault_path)
+    vault_editor.update_meta("RP-1", consent_scope="withdrawn for publication")
+    [changed] = [p for p, raw in before.items() if p.read_bytes() != raw]  # only the testimony record
+    changed.write_bytes(before[changed])  # put back the version from before the consent change
+    with pytest.raises(vs.IntegrityError, match="altered, damaged or replaced"):
+        vault_editor.load("RP-1")
+    problems = vault_editor.verify().problems
+    assert any("RP-1" in p for p in problems), problems  # the session names the testimony...
+    assert any("older copy" in p for p in problems if p.startswith("Store:"))  # ...the store says what happened
+    assert vault_editor.load("RP-2").meta.case_code == "RP-2"  # the rest stays readable
+
+
+def test_session_swapped_recordings(vault_editor, vault_path: Path, vault_clip: Path) -> None:
+    from workstation.testimony import TestimonyMeta
+    from workstation.vault import session as vs
+
+    data = vault_clip.read_bytes()
+    paths = []
+    for code in ("SW-1", "SW-2"):
+        vault_editor.create_testimony(TestimonyMeta(case_code=code))
+        before = set(objects(vault_path))
+        vault_editor.ingest_recording(code, data, vault_clip.name)
+        paths.append(max((p for p in objects(vault_path) if p not in before), key=lambda p: p.stat().st_size))
+    a, b = (p.read_bytes() for p in paths)
+    paths[0].write_bytes(b)
+    paths[1].write_bytes(a)
+    for code in ("SW-1", "SW-2"):
+        with pytest.raises(vs.IntegrityError, match="fails authentication"):
+            vault_editor.read_recording(code)
+        assert vault_editor.load(code).meta.case_code == code
+    problems = vault_editor.verify().problems
+    assert any("SW-1" in p for p in problems) and any("SW-2" in p for p in problems)
