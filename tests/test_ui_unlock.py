@@ -26,6 +26,13 @@ def test_first_launch_offers_to_create_the_vault_and_unlocks_the_editor(ui_vault
     at.button(key="create_btn").click().run()
     assert "differ" in texts(at) and not vault.vault_exists(ui_vault)
     at.text_input[0].input("edna")
+    at.text_input[1].input("short")
+    at.text_input[2].input("short")
+    at.button(key="create_btn").click().run()
+    assert_no_exception(at)
+    assert "too short" in texts(at) and not vault.vault_exists(ui_vault)  # the vault's rule, said plainly
+    assert at.session_state["create_pass"] == ""  # the passphrase does not linger
+    at.text_input[0].input("edna")
     at.text_input[1].input(PASSPHRASE)
     at.text_input[2].input(PASSPHRASE)
     at.button(key="create_btn").click().run()
