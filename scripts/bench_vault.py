@@ -84,8 +84,19 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * (1024 if sys.platform == "darwin" else 1))
 
 
-def bench_blob(size_mb: int, folder: Path) -> dict[str, float]:
-    """Write then read one blob; runs in its own process so ru_maxrss belongs to this size only."""
+def evict_from_page_cache(folder: Path) -> None:
+    """Drop the (clean, fsync'd) pages of the vault's files so the read comes from the disk, not from RAM."""
+    for path in folder.rglob("*"):
+        if path.is_file() and hasattr(os, "posix_fadvise"):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def bench_blob(size_mb: int, folder: Path, *, warm: bool = False) -> dict[str, float]:
+    """Write then read one blob; runs in its own process so the peak RSS belongs to this size only."""
     root = Path(tempfile.mkdtemp(prefix="bench-vault-", dir=folder))
     try:
         store, key, total = Store(root), crypto.random_key(), size_mb * MB
@@ -93,6 +104,8 @@ def bench_blob(size_mb: int, folder: Path) -> dict[str, float]:
         start = time.perf_counter()
         store.write_blob_from(key, "bench-blob", Source(total))
         encrypt_s = time.perf_counter() - start
+        if not warm:
+            evict_from_page_cache(root)
         start, got = time.perf_counter(), 0
         for chunk in store.open_blob(key, "bench-blob"):
             got += len(chunk)
@@ -124,8 +137,9 @@ def bench_records(folder: Path, n: int = 50, size_kb: int = 64) -> dict[str, flo
         shutil.rmtree(root, ignore_errors=True)
 
 
-def blob_in_subprocess(size_mb: int, folder: Path) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--_blob", str(size_mb), "--dir", str(folder)],
+def blob_in_subprocess(size_mb: int, folder: Path, warm: bool) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--_blob", str(size_mb), "--dir", str(folder),
+                          *(["--warm"] if warm else [])],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -137,11 +151,12 @@ def main() -> int:
     ap.add_argument("--unlocks", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="smoke run: 64 MB and 16 MB blobs, 2 unlocks")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()), help="where the temporary vault goes")
+    ap.add_argument("--warm", action="store_true", help="read the blob back from the page cache (default: from disk)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     ap.add_argument("--_blob", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._blob is not None:
-        print(json.dumps(bench_blob(args._blob, args.dir)))
+        print(json.dumps(bench_blob(args._blob, args.dir, warm=args.warm)))
         return 0
     if args.quick:
         args.size_mb, args.unlocks = 64, 2
@@ -152,7 +167,7 @@ def main() -> int:
                    f"Python {platform.python_version()}",
         "command": " ".join([Path(sys.executable).name, "scripts/bench_vault.py", *sys.argv[1:]]),
     }
-    large, smaller = blob_in_subprocess(args.size_mb, args.dir), blob_in_subprocess(small, args.dir)
+    large, smaller = blob_in_subprocess(args.size_mb, args.dir, args.warm), blob_in_subprocess(small, args.dir, args.warm)
     figures.update(bench_unlock(args.unlocks))
     figures.update(bench_records(args.dir, n=10 if args.quick else 50))
     figures["blob_large"], figures["blob_small"] = large, smaller
