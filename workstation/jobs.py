@@ -328,7 +328,10 @@ class JobQueue:
             with self._lock:
                 job.progress, job.stage = max(job.progress, fraction), stage
                 job.eta_s = meter.add(now, job.progress)
-                self._save(entry)
+                due = time.monotonic() - entry.last_saved >= PERSIST_EVERY_S
+                snapshot = job.to_dict() if due else None
+            if snapshot is not None:  # written outside the queue's lock: the page keeps polling meanwhile
+                self._save(entry, force=True, record=snapshot)
 
         try:
             data = session.read_recording(job.case_code)
@@ -373,14 +376,14 @@ class JobQueue:
             self._released.discard(id(session))
             _lock_session(session)
 
-    def _save(self, entry: _Entry, *, force: bool = False) -> None:
+    def _save(self, entry: _Entry, *, force: bool = False, record: dict[str, Any] | None = None) -> None:
         """Persist the job record (encrypted) through the session; throttled for progress updates."""
         now = time.monotonic()
         if not force and now - entry.last_saved < PERSIST_EVERY_S:
             return
         entry.last_saved = now
         try:
-            entry.session.save_extra(entry.job.case_code, JOB_RECORD, entry.job.to_dict())
+            entry.session.save_extra(entry.job.case_code, JOB_RECORD, record or entry.job.to_dict())
         except Exception as exc:  # a locked or failing vault must not kill the worker; memory still has it
             log.warning("could not save job state for job %s: %s", entry.job.id, type(exc).__name__)
 
