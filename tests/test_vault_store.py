@@ -335,3 +335,13 @@ def test_session_swapped_recordings(vault_editor, vault_path: Path, vault_clip: 
         assert vault_editor.load(code).meta.case_code == code
     problems = vault_editor.verify().problems
     assert any("SW-1" in p for p in problems) and any("SW-2" in p for p in problems)
+
+
+def test_a_planted_file_cannot_block_or_pass_for_a_new_record(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.write_record(KEY, "x", b"x", expected_version=0)
+    (tmp_path / "objects" / _name_of("new")).write_bytes(b"TWO\x01r" + (9).to_bytes(8, "big") * 2 + b"junk")
+    with pytest.raises(CryptoError):
+        store.read_record(KEY, "new")
+    assert store.write_record(KEY, "new", b"real", expected_version=0) == 10  # above any number on disk
+    assert store.read_record(KEY, "new") == (b"real", 10)

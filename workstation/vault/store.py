@@ -263,14 +263,17 @@ class Store:
     # ---- objects
 
     def _current_version(self, index: _Index, name: str) -> tuple[int, int]:
-        """(live version or 0, floor for the next version: versions never go down, even across deletes)."""
+        """(the live version the index records, or 0; the highest version ever used for this name).
+
+        The index is authoritative (``_begin_write`` has finished any pending write); a file on disk only
+        raises the floor, so a new version never reuses the number of any file that exists or existed."""
         entry = index.objects.get(name)
-        floor = int(entry["v"]) if entry else 0
-        header = self._read_header(self._path(name))
-        live = 0 if not entry or entry.get("deleted") else int(entry["v"])
-        if header and (not entry or header.version > int(entry["v"])):  # cannot happen after _begin_write
-            live = max(live, header.version)
-        return live, max(floor, live)
+        live = int(entry["v"]) if entry and not entry.get("deleted") else 0
+        try:
+            header = self._read_header(self._path(name))
+        except StoreFormatError:
+            header = None
+        return live, max(int(entry["v"]) if entry else 0, header.version if header else 0)
 
     def _write(self, key: bytes, kind: str, object_id: str, src: BinaryIO, expected_version: int | None) -> int:
         name = _name(kind, object_id)
@@ -296,14 +299,13 @@ class Store:
             self._save_index(index)  # the commit
         return version
 
-    def _snapshot(self, key: bytes, kind: str, object_id: str, *, locked: bool = False) -> tuple[BinaryIO, _Header]:
+    def _snapshot(self, key: bytes, kind: str, object_id: str) -> tuple[BinaryIO, _Header]:
         """Open the object and check its header against the index (see module docstring)."""
         name = _name(kind, object_id)
-        if not locked:
-            try:
-                return self._check(key, kind, object_id, name)
-            except (ReplayError, MissingObjectError):
-                pass  # maybe a writer ran between reading the index and opening the file: look again, locked
+        try:
+            return self._check(key, kind, object_id, name)
+        except (ReplayError, MissingObjectError):
+            pass  # maybe a writer ran between reading the index and opening the file: look again, locked
         with self._lock(fcntl.LOCK_SH):
             self._cache = None
             return self._check(key, kind, object_id, name)
