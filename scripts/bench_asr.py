@@ -196,6 +196,7 @@ def main() -> None:
     parser.add_argument("--beam-size", type=int, default=None, help="pipeline beam size (default: the pipeline's)")
     parser.add_argument("--batch-size", type=int, default=None, help="pipeline batch size (default: the pipeline's)")
     parser.add_argument("--window-s", type=float, default=None, help="pipeline window length in seconds")
+    parser.add_argument("--skip-clips", action="store_true", help="only the long recording (for tuning)")
     parser.add_argument("--skip-plain", action="store_true", help="only run the pipeline (for tuning)")
     parser.add_argument("--rss-minutes", type=float, default=0.0, help="also measure the pipeline's peak RSS on a "
                         "recording this long, in a subprocess (e.g. 60)")
@@ -245,12 +246,14 @@ def main() -> None:
         plain = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=args.threads)
         plain_transcribe(plain, clip_wavs[0])
 
-    print("eval clips:")
-    if plain is not None:
-        hyps, secs, peak = timed(lambda: [plain_transcribe(plain, w) for w in clip_wavs])
-        rows.append({"set": "clips", **report("(a) plain faster-whisper beam 5", hyps, clip_refs, secs, clips_s, peak)})
-    hyps, secs, peak = timed(lambda: [pipeline_transcribe(w, options) for w in clip_wavs])
-    rows.append({"set": "clips", **report("(b) pipeline", hyps, clip_refs, secs, clips_s, peak)})
+    if not args.skip_clips:
+        print("eval clips:")
+        if plain is not None:
+            hyps, secs, peak = timed(lambda: [plain_transcribe(plain, w) for w in clip_wavs])
+            rows.append({"set": "clips", **report("(a) plain faster-whisper beam 5", hyps, clip_refs, secs, clips_s,
+                                                  peak)})
+        hyps, secs, peak = timed(lambda: [pipeline_transcribe(w, options) for w in clip_wavs])
+        rows.append({"set": "clips", **report("(b) pipeline", hyps, clip_refs, secs, clips_s, peak)})
 
     print(f"long recording ({long_s / 60:.1f} min):")
     long_rows = []
