@@ -292,14 +292,6 @@ def register(app: typer.Typer) -> None:
             if s.en:
                 typer.echo(f"  EN: {s.en}  [{s.en_route}]")
 
-    @app.command("approve")
-    def approve(case: str = typer.Argument(..., help="Case code."), vault: Path | None = VaultOpt,
-                user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt) -> None:
-        """Approve a testimony (editors; every segment must be marked reviewed). It is then locked."""
-        with _unlocked(vault, user, passphrase_file) as session:
-            approval = session.approve(case)
-        typer.echo(f"Approved {case}; content hash {approval.content_hash}.")
-
     @app.command("unapprove")
     def unapprove(case: str = typer.Argument(..., help="Case code."),
                   reason: str = typer.Option(..., "--reason", help="Why it is reopened (kept in the audit log)."),
