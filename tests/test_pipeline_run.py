@@ -193,3 +193,32 @@ def test_argos_route_batched_aligned_and_recorded(argos_models, whisper_base, ev
     listed = {m.kind: m for m in models.list_models()}
     assert listed["argos"].used_for.startswith("English (Argos") and listed["argos"].sha256
     assert "Argos" in models.english_route_description()
+
+
+# --- language detection -------------------------------------------------------------------------
+
+
+def test_english_recording_gets_a_warning_but_is_still_processed(whisper_base):
+    from tests.fixtures_pipeline import english_speech
+
+    options = pipeline.PipelineOptions(device="cpu", translate=False, detect_language=True)
+    result = pipeline.run_pipeline(english_speech(), options)
+    assert any("does not sound Russian" in w and "'en'" in w for w in result.warnings)
+    assert result.language == "ru" and result.language_probability < 0.1  # transcribed as asked, flagged
+    assert result.segments
+
+    auto = pipeline.run_pipeline(english_speech(), pipeline.PipelineOptions(device="cpu", translate=False,
+                                                                            language=None))
+    assert auto.language == "en" and auto.language_probability > 0.5
+    assert "morning" in " ".join(s.ru for s in auto.segments).lower()
+
+
+def test_russian_recording_and_noise_get_no_language_warning(whisper_base, eval_clips):
+    options = pipeline.PipelineOptions(device="cpu", translate=False, detect_language=True)
+    clip = max(eval_clips, key=lambda c: c.duration_s)
+    result = pipeline.run_pipeline(clip.data, options)
+    assert result.warnings == [] and result.language_probability > 0.5
+    rng = np.random.default_rng(9)
+    noise = media.wav_bytes((rng.standard_normal(SR * 12) * 0.003).astype(np.float32))
+    quiet = pipeline.run_pipeline(noise, options)
+    assert quiet.segments == [] and quiet.warnings == ["No speech was found in the recording."]

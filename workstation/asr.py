@@ -197,11 +197,19 @@ class Transcriber:
     # --- language ---------------------------------------------------------------------------
 
     def detect_language(self, audio: np.ndarray) -> LanguageGuess:
-        """Whisper's guess on the first speech of the recording (up to three 30-second windows)."""
-        if audio.size < SAMPLE_RATE // 2:
+        """Whisper's guess on the first speech of the recording (up to 90 s of it).
+
+        Without speech there is nothing to judge: probability 0 ("unknown"), never a false alarm.
+        """
+        from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+        spans = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=500, speech_pad_ms=300))
+        if not spans:
             return LanguageGuess("ru", 0.0, 0.0)
+        chunks, _ = collect_chunks(audio, spans, max_duration=MAX_CLIP_S)
+        speech = np.concatenate(chunks)[: int(3 * MAX_CLIP_S * SAMPLE_RATE)]
         language, probability, all_probs = self._model.detect_language(
-            audio=audio, vad_filter=True, language_detection_segments=3
+            audio=speech, vad_filter=False, language_detection_segments=3
         )
         russian = dict(all_probs or []).get("ru", 1.0 if language == "ru" else 0.0)
         return LanguageGuess(language, float(probability), float(russian))
