@@ -294,7 +294,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("unapprove")
     def unapprove(case: str = typer.Argument(..., help="Case code."),
-                  reason: str = typer.Option(..., "--reason", help="Why it is reopened (kept in the audit log)."),
+                  reason: str = typer.Option(..., "--reason", help="Why it is reopened (kept, encrypted, with the testimony)."),
                   vault: Path | None = VaultOpt, user: str | None = UserOpt,
                   passphrase_file: Path | None = PassFileOpt) -> None:
         """Reopen an approved testimony for corrections (editors)."""
