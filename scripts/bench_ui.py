@@ -59,27 +59,14 @@ def _timed(at, action) -> float:  # noqa: ANN001
 
 def _browser_rounds(vault_path: Path, editor, rounds: int) -> list[float]:  # noqa: ANN001
     """Real Chromium against `workstation app`: click "Reviewed" on a row, wait for its re-rendered checkbox."""
-    import socket
-    import subprocess
-    import urllib.request
-
     from playwright.sync_api import sync_playwright
 
-    from tests.fixtures_ui import PASSPHRASE
+    from tests.fixtures_ui import PASSPHRASE, free_port, start_app, stop_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "workstation.cli", "app", "--port", str(port), "--vault", str(vault_path)],
-                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = free_port()
+    server = start_app(port, vault_path)
     times: list[float] = []
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                          args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -99,8 +86,7 @@ def _browser_rounds(vault_path: Path, editor, rounds: int) -> list[float]:  # no
                 times.append(time.perf_counter() - t0)
             browser.close()
     finally:
-        server.terminate()
-        server.wait(15)
+        stop_app(server)
     return times
 
 

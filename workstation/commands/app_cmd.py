@@ -1,6 +1,6 @@
 """`workstation app`: start the Streamlit workstation on this computer only.
 
-Streamlit runs as a child process (`python -m streamlit run workstation/ui/app.py`) with flags that keep
+The command replaces itself (exec) with `python -m streamlit run workstation/ui/app.py` and flags that keep
 it local and quiet: bound to 127.0.0.1, usage statistics off, XSRF protection on, cross-origin requests
 limited to the app's own address (`server.enableCORS` stays *on*: in current Streamlit turning it off
 sends `Access-Control-Allow-Origin: *` and accepts WebSockets from any web page the user has open),
@@ -13,8 +13,6 @@ from elsewhere (the browser end-to-end test records every request the page makes
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -91,14 +89,7 @@ def register(app: typer.Typer) -> None:
         cmd = app_command(port)
         env = app_env(vault, idle_lock_min)
         typer.echo(f"Testimony Workstation: open http://{HOST}:{port} in your browser (Ctrl+C stops it).")
-        child = subprocess.Popen(cmd, env=env)
-        try:
-            status = child.wait()
-        except KeyboardInterrupt:
-            child.send_signal(signal.SIGINT)
-            try:
-                status = child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                status = child.wait()
-        raise typer.Exit(status if status >= 0 else 1)
+        sys.stdout.flush()
+        # Become the Streamlit server (exec, not a child): Ctrl+C, SIGTERM from a service manager or a test all
+        # reach the server itself, and no server can be left running without its parent.
+        os.execve(sys.executable, cmd, env)
