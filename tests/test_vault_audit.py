@@ -118,6 +118,8 @@ def test_truncated_tail_against_the_head(tmp_path: Path) -> None:
     assert AuditLog(tmp_path, KEY).verify() == [
         "The end of the audit log was cut off: entry 6 (recorded in its head) is missing."
     ]
+    AuditLog(tmp_path, KEY).append("edna", "unlock")  # logging goes on, but never papers over the gap
+    assert AuditLog(tmp_path, KEY).verify() == ["Entry 6 was deleted."]
 
 
 def test_head_edited_or_deleted(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ Files (under ``<vault>/audit/``; ``docs/VAULT-FORMAT.md`` has the exact formats)
 An append writes the line with ``O_APPEND`` and fsyncs it, then replaces ``head``; it returns (is
 acknowledged) only after both. A crash mid-line leaves an incomplete last line that no head refers to: the
 next append cuts it off, ``verify`` ignores it. A crash between line and head leaves the log one entry ahead
-of the head, which is fine (only the key holder can write a valid entry).
+of the head, which is fine (only the key holder can write a valid entry); the next append first rolls the
+head forward, so the head is never more than one entry behind.
 
 The audit key is a random key kept in the vault's catalog, *not* derived from the master key: rotating the
 master key (user removal) re-encrypts the catalog, and the audit key with it, so old entries keep verifying
@@ -190,14 +191,19 @@ class AuditLog:
                 fh.truncate(offset)
                 fh.flush()
                 os.fsync(fh.fileno())
-        if not line:
+        head = self._safe_head()
+        if not line and head is None:
             return 0, GENESIS
         try:
-            seq = int(json.loads(line)["seq"])
+            seq = int(json.loads(line)["seq"]) if line else 0
         except (ValueError, KeyError, TypeError, RecursionError):
-            head = self._safe_head()
-            seq = head[0] if head else 0  # a damaged last line: keep logging; verify() reports it
-        return seq, _line_hash(line)
+            seq = 0  # a damaged last line: keep logging; verify() reports it
+        prev = _line_hash(line) if line else GENESIS
+        if head is not None and head[0] < seq:  # a crash between line and head: roll the head forward
+            self._write_head(seq, prev)
+        # A head ahead of the log means its tail was cut off: number on after the head, so the gap stays
+        # visible to verify() instead of being papered over by new entries.
+        return max(seq, head[0] if head else 0), prev
 
     def _safe_head(self) -> tuple[int, str] | None:
         try:
