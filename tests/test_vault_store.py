@@ -16,7 +16,7 @@ import pytest
 from workstation.testimony import ConflictError
 from workstation.vault import crypto
 from workstation.vault.crypto import AuthenticationError, CryptoError
-from workstation.vault.store import INDEX_FILE, MissingObjectError, ReplayError, Store
+from workstation.vault.store import INDEX_FILE, MissingObjectError, ReplayError, Store, StoreFormatError
 
 KEY = bytes(range(32))
 OTHER = bytes(range(1, 33))
@@ -229,8 +229,11 @@ def test_deleted_index_is_detected(tmp_path: Path) -> None:
     store = Store(tmp_path)
     store.write_record(KEY, "r", b"x", expected_version=0)
     (tmp_path / INDEX_FILE).unlink()
-    with pytest.raises(ReplayError):
+    with pytest.raises(StoreFormatError, match="missing"):
         Store(tmp_path).read_record(KEY, "r")
+    with pytest.raises(StoreFormatError):  # and no write papers over it with a fresh index
+        Store(tmp_path).write_record(KEY, "other", b"y", expected_version=0)
+    assert any("missing" in p for p in Store(tmp_path).verify())
 
 
 def test_delete_and_missing_files(tmp_path: Path) -> None:

@@ -203,6 +203,12 @@ class Store:
         try:
             st = os.stat(self.index_path)
         except FileNotFoundError:
+            # The index is written before the first object, so objects without one mean it was removed.
+            if self.objects.is_dir() and any(not n.startswith(".") for n in os.listdir(self.objects)):
+                raise StoreFormatError(
+                    "The vault's version index (store-index.json) is missing, so old copies of files could "
+                    "not be told from current ones. Restore the vault from a backup."
+                ) from None
             return _Index()
         stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         if self._cache and self._cache[0] == stamp:
