@@ -129,6 +129,9 @@ def test_head_edited_or_deleted(tmp_path: Path) -> None:
     data["seq"] = 2
     head.write_text(json.dumps(data))
     assert any("head record was altered" in p for p in AuditLog(tmp_path, KEY).verify())
+    data["mac"] = "é" * 64  # not even hex
+    head.write_text(json.dumps(data))
+    assert any("head record was altered" in p for p in AuditLog(tmp_path, KEY).verify())
     head.unlink()
     assert any("head record is missing" in p for p in AuditLog(tmp_path, KEY).verify())
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Iterator
@@ -127,7 +128,9 @@ class AuditLog:
                               separators=(",", ":"), sort_keys=True).encode("ascii")
             fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, line + b"\n")
+                data = memoryview(line + b"\n")
+                while data:  # a regular file takes it in one write; loop for the rare short write
+                    data = data[os.write(fd, data):]
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -155,7 +158,7 @@ class AuditLog:
             return None
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise AuditError("The audit log's head record is damaged.") from exc
-        if not crypto.verify_mac(self._mac_key, f"head|{seq}|{digest}".encode(), bytes.fromhex(tag) if _is_hex(tag) else b""):
+        if not hmac.compare_digest(self._head_mac(seq, digest).encode(), tag.encode("utf-8", "replace")):
             raise AuditError("The audit log's head record was altered (its authentication code does not match).")
         return seq, digest
 
