@@ -119,7 +119,7 @@ def test_audit_parsers_arbitrary_lines(raw_lines: list[bytes], head: bytes | Non
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 2**65) | st.text(max_size=70),
+    st.none() | st.booleans() | st.integers(-3, 2**65) | st.floats() | st.text(max_size=70),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["k", "v", "g", "t", "deleted", "op", "name", "entry"]), inner, max_size=5),
     max_leaves=12,
 )
@@ -145,3 +145,23 @@ def test_store_index_with_arbitrary_structure(entry: object, gen: object, pendin
                 call()
             except (WorkstationError, FileNotFoundError):
                 pass
+
+
+@SETTINGS
+@given(st.lists(st.dictionaries(st.sampled_from(["seq", "prev", "body", "mac"]), json_values, max_size=4), max_size=4),
+       st.dictionaries(st.sampled_from(["seq", "hash", "mac"]), json_values, max_size=3))
+def test_audit_lines_with_arbitrary_structure(objs: list[dict], head: dict) -> None:
+    import json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = AuditLog(tmp, KEY)
+        log.append("edna", "unlock")
+        log_file = Path(tmp) / "audit" / "log"
+        log_file.write_bytes(log_file.read_bytes() + b"".join(json.dumps(o).encode() + b"\n" for o in objs))
+        (Path(tmp) / "audit" / "head").write_text(json.dumps(head))
+        assert all(isinstance(p, str) for p in log.verify())
+        try:
+            list(log.entries())
+        except WorkstationError:
+            pass
+        log.append("edna", "verify")

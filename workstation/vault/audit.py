@@ -156,7 +156,7 @@ class AuditLog:
             seq, digest, tag = int(data["seq"]), str(data["hash"]), str(data["mac"])
         except FileNotFoundError:
             return None
-        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
             raise AuditError("The audit log's head record is damaged.") from exc
         if not hmac.compare_digest(self._head_mac(seq, digest).encode(), tag.encode("utf-8", "replace")):
             raise AuditError("The audit log's head record was altered (its authentication code does not match).")
@@ -199,7 +199,7 @@ class AuditLog:
             return 0, GENESIS
         try:
             seq = int(json.loads(line)["seq"]) if line else 0
-        except (ValueError, KeyError, TypeError, RecursionError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
             seq = 0  # a damaged last line: keep logging; verify() reports it
         prev = _line_hash(line) if line else GENESIS
         if head is not None and head[0] < seq:  # a crash between line and head: roll the head forward
@@ -234,7 +234,7 @@ class AuditLog:
         try:
             obj = json.loads(line)
             seq, prev, body, tag = int(obj["seq"]), str(obj["prev"]), str(obj["body"]), str(obj["mac"])
-        except (ValueError, KeyError, TypeError, RecursionError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
             return None, "unreadable (damaged or edited)"
         if not _is_hex(tag) or not crypto.verify_mac(self._mac_key, f"{seq}|{prev}|{body}".encode(), bytes.fromhex(tag)):
             return None, "edited (its authentication code does not match)"
@@ -243,7 +243,7 @@ class AuditLog:
             data = json.loads(plain)
             entry = AuditEntry(seq, str(data["at"]), str(data["user"]), str(data["action"]), data.get("case"),
                                dict(data.get("details") or {}), prev, tag, _line_hash(line))
-        except (crypto.CryptoError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        except (crypto.CryptoError, ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
             return None, "damaged (its content fails authentication)"
         return entry, None
 
