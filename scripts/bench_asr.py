@@ -162,6 +162,18 @@ def report(label: str, hyps: list[str], refs: list[str], seconds: float, audio_s
     return row
 
 
+def vm_hwm() -> int:
+    """Peak RSS of this process image in bytes (VmHWM: unlike ru_maxrss it does not carry over the parent's
+    high-water mark across fork + exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def rss_child(minutes: float, options: dict[str, Any]) -> None:
     """Run in a fresh process: pipeline on a `minutes` recording; print JSON with the peak RSS figures."""
     from workstation.pipeline import PipelineOptions, run_pipeline
@@ -170,7 +182,7 @@ def rss_child(minutes: float, options: dict[str, Any]) -> None:
     clips = load_clips(None)
     wav, _, duration = long_recording(clips, minutes)
     del clips
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    before = vm_hwm()
     with PeakRss() as rss:
         t0 = time.perf_counter()
         result = run_pipeline(wav, PipelineOptions(translate=False, **options))
@@ -182,8 +194,8 @@ def rss_child(minutes: float, options: dict[str, Any]) -> None:
         "seconds": round(elapsed, 1),
         "rtf": round(elapsed / duration, 4),
         "peak_rss_mb_during_pipeline": round(rss.peak / 2**20),
-        "ru_maxrss_mb_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "ru_maxrss_mb_before_pipeline": round(before / 2**20),
+        "peak_rss_mb_process": round(vm_hwm() / 2**20),
+        "peak_rss_mb_before_pipeline": round(before / 2**20),
     }))
 
 
@@ -285,7 +297,7 @@ def main() -> None:
         child = json.loads(out)
         summary["rss"] = child
         print(f"  {child['minutes']} min ({child['recording_mb']} MB WAV in memory): peak RSS during the pipeline "
-              f"{child['peak_rss_mb_during_pipeline']} MB (process max {child['ru_maxrss_mb_process']} MB; target "
+              f"{child['peak_rss_mb_during_pipeline']} MB (process VmHWM {child['peak_rss_mb_process']} MB; target "
               f"<= 1536 MB), RTF {child['rtf']}")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
