@@ -348,3 +348,22 @@ def test_a_planted_file_cannot_block_or_pass_for_a_new_record(tmp_path: Path) ->
         store.read_record(KEY, "new")
     assert store.write_record(KEY, "new", b"real", expected_version=0) == 10  # above any number on disk
     assert store.read_record(KEY, "new") == (b"real", 10)
+
+
+def test_large_blob_through_the_store_with_bounded_memory(tmp_path: Path) -> None:
+    """256 MB written to and read back from disk: the peak RSS equals that of an 8 MB blob (fresh processes)."""
+    import subprocess
+    import sys
+
+    from workstation.config import REPO_ROOT
+
+    def peak(size_mb: int) -> float:
+        out = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "bench_vault.py"), "--_blob", str(size_mb),
+                              "--dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        assert figures["size_mb"] == size_mb
+        return figures["peak_rss_mib"]
+
+    small, large = peak(8), peak(256)
+    assert large - small < 16, f"peak RSS {large:.0f} MiB for 256 MB vs {small:.0f} MiB for 8 MB"
