@@ -8,8 +8,8 @@ or, when a recording of this user is still being processed, as soon as that work
 from __future__ import annotations
 
 import logging
+import threading
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,8 +25,7 @@ log = logging.getLogger(__name__)
 SESSION_KEY = "vault_session"
 LAST_ACTIVITY_KEY = "last_activity"
 NOTICE_KEY = "lock_notice"  # why the last lock happened, shown on the unlock screen (kept across the clear)
-CACHE_KEY = "decrypted_cache"
-GUARD_KEY = "session_guard"  # decrypted recordings / testimonies kept for speed; cleared on lock
+CACHE_KEY = "decrypted_cache"  # decrypted recordings / testimonies kept for speed; cleared on lock
 
 
 def vault_path() -> Path:
@@ -37,8 +36,10 @@ def idle_lock_s() -> int:
     return load_settings().idle_lock_s
 
 
-class _Guard:
-    """Lives in st.session_state; when Streamlit drops a closed tab's state, its finalizer locks the session."""
+SWEEP_EVERY_S = 5.0
+_open: dict[str, tuple[str, Any]] = {}  # Streamlit session id -> (vault path, vault session) of unlocked tabs
+_open_lock = threading.Lock()
+_sweeper: threading.Thread | None = None
 
 
 def _release(path: str, vault_session: Any) -> None:
@@ -47,18 +48,64 @@ def _release(path: str, vault_session: Any) -> None:
     jobs.queue_for(path).release(vault_session)
 
 
+def _sweep() -> None:
+    """Lock the vault session of every tab whose browser connection is gone (closed, reloaded, lid shut).
+
+    Streamlit keeps a disconnected tab's state for reconnection and only forgets it lazily, so waiting for
+    that would leave keys in memory indefinitely; this checks every few seconds instead.
+    """
+    from streamlit import runtime
+
+    while True:
+        time.sleep(SWEEP_EVERY_S)
+        live = runtime.get_instance() if runtime.exists() else None
+        with _open_lock:
+            gone = [sid for sid in _open if live is None or not live.is_active_session(sid)]
+            released = [_open.pop(sid) for sid in gone]
+        for path, vault_session in released:
+            _release(path, vault_session)
+
+
+def _watch(vault_session: Any) -> None:
+    """Register this tab's vault session for the sweeper (only inside a real server, not in AppTest)."""
+    global _sweeper
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists() or not runtime.get_instance().is_active_session(ctx.session_id):
+        return  # not a browser session of a real server (AppTest, benchmarks): nothing to watch
+    with _open_lock:
+        _open[ctx.session_id] = (str(vault_path()), vault_session)
+        if _sweeper is None or not _sweeper.is_alive():
+            _sweeper = threading.Thread(target=_sweep, name="workstation-tab-sweeper", daemon=True)
+            _sweeper.start()
+
+
+def _unwatch() -> None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        with _open_lock:
+            _open.pop(ctx.session_id, None)
+
+
 def session() -> Any | None:
     """The unlocked vault session of this browser tab (serialised for the worker thread), or None."""
     from workstation import jobs
 
     current = st.session_state.get(SESSION_KEY)
-    if current is not None and not isinstance(current, jobs.SerializedSession):
+    if current is None:
+        return None
+    if not isinstance(current, jobs.SerializedSession):
         current = jobs.serialized(current)  # a session put there directly (tests, benchmarks)
         st.session_state[SESSION_KEY] = current
-    if current is not None and GUARD_KEY not in st.session_state:
-        guard = _Guard()
-        weakref.finalize(guard, _release, str(vault_path()), current)
-        st.session_state[GUARD_KEY] = guard
+    if current.locked:  # locked behind this tab's back: its connection dropped, or after its last job
+        st.session_state.clear()
+        st.session_state[NOTICE_KEY] = "This window was locked while it was disconnected. Unlock to continue."
+        return None
+    _watch(current)  # (again after a reconnection: the sweeper may have let go of it)
     return current
 
 
@@ -72,7 +119,7 @@ def require_session() -> Any:
 
 def set_session(vault_session: Any) -> None:
     st.session_state[SESSION_KEY] = vault_session
-    session()  # wrap it and attach the guard
+    session()  # wrap it and register it with the sweeper
     touch()
 
 
@@ -95,6 +142,7 @@ def lock(notice: str = "") -> None:
     from workstation import jobs
 
     current = session()
+    _unwatch()
     st.session_state.clear()
     if notice:
         st.session_state[NOTICE_KEY] = notice
