@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import shutil
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -219,6 +220,9 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path) -> None:
         page.set_default_timeout(30_000)
         try:
             target = _walk_through(page, base, clip, shot)
+            # a window closed while unlocked: its vault session is locked by the server within seconds
+            page.close()
+            time.sleep(12)
         except Exception:
             page.screenshot(path=str(OUT / "failure.png"), full_page=True)
             raise
@@ -246,3 +250,4 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path) -> None:
     assert not watch.non_loopback(), f"the server connected beyond this machine: {watch.non_loopback()}"
     log_text = Path(server["log"]).read_text(errors="replace")
     assert "network guard blocked" not in log_text, log_text[-3000:]
+    assert "a window disconnected while unlocked: its vault session was locked" in log_text, log_text[-3000:]

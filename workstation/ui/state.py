@@ -63,6 +63,7 @@ def _sweep() -> None:
             gone = [sid for sid in _open if live is None or not live.is_active_session(sid)]
             released = [_open.pop(sid) for sid in gone]
         for path, vault_session in released:
+            log.warning("a window disconnected while unlocked: its vault session was locked")
             _release(path, vault_session)
 
 
