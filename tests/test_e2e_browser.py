@@ -35,7 +35,12 @@ CHROMIUM_ARGS = [
 ]
 EDITED_TEXT = "Исправлено переводчиком в браузере"
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (Debian package `chromium`; "
+                       "scripts/test.sh installs it)"),
+]
 
 
 class ConnectionWatch:
@@ -183,8 +188,6 @@ def _walk_through(page, base: str, clip: Path, shot) -> Path:  # noqa: ANN001
 
 
 def test_browser_end_to_end_offline(server, eval_asr_dir: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (Debian package `chromium`; scripts/test.sh installs it)")
     from playwright.sync_api import expect, sync_playwright
 
     clip = clip_path(eval_asr_dir)
