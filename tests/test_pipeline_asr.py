@@ -106,7 +106,9 @@ def test_split_at_pauses_cuts_in_silence():
     (a, b), (c, d) = split_at_pauses(loud, 2)
     assert a == 0 and b == c and d == loud.size
     assert SR * 33 <= b <= SR * 34
-    assert split_at_pauses(loud[: SR * 50], 2) == [(0, SR * 50)]  # too short to split
+    assert split_at_pauses(loud[: SR * 30], 2) == [(0, SR * 30)]  # one Whisper window: nothing to gain
+    (_, mid), _ = split_at_pauses(loud[: SR * 40], 2)
+    assert SR * 10 <= mid <= SR * 30  # searched within ±10 s of the middle
 
 
 def test_two_workers_match_one(transcriber, eval_clips):

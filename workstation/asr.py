@@ -138,9 +138,10 @@ def quiet_cut(audio: np.ndarray, lo: int, hi: int, frame: int = SAMPLE_RATE // 4
 
 def split_at_pauses(audio: np.ndarray, parts: int, search_s: float = 15.0) -> list[tuple[int, int]]:
     """[(start, end)] sample ranges: `parts` roughly equal pieces cut at the quietest moment near each boundary."""
-    if parts <= 1 or audio.size < parts * MAX_CLIP_S * SAMPLE_RATE:  # each part at least one Whisper window
+    # Audio that fits one Whisper window is one encoder pass whichever way it is cut: nothing to gain.
+    if parts <= 1 or audio.size <= MAX_CLIP_S * SAMPLE_RATE:
         return [(0, audio.size)]
-    search = int(search_s * SAMPLE_RATE)
+    search = int(min(search_s, audio.size / SAMPLE_RATE / (2 * parts)) * SAMPLE_RATE)
     bounds = [0]
     for k in range(1, parts):
         target = audio.size * k // parts
