@@ -119,7 +119,9 @@ def test_two_workers_match_one(transcriber, eval_clips):
     one = Transcriber("base", device="cpu", cpu_threads=transcriber.cpu_threads, workers=1)
     text_one = normalise(" ".join(s.ru for s in one.transcribe(audio)))
     two = Transcriber("base", device="cpu", cpu_threads=max(2, transcriber.cpu_threads), workers=2)
-    segs = two.transcribe(audio)
+    reports: list[float] = []
+    segs = two.transcribe(audio, progress=reports.append)
+    assert reports == sorted(reports) and reports[-1] == 1.0 and len(reports) > 2  # two threads, one order
     text_two = normalise(" ".join(s.ru for s in segs))
     assert jiwer.wer(text_one, text_two) < 0.1
     assert [s.start for s in segs] == sorted(s.start for s in segs)

@@ -240,11 +240,10 @@ class Transcriber:
 
         def part_progress(index: int) -> ProgressFn:
             def report(fraction: float) -> None:
-                with lock:
-                    done[index] = fraction * (ranges[index][1] - ranges[index][0])
-                    total = sum(done) / audio.size
-                if progress:
-                    progress(min(1.0, total))
+                with lock:  # report under the lock: the parts' threads must not deliver out of order
+                    done[index] = max(done[index], fraction * (ranges[index][1] - ranges[index][0]))
+                    if progress:
+                        progress(min(1.0, sum(done) / audio.size))
 
             return report
 
@@ -334,9 +333,8 @@ class Transcriber:
             def tick() -> None:
                 with lock:
                     finished[group] += 1
-                    total = sum(finished)
-                if progress:
-                    progress(min(1.0, total / len(clips)))
+                    if progress:
+                        progress(min(1.0, sum(finished) / len(clips)))
 
             return self._translate_clips(audio, part, language, tick, cancel)
 
