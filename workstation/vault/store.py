@@ -43,6 +43,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -170,7 +171,14 @@ class _Index:
 
     def to_bytes(self) -> bytes:
         data = {"format": INDEX_FORMAT, "gen": self.gen, "objects": self.objects, "pending": self.pending}
-        return json.dumps(data, separators=(",", ":"), sort_keys=True).encode("ascii")
+        return json.dumps(data, separators=(",", ":")).encode("ascii")
+
+    def copy(self) -> _Index:
+        """A private copy to modify (the cached index is shared between calls)."""
+        twin = _Index.__new__(_Index)
+        twin.gen, twin.pending = self.gen, (json.loads(json.dumps(self.pending)) if self.pending else None)
+        twin.objects = {name: dict(entry) for name, entry in self.objects.items()}
+        return twin
 
     def live(self, name: str) -> dict[str, Any] | None:
         entry = self.objects.get(name)
@@ -246,7 +254,7 @@ class Store:
                     tmp.unlink()
         pending = index.pending
         if pending:
-            index = _Index(json.loads(index.to_bytes()))  # private copy (the cached one is shared)
+            index = index.copy()
             name = pending["name"]
             path = self._path(name)
             if pending["op"] == "delete":
@@ -263,7 +271,7 @@ class Store:
             index.pending = None
             self._save_index(index)
         else:
-            index = _Index(json.loads(index.to_bytes()))
+            index = index.copy()
         return index
 
     # ---- objects
@@ -472,6 +480,9 @@ class Store:
 # --- small helpers ---------------------------------------------------------------------------------
 
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**64
 
@@ -484,7 +495,7 @@ def _valid_entry(entry: Any) -> bool:
     if entry.get("deleted"):
         return entry.get("deleted") is True
     tag = entry.get("t")
-    return isinstance(tag, str) and len(tag) == 64 and all(c in "0123456789abcdef" for c in tag)
+    return isinstance(tag, str) and _HEX64.fullmatch(tag) is not None
 
 
 def _valid_pending(pending: Any) -> bool:
