@@ -23,7 +23,6 @@ install leaves the previous package untouched.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -36,14 +35,15 @@ import time
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
 
 from workstation.config import load_settings
+from workstation.fileio import file_lock, fsync_dir
 from workstation.errors import WorkstationError
 
 FROM_CODE, TO_CODE = "ru", "en"
@@ -246,16 +246,10 @@ def _check_layout(files: set[str], name: str) -> None:
 # --- installing -------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _install_lock() -> Iterator[None]:
+def _install_lock() -> AbstractContextManager[None]:
     root = argos_root()
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".install.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(root / ".install.lock")
 
 
 def _extract(zf: zipfile.ZipFile, archive: _Archive, dest: Path) -> dict[str, list[Any]]:
@@ -302,7 +296,7 @@ def _swap_in(staged: Path, final: Path) -> None:
         if old is not None:
             os.replace(old, final)
         raise
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -316,14 +310,6 @@ def _recover_interrupted() -> None:
         os.replace(olds.pop(), final)
     for leftover in [*olds, *root.glob(".staging-*")]:
         shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def install_from_file(path: Path | str, *, source: str | None = None) -> ArgosPackageInfo:

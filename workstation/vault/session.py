@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import hashlib
 import io
 import json
@@ -65,8 +64,8 @@ from workstation.glossary import Glossary
 from workstation.testimony import ConflictError, Status, Testimony, TestimonyMeta
 from workstation.vault import crypto, users
 from workstation.vault.audit import AuditLog
-from workstation.vault.store import Store, write_file_atomic
-from workstation.vault.store import fsync_dir as store_fsync_dir
+from workstation.fileio import file_lock, fsync_dir, write_file_atomic
+from workstation.vault.store import Store
 from workstation.vault.users import (
     Action,
     PermissionDeniedError,
@@ -180,8 +179,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        store_fsync_dir(folder)
+    with contextlib.suppress(OSError):  # some file systems refuse fsync on folders; the rename still happened
+        fsync_dir(folder)
 
 
 def _b64(data: bytes) -> str:
@@ -226,16 +225,9 @@ def _read_vault_file(root: Path) -> dict[str, Any]:
     return data
 
 
-@contextlib.contextmanager
-def _vault_lock(root: Path) -> Iterator[None]:
+def _vault_lock(root: Path) -> contextlib.AbstractContextManager[None]:
     """Serialise catalog changes and key rotation between processes (advisory lock file)."""
-    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+    return file_lock(root / LOCK_FILE)
 
 
 def _slots(root: Path) -> users.SlotFiles:
@@ -516,7 +508,7 @@ class VaultSession:
             return None
         except crypto.CryptoError as exc:
             raise IntegrityError(
-                f"The {what} fails authentication: it was altered, damaged or replaced by another file. "
+                f"The {what} fails authentication: it was altered, damaged or replaced by another file ({exc}). "
                 "Nothing was changed; restore it from a backup ('workstation verify' lists every problem)."
             ) from exc
         return json.loads(data.decode("utf-8")), version

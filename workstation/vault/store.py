@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from workstation.testimony import ConflictError
+from workstation.fileio import file_lock, fsync_dir, write_file_atomic
 from workstation.vault import crypto
 
 __all__ = ["Store", "write_file_atomic", "fsync_dir", "file_lock", "ReplayError", "MissingObjectError", "StoreFormatError", "INDEX_FILE", "OBJECTS_DIR", "LOCK_FILE"]
@@ -111,48 +112,6 @@ def _parse_header(raw: bytes, where: str) -> _Header:
     if kind.decode("latin-1") not in _KINDS or version < 1:
         raise StoreFormatError(f"The vault file {where} has a damaged header.")
     return _Header(kind.decode("latin-1"), version, gen, bytes(raw[:OBJ_HEADER_SIZE]))
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or unlink in ``folder`` durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, mode: int = fcntl.LOCK_EX) -> Iterator[None]:
-    """An advisory inter-process lock (``flock``) on ``path`` (created if missing) for the ``with`` block."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, mode)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-def write_file_atomic(path: Path, parts: Iterator[bytes] | list[bytes]) -> None:
-    """Temporary file in the same folder, write, flush, fsync, rename, fsync the folder."""
-    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            for part in parts:
-                fh.write(part)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    fsync_dir(path.parent)
-
-
-_write_file_atomic, _fsync_dir = write_file_atomic, fsync_dir  # older private names (session.py imports them)
 
 
 class _Index:
