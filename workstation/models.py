@@ -29,6 +29,7 @@ from typing import Any
 
 from workstation.config import REPO_ROOT, load_settings
 from workstation.errors import WorkstationError
+from workstation.fileio import fsync_dir, write_file_atomic
 
 DEFAULT_WHISPER = "base"
 DEFAULT_FOLDER = "whisper-base"
@@ -131,30 +132,7 @@ def _stamp_matches(folder: Path, expected: str) -> bool:
 def _write_stamp(folder: Path, sha256: str) -> None:
     st = (folder / "model.bin").stat()
     data = json.dumps({"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
-    _atomic_write_bytes(folder / STAMP, data.encode())
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write_bytes(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
-    _fsync_dir(target.parent)
+    write_file_atomic(folder / STAMP, [data.encode()])
 
 
 def _fix_hint(folder_name: str) -> str:
@@ -331,7 +309,7 @@ def _assemble(target: Path, sources: list[Path], side_dir: Path, expected: str, 
             shutil.copyfile(side_dir / name, side_tmp)
             os.replace(side_tmp, target / name)
         os.replace(tmp, target / "model.bin")
-        _fsync_dir(target)
+        fsync_dir(target)
     finally:
         tmp.unlink(missing_ok=True)
     _write_stamp(target, expected)
