@@ -54,11 +54,9 @@ def _sweep() -> None:
     Streamlit keeps a disconnected tab's state for reconnection and only forgets it lazily, so waiting for
     that would leave keys in memory indefinitely; this checks every few seconds instead.
     """
-    from streamlit import runtime
-
     while True:
         time.sleep(SWEEP_EVERY_S)
-        live = runtime.get_instance() if runtime.exists() else None
+        live = _server()
         with _open_lock:
             gone = [sid for sid in _open if live is None or not live.is_active_session(sid)]
             released = [_open.pop(sid) for sid in gone]
@@ -67,15 +65,23 @@ def _sweep() -> None:
             _release(path, vault_session)
 
 
+def _server() -> Any | None:
+    """Streamlit's runtime when this process is a real server (AppTest replaces it with a mock)."""
+    from streamlit import runtime
+    from streamlit.runtime import Runtime
+
+    instance = runtime.get_instance() if runtime.exists() else None
+    return instance if type(instance) is Runtime else None  # a mock with spec=Runtime passes isinstance
+
+
 def _watch(vault_session: Any) -> None:
     """Register this tab's vault session for the sweeper (only inside a real server, not in AppTest)."""
     global _sweeper
-    from streamlit import runtime
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    if ctx is None or not runtime.exists() or not runtime.get_instance().is_active_session(ctx.session_id):
-        return  # not a browser session of a real server (AppTest, benchmarks): nothing to watch
+    if ctx is None or _server() is None or _server().is_active_session(ctx.session_id) is not True:
+        return  # not a browser session of a real server (AppTest mocks the runtime): nothing to watch
     with _open_lock:
         _open[ctx.session_id] = (str(vault_path()), vault_session)
         if _sweeper is None or not _sweeper.is_alive():
