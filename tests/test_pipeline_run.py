@@ -222,3 +222,29 @@ def test_russian_recording_and_noise_get_no_language_warning(whisper_base, eval_
     noise = media.wav_bytes((rng.standard_normal(SR * 12) * 0.003).astype(np.float32))
     quiet = pipeline.run_pipeline(noise, options)
     assert quiet.segments == [] and quiet.warnings == ["No speech was found in the recording."]
+
+
+def test_windows_never_leave_a_sliver_and_cover_the_recording():
+    """A recording just over a window length stays one window; longer ones are cut, none shorter than the tail."""
+    import numpy as np
+
+    from workstation import media
+
+    rng = np.random.default_rng(3)
+    sr = 16000
+
+    def spans(seconds: float, window_s: float) -> list[tuple[float, float]]:
+        samples = (rng.standard_normal(int(seconds * sr)) * 0.05).astype(np.float32)
+        data = media.wav_bytes(samples, sr)
+        return [(offset, audio.size / sr) for offset, audio in pipeline._windows(data, window_s, None)]
+
+    just_over = spans(64.0, 60.0)  # 4 s over: one window, not 60 s + a 4 s sliver
+    assert len(just_over) == 1 and abs(just_over[0][1] - 64.0) < 0.1
+
+    several = spans(200.0, 60.0)
+    tail = min(pipeline.MIN_TAIL_S, 60.0 / 4)
+    assert len(several) >= 3
+    assert all(length >= tail for _offset, length in several)
+    ends = [offset + length for offset, length in several]
+    assert all(abs(ends[i] - several[i + 1][0]) < 1e-6 for i in range(len(several) - 1))  # contiguous
+    assert abs(ends[-1] - 200.0) < 0.1

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[float, str], None]
 WINDOW_S = 600.0
 CUT_SEARCH_S = 20.0  # look for a quiet moment in the last 20 s of a window
+MIN_TAIL_S = 120.0  # never leave a last window shorter than this: each window pays VAD and worker start-up
 TRANSLATE_SHARE = 0.3  # of a window's progress, when Whisper speech translation runs after transcription
 ARGOS_SHARE = 0.05  # of the whole run, for the final batched Argos translation
 RUSSIAN_WARN_BELOW = 0.5
@@ -131,9 +132,14 @@ def english_route() -> EnglishRoute:
 def _windows(
     data: bytes, window_s: float, cancel: threading.Event | None
 ) -> Iterator[tuple[float, np.ndarray]]:
-    """(offset seconds, audio) windows of about `window_s`, cut at quiet moments; memory ~ one window."""
+    """(offset seconds, audio) windows of about `window_s`, cut at quiet moments; memory ~ one window.
+
+    A window is cut only once `MIN_TAIL_S` more audio has arrived, so a recording slightly over a window
+    (10.2 minutes, say) is one window of 10.2 minutes rather than 10 minutes plus a 12-second sliver.
+    """
     target = int(window_s * SAMPLE_RATE)
     search = int(min(CUT_SEARCH_S, window_s / 4) * SAMPLE_RATE)
+    tail = int(min(MIN_TAIL_S, window_s / 4) * SAMPLE_RATE)
     pending: list[np.ndarray] = []
     size = 0
     offset = 0
@@ -141,7 +147,7 @@ def _windows(
         _check_cancel(cancel)
         pending.append(block)
         size += block.size
-        if size >= target:
+        if size >= target + tail:
             buf = np.concatenate(pending)
             cut = quiet_cut(buf, target - search, target)
             yield offset / SAMPLE_RATE, buf[:cut]
