@@ -12,6 +12,7 @@ import sys
 import typer
 
 from workstation import offline
+from workstation.hardening import harden_process
 from workstation.commands import app_cmd, exports, pipeline, vault
 from workstation.errors import WorkstationError
 
@@ -42,6 +43,7 @@ for group in (pipeline, vault, exports, app_cmd):
 
 
 def main() -> None:
+    harden_process()
     offline.activate()
     try:
         app(standalone_mode=True)
