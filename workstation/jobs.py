@@ -354,7 +354,7 @@ class JobQueue:
                     if isinstance(exc, WorkstationError):
                         job.error = str(exc)
                     else:  # never the transcript: only the kind of failure goes to the log
-                        log.exception("processing job %s failed", job.id)
+                        log.error("processing job %s failed: %s at %s", job.id, type(exc).__name__, _failure_site(exc))
                         job.error = (
                             f"Processing failed unexpectedly ({type(exc).__name__}). The sealed recording is "
                             "unchanged; try again, and if it fails again tell your technical contact."
@@ -450,3 +450,11 @@ def drop_queue(vault_path: Path | str) -> None:
         queue = _queues.pop(key, None)
     if queue:
         queue.shutdown()
+
+
+def _failure_site(exc: BaseException) -> str:
+    """file:line where an exception was raised. Logged instead of a traceback, whose message could quote data."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
