@@ -188,7 +188,7 @@ def _walk_through(page, base: str, clip: Path, shot) -> Path:  # noqa: ANN001
 
 
 def test_browser_end_to_end_offline(server, eval_asr_dir: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     clip = clip_path(eval_asr_dir)
     if OUT.exists():

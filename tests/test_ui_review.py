@@ -165,7 +165,6 @@ def test_play_decodes_exactly_the_span(review) -> None:
 def test_approved_testimony_is_read_only(review) -> None:
     sess, at = review
     editor = _editor_session(sess)
-    t = editor.load("CASE-R")
     from workstation.testimony import set_reviewed
 
     editor.update("CASE-R", lambda t: [set_reviewed(t, s.id, True, base_revision=s.revision, user="edna") for s in t.segments],

@@ -317,7 +317,7 @@ class PseudonymTable:
         words = _TOKEN.findall(text)
         lemma = " ".join(_likely_lemma(w) for w in words) or text
         entry_id = suggestion_id(kind, lemma)
-        entry = self.entries.setdefault(entry_id, Entry(entry_id, lemma, kind, text, forms=[text]))
+        self.entries.setdefault(entry_id, Entry(entry_id, lemma, kind, text, forms=[text]))
         return self.accept(entry_id, pseudonym)
 
     def next_pseudonym(self, kind: str) -> str:
