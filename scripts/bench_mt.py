@@ -158,10 +158,7 @@ def main() -> int:
     ratio = baseline_s / project_s
     print(f"speed-up: {ratio:.1f}x (target >= 5x: {'met' if ratio >= 5 else 'NOT met'})")
     print(f"identical output (ignoring spacing): {same}/{len(segments)} segments")
-    if offline.blocked_attempts():
-        print(f"network attempts blocked: {offline.blocked_attempts()}")
-        return 1
-    return 0
+    return offline.exit_status()
 
 
 if __name__ == "__main__":

@@ -99,10 +99,7 @@ def main() -> int:
             print(f"{'all':<20} {len(all_ref):>6} {bleu.score:>6.1f} {chrf.score:>6.1f}")
             print(f"sacrebleu {sacrebleu.__version__} signatures: {bleu_metric.get_signature()}  "
                   f"{chrf_metric.get_signature()}")
-    if offline.blocked_attempts():
-        print(f"network attempts blocked: {offline.blocked_attempts()}")
-        return 1
-    return 0
+    return offline.exit_status()
 
 
 if __name__ == "__main__":

@@ -124,6 +124,14 @@ def blocked_attempts() -> list[BlockedAttempt]:
         return list(_attempts)
 
 
+def exit_status() -> int:
+    """For scripts: print any blocked attempt and return 1, else 0 (a benchmark that tried to reach out fails)."""
+    attempts = blocked_attempts()
+    if attempts:
+        print(f"network attempts blocked: {attempts}")
+    return 1 if attempts else 0
+
+
 def clear_attempts() -> None:
     with _lock:
         _attempts.clear()
