@@ -16,6 +16,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import threading
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from workstation import coverage
 from workstation.config import load_settings
 from workstation.errors import WorkstationError
 from workstation.testimony import EnglishRoute, Segment, Word
@@ -40,6 +42,9 @@ LOOP_RATIO = 2.4  # compression ratio above which a segment is checked for loops
 SPLIT_MIN_S = 4.0  # do not cut segments shorter than this
 SPLIT_TARGET_S = 12.0  # above this, a segment is cut at a sentence end or a pause
 PAUSE_S = 0.8
+# Silero VAD: a pause of half a second ends a stretch of speech, padded by 0.3 s either side.
+VAD_PARAMETERS: dict[str, Any] = {"min_silence_duration_ms": 500, "speech_pad_ms": 300}
+REDECODE_PAD_S = 0.5  # context either side of an uncovered stretch when it is decoded again
 # Phrases Whisper invents over silence and music (learned from subtitle files); never said in an interview.
 HALLUCINATION_PATTERNS = re.compile(
     r"(субтитр|dimatorzok|корректор\s+а\.?\s*егорова|редактор\s+субтитров|продолжение\s+следует\.{0,3}$|"
@@ -136,18 +141,90 @@ def quiet_cut(audio: np.ndarray, lo: int, hi: int, frame: int = SAMPLE_RATE // 4
     return lo + int(np.argmin(energy)) * frame + frame // 2
 
 
-def split_at_pauses(audio: np.ndarray, parts: int, search_s: float = 15.0) -> list[tuple[int, int]]:
-    """[(start, end)] sample ranges: `parts` roughly equal pieces cut at the quietest moment near each boundary."""
-    # Audio that fits one Whisper window is one encoder pass whichever way it is cut: nothing to gain.
-    if parts <= 1 or audio.size <= MAX_CLIP_S * SAMPLE_RATE:
-        return [(0, audio.size)]
-    search = int(min(search_s, audio.size / SAMPLE_RATE / (2 * parts)) * SAMPLE_RATE)
-    bounds = [0]
-    for k in range(1, parts):
-        target = audio.size * k // parts
-        bounds.append(quiet_cut(audio, target - search, target + search))
-    bounds.append(audio.size)
-    return list(zip(bounds[:-1], bounds[1:]))
+# --- speech map: where the speech is, and how it is packed into Whisper windows ------------------
+
+
+def find_speech(audio: np.ndarray) -> list[tuple[int, int]]:
+    """Sample ranges that Silero VAD calls speech, none longer than one Whisper window."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(max_speech_duration_s=MAX_CLIP_S, **VAD_PARAMETERS)
+    return [(int(s["start"]), int(s["end"])) for s in get_speech_timestamps(audio, options)]
+
+
+@dataclass(frozen=True)
+class SpeechChunk:
+    """Speech spans (sample ranges of the audio) laid end to end into one ≤ 30 s Whisper window.
+
+    `compact_start` is where the chunk begins in the compacted audio (all spans end to end, pauses left
+    out): decoding only speech is what makes batching pay, and the pauses cannot be hallucinated over.
+    """
+
+    spans: tuple[tuple[int, int], ...]
+    compact_start: int
+
+    @property
+    def size(self) -> int:
+        return sum(b - a for a, b in self.spans)
+
+    def clip(self) -> dict[str, float]:
+        """This chunk as a faster-whisper clip timestamp (seconds of the compacted audio)."""
+        return {"start": self.compact_start / SAMPLE_RATE, "end": (self.compact_start + self.size) / SAMPLE_RATE}
+
+
+def pack_chunks(speech: Sequence[tuple[int, int]], max_s: float = MAX_CLIP_S) -> list[SpeechChunk]:
+    """Consecutive spans packed greedily into chunks of at most `max_s` of speech (faster-whisper's rule)."""
+    limit = int(max_s * SAMPLE_RATE)
+    chunks: list[SpeechChunk] = []
+    current: list[tuple[int, int]] = []
+    compact = 0
+    for span in speech:
+        if current and sum(b - a for a, b in current) + span[1] - span[0] > limit:
+            chunks.append(SpeechChunk(tuple(current), compact))
+            compact += chunks[-1].size
+            current = []
+        current.append(span)
+    if current:
+        chunks.append(SpeechChunk(tuple(current), compact))
+    return chunks
+
+
+class CompactTimeline:
+    """Maps a time in the compacted audio back to the recording (the inverse of laying spans end to end)."""
+
+    def __init__(self, chunks: Sequence[SpeechChunk]) -> None:
+        self.compact: list[int] = []  # where each span starts in the compacted audio
+        self.spans: list[tuple[int, int]] = []
+        for chunk in chunks:
+            cursor = chunk.compact_start
+            for span in chunk.spans:
+                self.compact.append(cursor)
+                self.spans.append(span)
+                cursor += span[1] - span[0]
+
+    def original(self, seconds: float, end: bool = False) -> float:
+        """Recording seconds for compacted-audio seconds; an end time on a join belongs to the earlier span."""
+        sample = seconds * SAMPLE_RATE
+        index = (bisect.bisect_left if end else bisect.bisect_right)(self.compact, sample) - 1
+        index = min(max(index, 0), len(self.spans) - 1)
+        start, stop = self.spans[index]
+        return min(start + max(0.0, sample - self.compact[index]), stop) / SAMPLE_RATE
+
+
+def share_out(count: int, workers: int) -> list[tuple[int, int]]:
+    """[(lo, hi)] contiguous index ranges giving `count` chunks to up to `workers` workers, in order.
+
+    The split is over whole chunks, never inside one: each chunk is decoded exactly as it would be by a
+    single worker, so splitting cannot lose or duplicate a word at a cut.
+    """
+    workers = max(1, min(workers, count))
+    bounds = [count * k // workers for k in range(workers + 1)]
+    return [(bounds[k], bounds[k + 1]) for k in range(workers) if bounds[k + 1] > bounds[k]]
+
+
+def untranscribed_segment(start: float, end: float) -> Segment:
+    """An explicit marker for speech nobody has transcribed yet: the reviewer hears it and types it."""
+    return Segment(start=round(start, 3), end=round(end, 3), ru="", confidence=0.0, untranscribed=True)
 
 
 class Transcriber:
@@ -228,70 +305,164 @@ class Transcriber:
     ) -> list[Segment]:
         """Segments of `audio` (16 kHz mono float32); times are seconds + `offset` (its place in the recording).
 
-        With several workers the audio is cut at pauses into that many parts, transcribed side by side.
+        Stages: find speech (Silero VAD) → pack it into ≤ 30 s chunks → decode the chunks in batches (with
+        several workers, each takes a contiguous share of the *chunks*, so the work is split without cutting
+        the audio) → check coverage: every stretch of speech no word accounts for is decoded again on its
+        own, and becomes an explicit untranscribed-speech segment if that yields nothing plausible.
         """
-        duration = audio.size / SAMPLE_RATE
         _check_cancel(cancel)
-        if duration <= 0:
+        if audio.size == 0:
             return []
-        ranges = split_at_pauses(audio, self.workers)
-        done = [0.0] * len(ranges)
-        lock = threading.Lock()
-
-        def part_progress(index: int) -> ProgressFn:
-            def report(fraction: float) -> None:
-                with lock:  # report under the lock: the parts' threads must not deliver out of order
-                    done[index] = max(done[index], fraction * (ranges[index][1] - ranges[index][0]))
-                    if progress:
-                        progress(min(1.0, sum(done) / audio.size))
-
-            return report
-
-        def run(index: int) -> list[Segment]:
-            lo, hi = ranges[index]
-            return self._transcribe_part(
-                audio[lo:hi], language, offset + lo / SAMPLE_RATE, part_progress(index), cancel
-            )
-
-        segments = [seg for part in _in_parallel(run, len(ranges)) for seg in part]
+        speech = find_speech(audio)
+        chunks = pack_chunks(speech)
+        if not chunks:
+            if progress:
+                progress(1.0)
+            return []
+        segments = self._decode_chunks(audio, chunks, language, offset, progress, cancel)
+        segments.extend(self.repair_gaps(audio, speech, segments, language=language, offset=offset, cancel=cancel))
         _check_cancel(cancel)
         if progress:
             progress(1.0)
-        return _make_monotonic(segments, offset, offset + duration)
+        return _make_monotonic(segments, offset, offset + audio.size / SAMPLE_RATE)
+
+    def _decode_chunks(
+        self,
+        audio: np.ndarray,
+        chunks: list[SpeechChunk],
+        language: str,
+        offset: float,
+        progress: ProgressFn | None,
+        cancel: threading.Event | None,
+    ) -> list[Segment]:
+        """Batched decoding of every chunk; the chunks are shared out between the workers in order."""
+        compact = np.concatenate([audio[a:b] for chunk in chunks for a, b in chunk.spans])
+        timeline = CompactTimeline(chunks)
+        shares = share_out(len(chunks), self.workers)
+        done = [0] * len(shares)
+        lock = threading.Lock()
+
+        def run(index: int) -> list[Segment]:
+            lo, hi = shares[index]
+            clips = [chunk.clip() for chunk in chunks[lo:hi]]
+            raw = self._batched(
+                compact, language, "transcribe", clip_timestamps=clips, word_timestamps=True,
+                # Timestamp tokens let Whisper end each utterance of a chunk packed with several of them (text
+                # only, it skipped whole utterances: 12 holes against 4 on the 6-minute tune recording); the
+                # text after the last timestamp is kept by _TailKeepingModel.
+                without_timestamps=False,
+            )
+            out: list[Segment] = []
+            for fw_segment in raw:  # decoded lazily, one batch at a time: cancel and progress between batches
+                _check_cancel(cancel)
+                out.extend(_to_segments(fw_segment, lambda t, end=False: timeline.original(t, end) + offset))
+                with lock:  # under the lock: the workers' threads must not deliver progress out of order
+                    done[index] += 1
+                    if progress:
+                        progress(min(1.0, sum(done) / len(chunks)))
+            return out
+
+        return [seg for part in _in_parallel(run, len(shares)) for seg in part]
+
+    def repair_gaps(
+        self,
+        audio: np.ndarray,
+        speech: Sequence[tuple[int, int]],
+        segments: Sequence[Segment],
+        *,
+        language: str = "ru",
+        offset: float = 0.0,
+        cancel: threading.Event | None = None,
+    ) -> list[Segment]:
+        """New segments for the speech in `speech` (sample ranges of `audio`) that `segments` leave uncovered.
+
+        Each uncovered stretch is decoded again in a window of its own (with a little context either side):
+        first all of them together in one batched pass, then what is still empty by sequential decoding with
+        temperature fallback. What is still empty or implausible becomes an untranscribed-speech segment.
+        """
+        spans = [(a / SAMPLE_RATE + offset, b / SAMPLE_RATE + offset) for a, b in speech]
+        gaps = self._uncovered(spans, segments)
+        if not gaps:
+            return []
+        log.info("%d stretch(es) of speech not covered by words (%.1f s): decoding them again",
+                 len(gaps), sum(b - a for a, b in gaps))
+        self.last_gaps = len(gaps)
+        found = self._redecode_packed(audio, [(a - offset, b - offset) for a, b in gaps], language, offset, cancel)
+        repaired: list[Segment] = []
+        for (start, end), segs in zip(gaps, found, strict=True):
+            _check_cancel(cancel)
+            if not segs and end - start >= coverage.MIN_GAP_S:
+                segs = self._redecode(audio, start - offset, end - offset, language, offset)
+                segs = segs or [untranscribed_segment(start, end)]
+            repaired.extend(segs)  # a short stretch that stays empty was a breath or a click, not a phrase
+        return repaired
+
+    @staticmethod
+    def _uncovered(spans: list[tuple[float, float]], segments: Sequence[Segment]) -> list[tuple[float, float]]:
+        """Holes of a second or more in the words, and whole stretches of speech without any word."""
+        covered = [(w.start, w.end) for s in segments for w in s.words]
+        covered += [(s.start, s.end) for s in segments if not s.words]
+        holes = coverage.uncovered(spans, covered) + coverage.silent_spans(spans, covered)
+        return coverage.merge_intervals(holes)
+
+    @staticmethod
+    def _context_window(audio: np.ndarray, start: float, end: float) -> tuple[int, int]:
+        """Sample range of a stretch with `REDECODE_PAD_S` of context either side, at most one window long."""
+        lo = max(0, int((start - REDECODE_PAD_S) * SAMPLE_RATE))
+        hi = min(audio.size, int((end + REDECODE_PAD_S) * SAMPLE_RATE), lo + int(MAX_CLIP_S * SAMPLE_RATE))
+        return lo, hi
+
+    def _redecode_packed(
+        self,
+        audio: np.ndarray,
+        gaps: list[tuple[float, float]],
+        language: str,
+        offset: float,
+        cancel: threading.Event | None,
+    ) -> list[list[Segment]]:
+        """For each gap (audio seconds), the segments a second batched pass finds inside it.
+
+        The gaps, each with a little context, are packed into windows like the first pass (a window costs
+        the same whatever it holds, so one window per gap would make repairs as dear as the first pass),
+        but with other neighbours than the first time, which is usually what made Whisper skip them.
+        """
+        merged = coverage.merge_intervals(self._context_window(audio, a, b) for a, b in gaps)
+        step = int(MAX_CLIP_S * SAMPLE_RATE)  # merged neighbours can outgrow one window: cut them back
+        windows = [(lo, min(hi, lo + step)) for a, b in merged for lo, hi in [(int(a), int(b))] for lo in range(lo, hi, step)]
+        chunks = pack_chunks(windows)
+        segments = self._decode_chunks(audio, chunks, language, offset, None, cancel)
+        words = [w for seg in segments for w in seg.words]
+        return [
+            _segments_from_words([w for w in words if start + offset <= (w.start + w.end) / 2 <= end + offset])
+            for start, end in gaps
+        ]
+
+    def _seek(self, clip: dict[str, float]) -> int:
+        """The `seek` (in frames) faster-whisper reports for a segment decoded from this clip."""
+        return int(int(clip["start"] * SAMPLE_RATE) / SAMPLE_RATE * self._model.frames_per_second)
+
+    def _redecode(self, audio: np.ndarray, start: float, end: float, language: str, offset: float) -> list[Segment]:
+        """Plausible segments for audio[start:end] (seconds) from sequential decoding, words inside it only."""
+        lo, hi = self._context_window(audio, start, end)
+        raw, _info = self._model.transcribe(
+            audio[lo:hi], language=language, task="transcribe", beam_size=self.beam_size, word_timestamps=True,
+            vad_filter=False, condition_on_previous_text=False, without_timestamps=False,
+            temperature=[0.0, 0.2, 0.4, 0.6],
+        )
+        words = [w for fw in raw if _plausible(fw) for w in _words_inside(fw.words or [], lo / SAMPLE_RATE, start, end, offset)]
+        return _segments_from_words(words)
 
     def _batched(self, audio: np.ndarray, language: str, task: str, **options: Any) -> Any:
         """faster-whisper's batched pipeline with this Transcriber's settings; a lazy segment generator."""
         from faster_whisper import BatchedInferencePipeline
 
-        pipeline = BatchedInferencePipeline(self._model)  # one per call/thread: it keeps per-call state
+        # One per call/thread (it keeps per-call state), over a model view that keeps each chunk's tail.
+        pipeline = BatchedInferencePipeline(_TailKeepingModel(self._model))
         raw, _info = pipeline.transcribe(
             audio, language=language, task=task, beam_size=self.beam_size, batch_size=self.batch_size,
             temperature=0.0, log_progress=False, **options,
         )
         return raw
-
-    def _transcribe_part(
-        self, audio: np.ndarray, language: str, offset: float, progress: ProgressFn, cancel: threading.Event | None
-    ) -> list[Segment]:
-        duration = audio.size / SAMPLE_RATE
-        raw = self._batched(
-            audio,
-            language,
-            "transcribe",
-            vad_filter=True,
-            vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 300},
-            word_timestamps=True,
-            # Timestamp tokens let Whisper end a segment at each utterance: on chunks that pack several
-            # utterances this was clearly more accurate (WER 0.45 vs 0.66 on the joined eval clips).
-            without_timestamps=False,
-            condition_on_previous_text=False,
-        )
-        segments: list[Segment] = []
-        for fw_segment in raw:  # decoded lazily, one batch at a time: cancel and progress between batches
-            _check_cancel(cancel)
-            segments.extend(_to_segments(fw_segment, offset))
-            progress(min(1.0, max(0.0, fw_segment.end / duration)))
-        return segments
 
     # --- speech translation (the fallback English route) ------------------------------------
 
@@ -357,9 +528,7 @@ class Transcriber:
         raw = self._batched(
             audio, language, "translate", clip_timestamps=clips, without_timestamps=True, word_timestamps=False
         )
-        # faster-whisper reports each clip's start as `seek` in frames; map back to the clip.
-        fps = self._model.frames_per_second
-        by_seek = {int(int(c["start"] * SAMPLE_RATE) / SAMPLE_RATE * fps): i for i, c in enumerate(clips)}
+        by_seek = {self._seek(clip): i for i, clip in enumerate(clips)}
         texts = ["" for _ in clips]
         position = 0
         for fw_segment in raw:
@@ -371,6 +540,39 @@ class Transcriber:
                 texts[index] = (texts[index] + " " + _collapse_text_loops(text)).strip()
             tick()
         return texts
+
+
+class _TailKeepingModel:
+    """The WhisperModel as the batched pipeline sees it, except that no decoded text is thrown away.
+
+    Decoding with timestamp tokens, Whisper ends each utterance with a timestamp; faster-whisper then
+    keeps only the text up to the last *pair* of timestamps and drops the rest, expecting the next window
+    to start there. That holds for sequential decoding, which seeks back; in batched decoding no window
+    comes back, so the last phrase of a chunk was lost (issue 8: 38 of 971 words on one interview). Here
+    the unfinished tail is kept as a segment of its own, ending at the chunk's end.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def _split_segments_by_timestamps(
+        self, tokenizer: Any, tokens: list[int], time_offset: float, segment_size: int, segment_duration: float,
+        seek: int,
+    ) -> tuple[list[dict[str, Any]], int, bool]:
+        segments, next_seek, single_ending = self._model._split_segments_by_timestamps(
+            tokenizer, tokens, time_offset, segment_size, segment_duration, seek
+        )
+        tail = tokens[sum(len(s["tokens"]) for s in segments) :]
+        if any(token < tokenizer.eot for token in tail):  # text tokens after the last complete segment
+            begin = tokenizer.timestamp_begin
+            start = time_offset + (tail[0] - begin) * self._model.time_precision if tail[0] >= begin else (
+                segments[-1]["end"] if segments else time_offset
+            )
+            segments.append({"seek": seek, "start": start, "end": time_offset + segment_duration, "tokens": tail})
+        return segments, next_seek, single_ending
 
 
 def _in_parallel(run: Callable[[int], T], count: int) -> list[T]:
@@ -392,22 +594,50 @@ def _check_cancel(cancel: threading.Event | None) -> None:
 # --- turning faster-whisper output into clean Segments -------------------------------------------
 
 
-def _to_segments(fw: Any, offset: float) -> list[Segment]:
+def _words_inside(fw_words: Sequence[Any], base: float, start: float, end: float, offset: float) -> list[Word]:
+    """Words (times `base` + t in the audio) whose middle lies in [start, end]; recording times (+ offset)."""
+    return [
+        Word(float(w.start) + base + offset, float(w.end) + base + offset, w.word, float(w.probability))
+        for w in fw_words
+        if start <= base + (w.start + w.end) / 2 <= end
+    ]
+
+
+TimeMap = Callable[..., float]  # (decoder seconds, end=False) -> recording seconds
+
+
+def _plausible(fw: Any) -> bool:
+    """Whisper's own tests for text that is not a transcription of speech (silence, noise, a loop)."""
     if fw.no_speech_prob > NO_SPEECH_PROB and fw.avg_logprob < LOW_LOGPROB:
-        return []  # Whisper itself says this was not speech: text here is invented
+        return False
+    return fw.avg_logprob >= LOW_LOGPROB and fw.compression_ratio <= LOOP_RATIO
+
+
+def _to_segments(fw: Any, to_recording: TimeMap) -> list[Segment]:
+    if fw.no_speech_prob > NO_SPEECH_PROB and fw.avg_logprob < LOW_LOGPROB:
+        return []  # Whisper itself says this was not speech: text here is invented (coverage re-checks it)
     words = [
-        Word(start=float(w.start) + offset, end=float(w.end) + offset, text=w.word, probability=float(w.probability))
+        Word(
+            start=to_recording(float(w.start)),
+            end=to_recording(float(w.end), end=True),
+            text=w.word,
+            probability=float(w.probability),
+        )
         for w in (fw.words or [])
     ]
     if not words:
         text = fw.text.strip()
         if not text or HALLUCINATION_PATTERNS.search(text):
             return []
-        return [Segment(start=fw.start + offset, end=fw.end + offset, ru=text, confidence=0.0)]
-    words = collapse_loops(words)
-    pieces = _split_words(words)
+        start, end = to_recording(float(fw.start)), to_recording(float(fw.end), end=True)
+        return [Segment(start=start, end=end, ru=text, confidence=0.0)]
+    return _segments_from_words(words)
+
+
+def _segments_from_words(words: list[Word]) -> list[Segment]:
+    """Readable segments from a run of words: loops collapsed, long runs cut, invented credits left out."""
     result = []
-    for piece in pieces:
+    for piece in _split_words(collapse_loops(words)) if words else []:
         text = "".join(w.text for w in piece).strip()
         if not text or HALLUCINATION_PATTERNS.search(text):
             continue

@@ -472,25 +472,16 @@ def _check_exportable(t: Testimony, draft: bool) -> bool:
 
 def _redacted_audio_wav(recording: bytes, spans: list[tuple[float, float]], mode: str) -> bytes:
     """Decode the recording minute by minute, tone out the spans, write a 16-bit mono WAV in memory."""
-    import wave
-
-    import numpy as np
-
     from workstation import media
     from workstation.redact import redact_audio
 
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(AUDIO_SAMPLE_RATE)
-        offset = 0.0
-        for chunk in media.iter_decode(recording, 60.0):
-            local = [(a - offset, b - offset) for a, b in spans if b + 1.0 > offset and a - 1.0 < offset + len(chunk) / AUDIO_SAMPLE_RATE]
-            chunk = redact_audio(chunk, local, sample_rate=AUDIO_SAMPLE_RATE, mode=mode)
-            out.writeframes((np.clip(chunk, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
-            offset += len(chunk) / AUDIO_SAMPLE_RATE
-    return buf.getvalue()
+    out = media.PcmWriter(AUDIO_SAMPLE_RATE)
+    offset = 0.0
+    for chunk in media.iter_decode(recording, 60.0):
+        local = [(a - offset, b - offset) for a, b in spans if b + 1.0 > offset and a - 1.0 < offset + len(chunk) / AUDIO_SAMPLE_RATE]
+        out.write(redact_audio(chunk, local, sample_rate=AUDIO_SAMPLE_RATE, mode=mode))
+        offset += len(chunk) / AUDIO_SAMPLE_RATE
+    return out.finish()
 
 
 def _audio_extension(filename: str, container: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -230,6 +229,9 @@ class _Decoder:
             channels=int(ctx.channels or 0) if ctx else 0,
         )
 
+    def close(self) -> None:
+        self.container.close()
+
     def seek(self, seconds: float) -> None:
         if seconds <= 0:
             return
@@ -319,6 +321,122 @@ class _Decoder:
             )
 
 
+def _pcm_by_soundfile(data: bytes) -> bool:
+    """Uncompressed WAV (integer or float PCM) and FLAC: read by libsndfile directly, no demuxer.
+
+    Everything else (compressed WAV codecs, MP3, M4A, Ogg, video) goes through PyAV.
+    """
+    if data[:4] == b"fLaC":
+        return True
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return False
+    pos = 12
+    while pos + 8 <= min(len(data), 1 << 16):
+        chunk, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if chunk == b"fmt ":
+            return int.from_bytes(data[pos + 8 : pos + 10], "little") in (1, 3, 0xFFFE)  # PCM, float, extensible
+        pos += 8 + size + (size & 1)
+    return False
+
+
+class _SoundfileDecoder(_Decoder):
+    """The same pass and checks as `_Decoder`, reading PCM WAV/FLAC with soundfile (several times faster
+    than demuxing it frame by frame, and exact seeks for the playback of one segment)."""
+
+    BLOCK_S = 10.0
+
+    def __init__(self, data: bytes, *, resample: bool = True) -> None:  # noqa: D107 - see the class
+        import soundfile
+
+        _check_size(data)
+        try:
+            self.file = soundfile.SoundFile(io.BytesIO(data))
+        except (RuntimeError, soundfile.LibsndfileError) as exc:
+            raise CorruptMediaError(
+                "The recording is damaged and cannot be read (its header is garbled). If you have another copy "
+                "of the file, try that one."
+            ) from exc
+        found = self.file.frames / self.file.samplerate if self.file.samplerate else 0.0
+        self.declared = _wav_declared_duration(data) or found or None
+        limit = load_settings().max_duration_s
+        if self.declared is not None and self.declared > limit:
+            self.file.close()
+            raise _too_long(self.declared)
+        self.limit, self.resample = limit, resample
+        self.samples_out, self.seconds_in, self.peak = 0, 0.0, 0.0
+        self.bad_packets = self.packets = 0
+
+    def info(self) -> MediaInfo:
+        return MediaInfo(
+            container=self.file.format.lower(), codec=self.file.subtype.lower(), duration_s=self.declared or 0.0,
+            sample_rate=int(self.file.samplerate), channels=int(self.file.channels),
+        )
+
+    def close(self) -> None:
+        self.file.close()
+
+    def seek(self, seconds: float) -> None:
+        if seconds > 0:
+            self.file.seek(min(self.file.frames, int(seconds * self.file.samplerate)))
+            self.seconds_in = self.file.tell() / self.file.samplerate
+
+    def frames(self) -> Iterator[tuple[float | None, np.ndarray]]:
+        import soundfile
+
+        rate = int(self.file.samplerate)
+        resampler = _resampler() if self.resample and rate != SAMPLE_RATE else None
+        try:
+            while True:
+                start = self.file.tell() / rate
+                block = self.file.read(int(self.BLOCK_S * rate), dtype="float32", always_2d=True)
+                if not block.size:
+                    break
+                mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
+                self.seconds_in += mono.size / rate
+                if self.seconds_in > self.limit:
+                    raise _too_long(self.seconds_in)
+                if not self.resample:
+                    self.peak = max(self.peak, float(np.max(np.abs(mono))))
+                    yield start, mono[:0]
+                elif resampler is None:
+                    yield start, self._account(mono)
+                else:
+                    yield start, self._account(_resample(resampler, mono, rate))
+            if resampler is not None:
+                yield None, self._account(_resample(resampler, None, rate))
+        except (RuntimeError, soundfile.LibsndfileError) as exc:
+            raise CorruptMediaError(
+                f"The recording is damaged from about {_hms(self.seconds_in)} on and cannot be decoded. If you "
+                "have another copy of the file, try that one."
+            ) from exc
+        finally:
+            self.file.close()
+
+
+def _resampler():  # noqa: ANN202 - av.AudioResampler
+    import av
+
+    return av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+
+
+def _resample(resampler, mono: np.ndarray | None, rate: int) -> np.ndarray:  # noqa: ANN001
+    """16 kHz float32 from mono samples at `rate` (None flushes the resampler)."""
+    import av
+
+    frame = None
+    if mono is not None:
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(mono).reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = rate
+    return _concat(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
+
+
+def _decoder(data: bytes, *, resample: bool = True) -> _Decoder:
+    """The decoder for these bytes: soundfile for PCM WAV and FLAC, PyAV (FFmpeg) for everything else."""
+    if _pcm_by_soundfile(data):
+        return _SoundfileDecoder(data, resample=resample)
+    return _Decoder(data, resample=resample)
+
+
 # --- public API -----------------------------------------------------------------------------------
 
 
@@ -328,7 +446,7 @@ def probe(data: bytes) -> MediaInfo:
     Reads the whole audio track once (without resampling, in bounded memory) because a damaged middle, a
     cut-short end or a fully silent recording can only be found that way.
     """
-    dec = _Decoder(data, resample=False)
+    dec = _decoder(data, resample=False)
     info = dec.info()
     for _ in dec.frames():
         pass
@@ -342,11 +460,11 @@ def header_info(data: bytes) -> MediaInfo:
     Cheap; raises the same errors as `probe` for files that cannot even be opened, are too large, or
     announce a duration over the limit. Use `probe` for the full check.
     """
-    dec = _Decoder(data, resample=False)
+    dec = _decoder(data, resample=False)
     try:
         return dec.info()
     finally:
-        dec.container.close()
+        dec.close()
 
 
 def iter_decode(data: bytes, chunk_s: float = 60.0) -> Iterator[np.ndarray]:
@@ -356,7 +474,7 @@ def iter_decode(data: bytes, chunk_s: float = 60.0) -> Iterator[np.ndarray]:
     that streams a long file into Whisper learns about it then.
     """
     block = max(1, int(chunk_s * SAMPLE_RATE))
-    dec = _Decoder(data)
+    dec = _decoder(data)
     pending: list[np.ndarray] = []
     size = 0
     for _, samples in dec.frames():
@@ -381,7 +499,7 @@ def decode(data: bytes, *, start: float = 0.0, end: float | None = None) -> np.n
         return np.zeros(0, dtype=np.float32)
     if start == 0 and end is None:
         return _concat(iter_decode(data, chunk_s=600.0))
-    dec = _Decoder(data)
+    dec = _decoder(data)
     dec.seek(start)
     pieces: list[np.ndarray] = []
     position: float | None = None  # time of the next sample, known from the first frame after the seek
@@ -410,13 +528,31 @@ def _concat(pieces) -> np.ndarray:  # noqa: ANN001
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def wav_bytes(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
-    """A 16-bit PCM mono WAV file in memory (for `st.audio`, or for handing audio to a player)."""
-    pcm = (np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767.0).astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(pcm.tobytes())
-    return buf.getvalue()
+class PcmWriter:
+    """A 16-bit PCM mono WAV (or FLAC) written block by block into memory with soundfile.
+
+    For playback (`st.audio`) and the redacted recording in exports: whole hours of audio are written a
+    minute at a time, so only the encoded file is ever held, never a second float copy of it.
+    """
+
+    def __init__(self, sample_rate: int = SAMPLE_RATE, fmt: str = "WAV") -> None:
+        import soundfile
+
+        self._buf = io.BytesIO()
+        self._file = soundfile.SoundFile(
+            self._buf, mode="w", samplerate=sample_rate, channels=1, format=fmt, subtype="PCM_16"
+        )
+
+    def write(self, samples: np.ndarray) -> None:
+        self._file.write(np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0))
+
+    def finish(self) -> bytes:
+        self._file.close()  # writes the final header sizes
+        return self._buf.getvalue()
+
+
+def wav_bytes(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, fmt: str = "WAV") -> bytes:
+    """A 16-bit PCM mono WAV (or FLAC) file in memory (for `st.audio`, or for handing audio to a player)."""
+    writer = PcmWriter(sample_rate, fmt)
+    writer.write(samples)
+    return writer.finish()

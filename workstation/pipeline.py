@@ -66,7 +66,7 @@ class PipelineOptions:
     translate: bool = True
     device: str = "auto"
     compute_type: str = "auto"
-    beam_size: int = 3  # measured: beam 3 beat plain beam-5 faster-whisper on WER and was 2.7x faster
+    beam_size: int = 3  # see docs/BENCHMARKS.md (ASR): the anchor is faster-whisper's batched beam 5
     batch_size: int = 0  # 0: 2 on CPU, 16 on a GPU
     cpu_threads: int = 0  # 0: the machine's cores (WORKSTATION_CPU_THREADS)
     glossary: Glossary | None = None
@@ -248,11 +248,12 @@ def run_pipeline(
             def on_translate(fraction: float, _o: float = offset, _w: float = window_s, _s: float = share) -> None:
                 track.report(_o + _w * (_s + (1 - _s) * fraction), "translating (Whisper speech translation)")
 
+            spoken = _transcribed(window_segments)
             english = transcriber.translate_spans(
-                audio, [(s.start, s.end) for s in window_segments], language=language, offset=offset,
+                audio, [(s.start, s.end) for s in spoken], language=language, offset=offset,
                 progress=on_translate, cancel=cancel,
             )
-            mark_whisper_route(window_segments, english)
+            mark_whisper_route(spoken, english)
         segments.extend(window_segments)
         duration = offset + window_s
         track.report(duration, "transcribing")
@@ -261,6 +262,12 @@ def run_pipeline(
 
     if not segments:
         warnings.append("No speech was found in the recording.")
+    gaps = [s for s in segments if s.untranscribed]
+    if gaps:
+        warnings.append(
+            f"{len(gaps)} stretch(es) of speech ({sum(s.end - s.start for s in gaps):.0f} s in all) could not be "
+            "transcribed; they are marked “untranscribed speech” for a person to listen to and type."
+        )
     if translator is not None and segments:
         _check_cancel(cancel)
         if progress:
@@ -270,8 +277,9 @@ def run_pipeline(
             if progress:
                 progress(1.0 - ARGOS_SHARE * (1.0 - min(1.0, fraction)), "translating (Argos)")
 
-        english = translator.translate([s.ru for s in segments], options.glossary, progress=on_argos, cancel=cancel)
-        for seg, text in zip(segments, english, strict=True):
+        spoken = _transcribed(segments)
+        english = translator.translate([s.ru for s in spoken], options.glossary, progress=on_argos, cancel=cancel)
+        for seg, text in zip(spoken, english, strict=True):
             seg.en, seg.en_route, seg.en_stale = text, EnglishRoute.ARGOS, False
     _check_cancel(cancel)
     track.done("done")
@@ -283,6 +291,11 @@ def run_pipeline(
         warnings=warnings,
         models=_models_record(transcriber, translator, options.translate),
     )
+
+
+def _transcribed(segments: list[Segment]) -> list[Segment]:
+    """The segments with Russian text to translate (untranscribed speech waits for a person first)."""
+    return [s for s in segments if not s.untranscribed]
 
 
 def _models_record(transcriber: Transcriber, translator: Any | None, translate: bool) -> dict[str, str]:

@@ -82,6 +82,9 @@ class Segment:
     speaker: str = "witness"
     revision: int = 0
     id: str = field(default_factory=new_id)
+    # Speech the recogniser could not transcribe (the coverage check found words missing there): the text is
+    # empty until a person listens and types it. Cleared by the first Russian a person enters.
+    untranscribed: bool = False
 
     def low_confidence_words(self, threshold: float = LOW_CONFIDENCE) -> list[Word]:
         return [w for w in self.words if w.probability < threshold]
@@ -224,6 +227,8 @@ def edit_segment(t: Testimony, segment_id: str, fld: str, value: str, *, base_re
     setattr(seg, fld, value)
     if fld == "ru" and old != value and seg.en:
         seg.en_stale = True
+    if fld == "ru" and value.strip():
+        seg.untranscribed = False
     if fld == "en":
         seg.en_stale = False
         seg.en_route = EnglishRoute.HUMAN
@@ -300,6 +305,64 @@ def merge_segments(t: Testimony, first_id: str, second_id: str, *, base_revision
     return merged
 
 
+TIME_EPSILON = 0.001  # segments may touch; they may not overlap by more than a millisecond
+
+
+def _neighbours(t: Testimony, seg: Segment | None, start: float, end: float) -> None:
+    """Refuse times that are empty, negative or overlap another segment (other than `seg` itself)."""
+    if start < 0 or end - start < 0.05:
+        raise EditError(f"A segment needs a start before its end ({start:.2f}s–{end:.2f}s is not a span).")
+    for other in t.segments:
+        if other is not seg and other.start < end - TIME_EPSILON and start < other.end - TIME_EPSILON:
+            raise EditError(
+                f"{start:.2f}s–{end:.2f}s overlaps the segment at {other.start:.2f}s–{other.end:.2f}s; "
+                "choose times inside the gap, or shorten that segment first."
+            )
+
+
+def add_segment(t: Testimony, start: float, end: float, *, user: str, ru: str = "") -> Segment:
+    """A new segment in a gap between existing ones (speech the recogniser missed, found by a person).
+
+    Without text it is untranscribed speech: listed as work to do, and approval waits for it.
+    """
+    _require_editable(t)
+    start, end = round(float(start), 3), round(float(end), 3)
+    _neighbours(t, None, start, end)
+    seg = Segment(start=start, end=end, ru=ru.strip(), confidence=0.0, untranscribed=not ru.strip())
+    index = sum(1 for other in t.segments if other.start < start)
+    t.segments.insert(index, seg)
+    t.revisions.append(Revision(seg.id, 0, user, now_iso(), "add", "", f"{start:.3f}-{end:.3f}"))
+    return seg
+
+
+def set_times(t: Testimony, segment_id: str, start: float, end: float, *, base_revision: int, user: str) -> Revision:
+    """Move a segment's start and end (within the gaps to its neighbours); word times outside it are dropped."""
+    _require_editable(t)
+    seg = t.segment(segment_id)
+    _check_revision(seg, base_revision)
+    start, end = round(float(start), 3), round(float(end), 3)
+    _neighbours(t, seg, start, end)
+    old = f"{seg.start:.3f}-{seg.end:.3f}"
+    seg.start, seg.end = start, end
+    seg.words = [w for w in seg.words if start <= (w.start + w.end) / 2 <= end]
+    seg.reviewed = False
+    return _record(t, seg, user, "times", old, f"{start:.3f}-{end:.3f}")
+
+
+def remove_empty_segment(t: Testimony, segment_id: str, *, base_revision: int, user: str) -> None:
+    """Remove a segment that holds no text in either language (a false alarm: a cough, a door).
+
+    Segments with text are never removed: text is evidence; merge or edit instead.
+    """
+    _require_editable(t)
+    seg = t.segment(segment_id)
+    _check_revision(seg, base_revision)
+    if seg.ru.strip() or seg.en.strip():
+        raise EditError("Only an empty segment can be removed; this one has text. Edit or merge it instead.")
+    t.segments.remove(seg)
+    t.revisions.append(Revision(seg.id, seg.revision + 1, user, now_iso(), "remove", f"{seg.start:.3f}-{seg.end:.3f}", ""))
+
+
 def rename_speaker(t: Testimony, label: str, name: str, *, user: str) -> None:
     """Give a speaker label a display name ("witness" -> "Witness A"); segments keep the stable label."""
     _require_editable(t)
@@ -361,6 +424,13 @@ def content_hash(t: Testimony) -> str:
 def approve(t: Testimony, *, user: str) -> Approval:
     if t.status is Status.APPROVED:
         raise LockedError(f"Testimony {t.case_code} is already approved.")
+    gaps = [s for s in t.segments if s.untranscribed]
+    if gaps:
+        where = ", ".join(f"{s.start:.1f}s" for s in gaps[:5]) + (" …" if len(gaps) > 5 else "")
+        raise LockedError(
+            f"Testimony {t.case_code} cannot be approved yet: {len(gaps)} stretch(es) of speech are not "
+            f"transcribed (at {where}). Listen to each and type what is said, or remove it if it is not speech."
+        )
     if not t.all_reviewed():
         missing = sum(1 for s in t.segments if not s.reviewed)
         raise LockedError(

@@ -27,14 +27,19 @@ from workstation.testimony import (
     merge_segments,
     rename_speaker,
     replace_in_column,
+    add_segment,
+    remove_empty_segment,
     set_reviewed,
+    set_times,
     set_translation,
     split_segment,
 )
 from workstation.ui import nav, state
 
 FILTERS = {
-    "Needs review": lambda s: not s.reviewed or s.en_stale or s.confidence < LOW_CONFIDENCE or bool(s.low_confidence_words()),
+    "Needs review": lambda s: not s.reviewed or s.untranscribed or s.en_stale or s.confidence < LOW_CONFIDENCE
+    or bool(s.low_confidence_words()),
+    "Untranscribed speech": lambda s: s.untranscribed,
     "Low confidence": lambda s: s.confidence < LOW_CONFIDENCE or bool(s.low_confidence_words()),
     "Stale translation": lambda s: s.en_stale,
     "Unreviewed": lambda s: not s.reviewed,
@@ -230,6 +235,53 @@ def _retranslate(case: str, bases: dict[str, int]) -> None:
         _clear_selection()
 
 
+def _remove(case: str, seg_id: str, base: int) -> None:
+    user = state.require_session().user
+    _update(case, lambda t: remove_empty_segment(t, seg_id, base_revision=base, user=user), "remove_segment",
+            {"segment": seg_id}, success="Empty segment removed.")
+
+
+def _add(case: str) -> None:
+    user = state.require_session().user
+    start, end = st.session_state.get("add_start"), st.session_state.get("add_end")
+    if start is None or end is None:
+        return
+    text = st.session_state.get("add_ru", "")
+    _update(case, lambda t: add_segment(t, float(start), float(end), user=user, ru=text), "add_segment",
+            success="Segment added; it needs review.")
+
+
+def _retime(case: str, seg_id: str, base: int) -> None:
+    user = state.require_session().user
+    start, end = st.session_state.get(f"time_start_{seg_id}"), st.session_state.get(f"time_end_{seg_id}")
+    _update(case, lambda t: set_times(t, seg_id, float(start), float(end), base_revision=base, user=user), "set_times",
+            {"segment": seg_id}, success="Times changed.")
+    _close_editor()
+
+
+def gaps_between(t: Testimony, min_s: float = 1.0) -> list[tuple[float, float]]:
+    """Stretches between segments (and before the first) at least `min_s` long: where missed speech may be."""
+    gaps, cursor = [], 0.0
+    for seg in t.segments:
+        if seg.start - cursor >= min_s:
+            gaps.append((round(cursor, 3), round(seg.start, 3)))
+        cursor = max(cursor, seg.end)
+    return gaps
+
+
+def _add_in_gap(case: str, t: Testimony) -> None:
+    with st.expander("Add a segment (speech the transcript misses)"):
+        gaps = gaps_between(t)
+        first = gaps[0] if gaps else (t.segments[-1].end if t.segments else 0.0, (t.segments[-1].end if t.segments else 0.0) + 5.0)
+        st.caption("Gaps between segments: " + (", ".join(f"{state.fmt_time(a)}–{state.fmt_time(b)}" for a, b in gaps[:8])
+                                                 or "none of a second or more") + ".")
+        c1, c2, c3 = st.columns([1, 1, 3])
+        c1.number_input("Start (seconds)", min_value=0.0, value=float(first[0]), step=0.5, key="add_start")
+        c2.number_input("End (seconds)", min_value=0.0, value=float(first[1]), step=0.5, key="add_end")
+        c3.text_input("Russian (may stay empty: then it is listed as untranscribed speech)", key="add_ru")
+        st.button("Add segment", icon=":material/add:", key="add_go", on_click=_add, args=(case,))
+
+
 def _play(seg_id: str) -> None:
     state.touch()
     st.session_state[PLAY_KEY] = seg_id
@@ -272,6 +324,8 @@ def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> 
             st.button("Play", icon=":material/play_arrow:", key=f"play_{seg.id}", on_click=_play, args=(seg.id,), help="Play exactly this span")
             st.caption(speaker_name(t, seg.speaker))
         badges = []
+        if seg.untranscribed:
+            badges.append(":red-badge[untranscribed speech]")
         if seg.low_confidence_words() or seg.confidence < LOW_CONFIDENCE:
             badges.append(":orange-badge[low confidence]")
         if seg.en_stale:
@@ -282,7 +336,11 @@ def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> 
         if editing:
             _editor(case, t, seg, ru_col, en_col)
         else:
-            ru_col.markdown(marked_russian(seg))
+            if seg.untranscribed:
+                ru_col.warning("Speech the recogniser could not transcribe. Play it and type what is said "
+                               "(Edit), or remove it if it is not speech.", icon=":material/hearing:")
+            else:
+                ru_col.markdown(marked_russian(seg))
             en_col.markdown(_md(seg.en) if seg.en else "_(no English yet)_")
             en_col.caption(ROUTE_LABELS.get(str(seg.en_route), str(seg.en_route)) + ("  " + " ".join(badges) if badges else ""))
         with act:
@@ -292,6 +350,9 @@ def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> 
                 st.checkbox("Select", key=f"{SELECT_PREFIX}{seg.id}")
                 if not editing:
                     st.button("Edit", icon=":material/edit:", key=f"edit_{seg.id}", on_click=_open_editor, args=(seg.id, seg.revision))
+                if not seg.ru.strip() and not seg.en.strip():
+                    st.button("Remove", key=f"rm_{seg.id}", on_click=_remove, args=(case, seg.id, seg.revision),
+                              help="Remove this empty segment (for a cough or a noise that is not speech)")
                 if seg.en_stale:
                     st.button("Re-translate", icon=":material/translate:", key=f"rt_{seg.id}", on_click=_retranslate, args=(case, {seg.id: seg.revision}))
             elif seg.reviewed:
@@ -332,6 +393,10 @@ def _editor(case: str, t: Testimony, seg: Segment, ru_col: Any, en_col: Any) -> 
             st.number_input("Split at (seconds)", min_value=seg.start + 0.05, max_value=seg.end - 0.05,
                             value=(seg.start + seg.end) / 2, step=0.1, key=at_key)
         st.button("Split here", key=f"split_{seg.id}", on_click=_split, args=(case, seg.id, base, at_key))
+    with c4.popover("Start / end"):
+        st.number_input("Start (seconds)", min_value=0.0, value=float(seg.start), step=0.1, key=f"time_start_{seg.id}")
+        st.number_input("End (seconds)", min_value=0.0, value=float(seg.end), step=0.1, key=f"time_end_{seg.id}")
+        st.button("Change times", key=f"retime_{seg.id}", on_click=_retime, args=(case, seg.id, base))
         index = t.segments.index(seg)
         if index + 1 < len(t.segments):
             nxt = t.segments[index + 1]
@@ -344,7 +409,14 @@ def _header(t: Testimony) -> None:
     reviewed = sum(s.reviewed for s in t.segments)
     stale = sum(s.en_stale for s in t.segments)
     low = sum(1 for s in t.segments if FILTERS["Low confidence"](s))
+    gaps = [s for s in t.segments if s.untranscribed]
     st.progress(reviewed / total if total else 0.0, text=f"{reviewed} of {total} segments reviewed · {stale} stale · {low} low confidence")
+    if gaps:
+        st.warning(
+            f"{len(gaps)} stretch(es) of speech ({sum(s.end - s.start for s in gaps):.0f} s) could not be transcribed "
+            "by the recogniser. Listen to each (filter “Untranscribed speech”) and type what is said; the testimony "
+            "cannot be approved before.", icon=":material/hearing:",
+        )
     if t.status is Status.APPROVED and t.approval:
         st.success(f"Approved by {t.approval.user} at {t.approval.at}; locked. An editor can un-approve it with a reason.", icon=":material/lock:")
     if any(str(s.en_route) == "whisper-translate" for s in t.segments):
@@ -415,6 +487,7 @@ def render() -> None:
         if editable:
             _find_replace(case, t)
             _speakers(case, t)
+            _add_in_gap(case, t)
         c1, c2 = st.columns([4, 1])
         active = c1.pills("Show only", list(FILTERS), selection_mode="multi", key="review_filters") or []
         size = c2.selectbox("Per page", PAGE_SIZES, key="review_size")
