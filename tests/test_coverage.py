@@ -50,6 +50,12 @@ def test_a_stretched_word_does_not_hide_skipped_speech():
     assert covered_fraction([(70.5, 80.0)], [(70.9, 78.0), (78.0, 79.8)]) < 0.5
 
 
+def test_spans_accounted_for_as_a_whole():
+    # an untranscribed-speech segment covers all of itself, however long (the stretched-word rule is for words)
+    assert uncovered([(0.0, 10.0)], [], whole=[(0.5, 9.8)]) == []
+    assert uncovered([(0.0, 10.0)], [(0.5, 9.8)]) == [(1.4, 8.9)]
+
+
 def test_no_speech_is_fully_covered():
     assert covered_fraction([], []) == 1.0
     assert uncovered([], [(1, 2)]) == []

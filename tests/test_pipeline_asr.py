@@ -158,9 +158,8 @@ def _words_in(segments, start: float, end: float) -> str:
 def _accounted_for(audio: np.ndarray, segments) -> list[tuple[float, float]]:
     """Speech the segments leave unaccounted for: neither words nor an untranscribed-speech segment."""
     speech = [(a / SR, b / SR) for a, b in find_speech(audio)]
-    covered = [(w.start, w.end) for s in segments for w in s.words]
-    covered += [(s.start, s.end) for s in segments if not s.words]
-    return coverage.uncovered(speech, covered)
+    words = [(w.start, w.end) for s in segments for w in s.words]
+    return coverage.uncovered(speech, words, whole=[(s.start, s.end) for s in segments if not s.words])
 
 
 def test_two_workers_lose_nothing_at_the_cut(transcriber, eval_clips):
@@ -186,7 +185,7 @@ def test_two_workers_lose_nothing_at_the_cut(transcriber, eval_clips):
         assert jiwer.wer(reference, normalise(" ".join(s.ru for s in segs))) <= WER_BOUND + 0.05
         assert _accounted_for(audio, segs) == []
         for start, end, ref in (before, after):  # the clips at the cut: most of their words are there
-            assert jiwer.wer(ref, _words_in(segs, start, end) or "-") <= 0.7, (workers, ref)
+            assert jiwer.cer(ref, _words_in(segs, start, end) or "-") <= 0.5, (workers, ref)
 
 
 def test_speech_the_decoder_skips_is_decoded_again(transcriber, eval_clips, monkeypatch):
@@ -202,14 +201,15 @@ def test_speech_the_decoder_skips_is_decoded_again(transcriber, eval_clips, monk
         if len(calls) > 1:
             return segments  # the repair pass decodes for real
         for seg in segments:
-            seg.words = [w for w in seg.words if not start - 0.5 <= w.start <= end + 0.5]
+            seg.words = [w for w in seg.words if not (w.end > start - 0.5 and w.start < end + 0.5)]
             seg.ru = "".join(w.text for w in seg.words).strip()
         return [s for s in segments if s.words]
 
     monkeypatch.setattr(Transcriber, "_decode_chunks", skipping)
     segs = transcriber.transcribe(audio)
     assert len(calls) == 2  # first pass, then the repair of the hole
-    assert jiwer.wer(ref, _words_in(segs, start, end) or "-") <= 0.6
+    # recovered, not necessarily perfect: character error rate, since one wrong ending is a whole word in WER
+    assert jiwer.cer(ref, _words_in(segs, start, end) or "-") <= 0.4
     assert _accounted_for(audio, segs) == []
     assert not any(s.untranscribed for s in segs)
 
@@ -223,7 +223,7 @@ def test_speech_nothing_can_transcribe_becomes_an_untranscribed_segment(transcri
     def deaf_there(self, audio_, chunks, *args, **kwargs):
         segments = real(self, audio_, chunks, *args, **kwargs)
         for seg in segments:
-            seg.words = [w for w in seg.words if not start - 0.5 <= w.start <= end + 0.5]
+            seg.words = [w for w in seg.words if not (w.end > start - 0.5 and w.start < end + 0.5)]
             seg.ru = "".join(w.text for w in seg.words).strip()
         return [s for s in segments if s.words]
 
@@ -263,3 +263,31 @@ def test_coverage_on_the_eval_clips_joined(eval_clips, transcriber):
     assert _accounted_for(audio, segs) == []
     reference = " ".join(ref for _, _, ref in places)
     assert jiwer.wer(reference, normalise(" ".join(s.ru for s in segs))) <= WER_BOUND
+
+
+def test_pipeline_reports_untranscribed_speech_and_leaves_its_english_to_a_person(whisper_base, eval_clips, monkeypatch):
+    """Through run_pipeline (Whisper English route): the gap is a segment, flagged, warned about, not translated."""
+    from workstation import media
+    from workstation.pipeline import PipelineOptions, run_pipeline
+    from workstation.testimony import EnglishRoute
+
+    audio, places = _joined(eval_clips, 3)
+    start, end, _ = places[1]
+    real = Transcriber._decode_chunks
+
+    def deaf_there(self, audio_, chunks, *args, **kwargs):
+        segments = real(self, audio_, chunks, *args, **kwargs)
+        for seg in segments:
+            seg.words = [w for w in seg.words if not (w.end > start - 0.5 and w.start < end + 0.5)]
+            seg.ru = "".join(w.text for w in seg.words).strip()
+        return [s for s in segments if s.words]
+
+    monkeypatch.setattr(Transcriber, "_decode_chunks", deaf_there)
+    monkeypatch.setattr(Transcriber, "_redecode", lambda self, *a, **k: [])
+    result = run_pipeline(media.wav_bytes(audio), PipelineOptions(device="cpu", translate=True))
+    gaps = [s for s in result.segments if s.untranscribed]
+    assert len(gaps) == 1 and gaps[0].en == "" and gaps[0].en_route is EnglishRoute.NONE
+    assert any("could not be transcribed" in w for w in result.warnings)
+    spoken = [s for s in result.segments if not s.untranscribed]
+    assert spoken and all(s.en_route is EnglishRoute.WHISPER for s in spoken if s.en)
+    assert sum(1 for s in spoken if s.en) >= len(spoken) - 1

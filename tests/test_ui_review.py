@@ -193,3 +193,30 @@ def test_retranslate_stale_segment_with_real_model(ui_users, ui_clip) -> None:
     after = sess.load("CASE-T").segments[0]
     assert not after.en_stale and after.en and after.en != "English draft 0", texts(at)
     assert str(after.en_route) in ("argos", "whisper-translate")
+
+
+def test_untranscribed_speech_is_shown_as_work_to_do_and_a_segment_can_be_added(ui_users, ui_clip) -> None:
+    from workstation.asr import untranscribed_segment
+
+    segments = make_segments(4)  # 0–2, 2–4, 4–6, 6–8 s
+    segments[2] = untranscribed_segment(4.2, 5.8)
+    segments.append(make_segments(1)[0])
+    segments[-1].start, segments[-1].end = 12.0, 14.0  # a gap 8–12 s
+    add_testimony(ui_users["edna"], "CASE-U", ui_clip, segments)
+    sess = ui_users["tanya"]
+    at = open_app(sess, "page_review.py")
+    assert_no_exception(at)
+    page = texts(at)
+    assert "1 stretch(es) of speech" in page and "cannot be approved" in page
+    assert ":red-badge[untranscribed speech]" in page
+    at.pills(key="review_filters").set_value(["Untranscribed speech"]).run()
+    rows = [m.value for m in at.markdown if m.value.startswith("**#")]
+    assert len(rows) == 1 and rows[0].startswith("**#3**")
+    at.pills(key="review_filters").set_value([]).run()
+    assert "0:08" in texts(at)  # the gap is offered
+    at.number_input(key="add_start").set_value(8.5).run()
+    at.number_input(key="add_end").set_value(11.0).run()
+    at.button(key="add_go").click().run()
+    assert_no_exception(at)
+    added = [s for s in sess.load("CASE-U").segments if s.start == 8.5]
+    assert len(added) == 1 and added[0].untranscribed and added[0].end == 11.0

@@ -389,20 +389,21 @@ class Transcriber:
         self.last_gaps = len(gaps)
         found = self._redecode_packed(audio, [(a - offset, b - offset) for a, b in gaps], language, offset, cancel)
         repaired: list[Segment] = []
-        for (start, end), segs in zip(gaps, found, strict=True):
-            _check_cancel(cancel)
-            if not segs and end - start >= coverage.MIN_GAP_S:
-                segs = self._redecode(audio, start - offset, end - offset, language, offset)
-                segs = segs or [untranscribed_segment(start, end)]
-            repaired.extend(segs)  # a short stretch that stays empty was a breath or a click, not a phrase
+        for gap, segs in zip(gaps, found, strict=True):
+            # What the packed pass left uncovered (all of a gap, or part of it) is decoded on its own; what
+            # that leaves is untranscribed speech. Holes under a second (a breath, a click) are let be.
+            for hole in _holes(gap, segs):
+                _check_cancel(cancel)
+                more = self._redecode(audio, hole[0] - offset, hole[1] - offset, language, offset)
+                segs += more + [untranscribed_segment(*rest) for rest in _holes(hole, more)]
+            repaired.extend(segs)
         return repaired
 
     @staticmethod
     def _uncovered(spans: list[tuple[float, float]], segments: Sequence[Segment]) -> list[tuple[float, float]]:
         """Holes of a second or more in the words, and whole stretches of speech without any word."""
-        covered = [(w.start, w.end) for s in segments for w in s.words]
-        covered += [(s.start, s.end) for s in segments if not s.words]
-        holes = coverage.uncovered(spans, covered) + coverage.silent_spans(spans, covered)
+        words, whole = _covered(segments)
+        holes = coverage.uncovered(spans, words, whole=whole) + coverage.silent_spans(spans, [*words, *whole])
         return coverage.merge_intervals(holes)
 
     @staticmethod
@@ -592,6 +593,17 @@ def _check_cancel(cancel: threading.Event | None) -> None:
 
 
 # --- turning faster-whisper output into clean Segments -------------------------------------------
+
+
+def _covered(segments: Sequence[Segment]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """What segments vouch for: (their words' times, the whole span of those without word times)."""
+    return [(w.start, w.end) for s in segments for w in s.words], [(s.start, s.end) for s in segments if not s.words]
+
+
+def _holes(span: tuple[float, float], segments: Sequence[Segment]) -> list[tuple[float, float]]:
+    """Stretches of a second or more inside `span` that the segments leave unaccounted for."""
+    words, whole = _covered(segments)
+    return coverage.uncovered([span], words, whole=whole)
 
 
 def _words_inside(fw_words: Sequence[Any], base: float, start: float, end: float, offset: float) -> list[Word]:

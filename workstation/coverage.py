@@ -68,11 +68,16 @@ def uncovered(
     speech: Iterable[Interval],
     words: Iterable[Interval],
     *,
+    whole: Iterable[Interval] = (),
     min_gap_s: float = MIN_GAP_S,
     slack_s: float = SLACK_S,
 ) -> list[Interval]:
-    """Stretches of `speech` at least `min_gap_s` long that no word (see `word_cover`) accounts for."""
-    covered = word_cover(words, slack_s)
+    """Stretches of `speech` at least `min_gap_s` long that no word (see `word_cover`) accounts for.
+
+    `whole` are spans accounted for as a whole, however long: segments without word times, and
+    untranscribed-speech segments (speech handed to a person is not lost).
+    """
+    covered = merge_intervals([*word_cover(words, slack_s), *whole])
     holes = [hole for span in merge_intervals(speech) for hole in subtract(span, covered)]
     return [(round(a, 3), round(b, 3)) for a, b in holes if b - a >= min_gap_s]
 

@@ -144,6 +144,15 @@ def header_lines(t: Testimony, info: ExportInfo, draft: bool) -> list[tuple[str,
 # --- text formats -------------------------------------------------------------------------------
 
 
+UNTRANSCRIBED_MARK = "[untranscribed speech]"
+
+
+def _text(seg: Any, lang: str) -> str:
+    """A segment's text in one language; a draft's untranscribed speech says so instead of being blank."""
+    text = str(getattr(seg, lang))
+    return UNTRANSCRIBED_MARK if seg.untranscribed and not text.strip() else text
+
+
 def render_txt(t: Testimony, *, draft: bool, info: ExportInfo) -> bytes:
     out: list[str] = []
     if draft:
@@ -153,8 +162,8 @@ def render_txt(t: Testimony, *, draft: bool, info: ExportInfo) -> bytes:
     out.append("")
     for seg in t.segments:
         out.append(f"[{hms(seg.start)} – {hms(seg.end)}] {speaker_label(t, seg)}")
-        out.append(f"RU: {_one_line(seg.ru)}")
-        out.append(f"EN: {_one_line(seg.en)}")
+        out.append(f"RU: {_one_line(_text(seg, 'ru'))}")
+        out.append(f"EN: {_one_line(_text(seg, 'en'))}")
         out.append("")
     return "\n".join(out).encode("utf-8")
 
@@ -168,7 +177,7 @@ def render_srt(t: Testimony, lang: str, *, draft: bool) -> bytes:
     if draft:
         cues.append((0.0, 2.0, DRAFT_MARK))
     for seg in t.segments:
-        text = _one_line(getattr(seg, lang)).replace("-->", "→")
+        text = _one_line(_text(seg, lang)).replace("-->", "→")
         if text:
             cues.append((seg.start, max(seg.end, seg.start + 0.001), text))
     blocks = [
@@ -187,7 +196,7 @@ def render_vtt(t: Testimony, lang: str, *, draft: bool) -> bytes:
         out += [f"NOTE {DRAFT_MARK}: this testimony has not been approved by an editor.", ""]
         out += ["draft", f"{_cue_time(0, '.')} --> {_cue_time(2.0, '.')}", DRAFT_MARK, ""]
     for seg in t.segments:
-        text = _one_line(getattr(seg, lang))
+        text = _one_line(_text(seg, lang))
         if text:
             voice = _vtt_escape(speaker_label(t, seg)).replace(">", "")
             out += [seg.id, f"{_cue_time(seg.start, '.')} --> {_cue_time(max(seg.end, seg.start + 0.001), '.')}",
@@ -221,6 +230,7 @@ def testimony_json(t: Testimony, *, draft: bool, info: ExportInfo) -> dict[str, 
                 "en_route": str(s.en_route),
                 "en_stale": s.en_stale,
                 "reviewed": s.reviewed,
+                "untranscribed": s.untranscribed,
                 "confidence": s.confidence,
                 "words": [{"start": w.start, "end": w.end, "text": w.text, "probability": w.probability} for w in s.words],
             }
@@ -277,7 +287,7 @@ def render_docx(t: Testimony, *, bilingual: bool, draft: bool, info: ExportInfo)
         cells = table.add_row().cells
         cells[0].text = f"{hms(seg.start)}–{hms(seg.end)}"
         cells[1].text = speaker_label(t, seg)
-        texts = [seg.ru, seg.en] if bilingual else [seg.en]
+        texts = [_text(seg, "ru"), _text(seg, "en")] if bilingual else [_text(seg, "en")]
         for cell, text in zip(cells[2:], texts):
             cell.text = text
     widths = [Cm(3.2), Cm(2.6), Cm(10.6), Cm(10.6)] if bilingual else [Cm(3.2), Cm(2.6), Cm(11.6)]
@@ -340,7 +350,7 @@ def render_pdf(t: Testimony, *, bilingual: bool, draft: bool, info: ExportInfo) 
     with pdf.table(col_widths=widths, line_height=5, text_align="LEFT", headings_style=FontFace(emphasis="BOLD"), repeat_headings=1) as table:
         table.row(heads)
         for seg in t.segments:
-            texts = (seg.ru, seg.en) if bilingual else (seg.en,)
+            texts = (_text(seg, "ru"), _text(seg, "en")) if bilingual else (_text(seg, "en"),)
             table.row((f"{hms(seg.start)}–{hms(seg.end)}", speaker_label(t, seg), *texts))
     return bytes(pdf.output())
 

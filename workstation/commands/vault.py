@@ -286,11 +286,62 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{t.case_code} · {t.status} · {len(t.segments)} segment(s)")
         for s in t.segments:
             speaker = t.speaker_names.get(s.speaker, s.speaker)
-            flags = "".join([" ✓" if s.reviewed else "", " (English stale)" if s.en_stale else ""])
-            typer.echo(f"\n[{_fmt_time(s.start)}–{_fmt_time(s.end)}] {speaker}{flags}")
+            flags = "".join([" ✓" if s.reviewed else "", " (English stale)" if s.en_stale else "",
+                             " (UNTRANSCRIBED SPEECH: listen and type it)" if s.untranscribed else ""])
+            typer.echo(f"\n[{_fmt_time(s.start)}–{_fmt_time(s.end)}] {speaker}{flags}  id {s.id} rev {s.revision}")
             typer.echo(f"  RU: {s.ru}")
             if s.en:
                 typer.echo(f"  EN: {s.en}  [{s.en_route}]")
+
+    segment = typer.Typer(help="Add a segment in a gap, change a segment's times, remove an empty one.",
+                          no_args_is_help=True)
+    app.add_typer(segment, name="segment")
+
+    @segment.command("add")
+    def segment_add(case: str = typer.Argument(..., help="Case code."),
+                    start: float = typer.Option(..., "--start", help="Start, seconds into the recording."),
+                    end: float = typer.Option(..., "--end", help="End, seconds into the recording."),
+                    ru: str = typer.Option("", "--ru", help="Russian text (empty: listed as untranscribed speech)."),
+                    vault: Path | None = VaultOpt, user: str | None = UserOpt,
+                    passphrase_file: Path | None = PassFileOpt) -> None:
+        """Add a segment in a gap between segments (speech the transcript misses)."""
+        from workstation import testimony as tm
+
+        with _unlocked(vault, user, passphrase_file) as session:
+            seg = session.update(case, lambda t: tm.add_segment(t, start, end, user=session.user, ru=ru),
+                                 action="add_segment")
+        typer.echo(f"Added segment {seg.id} at {_fmt_time(seg.start)}–{_fmt_time(seg.end)}"
+                   + (" (untranscribed speech: type its text in review)." if seg.untranscribed else "."))
+
+    @segment.command("times")
+    def segment_times(case: str = typer.Argument(..., help="Case code."),
+                      segment_id: str = typer.Argument(..., help="Segment id (see `workstation show`)."),
+                      start: float = typer.Option(..., "--start", help="New start, seconds."),
+                      end: float = typer.Option(..., "--end", help="New end, seconds."),
+                      revision: int = typer.Option(..., "--revision", help="The revision you looked at (`show`)."),
+                      vault: Path | None = VaultOpt, user: str | None = UserOpt,
+                      passphrase_file: Path | None = PassFileOpt) -> None:
+        """Change a segment's start and end (within the gaps to its neighbours)."""
+        from workstation import testimony as tm
+
+        with _unlocked(vault, user, passphrase_file) as session:
+            session.update(case, lambda t: tm.set_times(t, segment_id, start, end, base_revision=revision,
+                                                        user=session.user), action="set_times")
+        typer.echo(f"Segment {segment_id} now runs {_fmt_time(start)}–{_fmt_time(end)}.")
+
+    @segment.command("remove")
+    def segment_remove(case: str = typer.Argument(..., help="Case code."),
+                       segment_id: str = typer.Argument(..., help="Segment id (see `workstation show`)."),
+                       revision: int = typer.Option(..., "--revision", help="The revision you looked at (`show`)."),
+                       vault: Path | None = VaultOpt, user: str | None = UserOpt,
+                       passphrase_file: Path | None = PassFileOpt) -> None:
+        """Remove a segment that has no text in either language (a noise marked as speech)."""
+        from workstation import testimony as tm
+
+        with _unlocked(vault, user, passphrase_file) as session:
+            session.update(case, lambda t: tm.remove_empty_segment(t, segment_id, base_revision=revision,
+                                                                   user=session.user), action="remove_segment")
+        typer.echo(f"Removed the empty segment {segment_id}.")
 
     @app.command("unapprove")
     def unapprove(case: str = typer.Argument(..., help="Case code."),
