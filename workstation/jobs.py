@@ -115,9 +115,9 @@ class SpeedMeter:
 
 
 def _default_runner(data: bytes, options: Any, progress: Callable[[float, str], None], cancel: threading.Event) -> Any:
-    from workstation import pipeline
+    from workstation import sealed  # decoding and the models run in a worker process with no network
 
-    return pipeline.run_pipeline(data, options, progress=progress, cancel=cancel)
+    return sealed.run_pipeline(data, options, progress=progress, cancel=cancel)
 
 
 def build_options(session: Any, overrides: dict[str, Any]) -> Any:
