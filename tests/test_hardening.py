@@ -46,4 +46,8 @@ def test_cli_process_is_not_dumpable_and_can_lock_key_pages() -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
     before, _version, after = out.stdout.splitlines()
     assert (before, after.split()[0]) == ("True", "False")
-    assert after.split()[1] in ("True", "False")  # mlock may be refused by RLIMIT_MEMLOCK; it must not raise
+    import os
+    import resource
+
+    may_lock = os.geteuid() == 0 or resource.getrlimit(resource.RLIMIT_MEMLOCK)[0] >= 65536
+    assert after.split()[1] == str(may_lock)  # refused only where RLIMIT_MEMLOCK leaves no room

@@ -64,7 +64,7 @@ def _native_probe(mode: str) -> dict[str, object]:
     import json
 
     env = dict(os.environ, WORKSTATION_SEAL=mode)
-    out = subprocess.run([sys.executable, "-c", NATIVE_PROBE], capture_output=True, text=True, env=env,
+    out = subprocess.run([sys.executable, "-c", NATIVE_PROBE], check=False, capture_output=True, text=True, env=env,
                          cwd=REPO_ROOT, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])

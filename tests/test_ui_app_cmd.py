@@ -40,11 +40,12 @@ def test_server_listens_on_loopback_only_and_refuses_other_origins(running_app) 
 
     port, proc = running_app
     assert proc.poll() is None, "workstation app did not start"
-    # `workstation app` became the server (exec): stopping it can never leave a server behind
-    assert "streamlit" in " ".join(psutil.Process(proc.pid).cmdline())
+    # `workstation app` is the server itself (no exec, no child): the guard that cli.main turned on never went off,
+    # and stopping the command can never leave a server behind
+    assert "workstation.cli" in " ".join(psutil.Process(proc.pid).cmdline())
     listening = [
-        c.laddr for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-        for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+        c.laddr for c in psutil.Process(proc.pid).net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port
     ]
     assert listening and all(addr.ip == "127.0.0.1" for addr in listening), listening
     req = urllib.request.Request(f"http://127.0.0.1:{port}/_stcore/health", headers={"Origin": "http://evil.example"})
@@ -77,3 +78,19 @@ def test_websocket_from_another_origin_is_refused(running_app) -> None:
     port, _proc = running_app
     assert _upgrade_status(port, f"http://127.0.0.1:{port}") == 101
     assert _upgrade_status(port, "http://evil.example") in (403, 401, 400)
+
+
+def test_every_response_is_no_store(running_app) -> None:
+    """Pages, health checks and /media/ (where exports and audio are served) must never enter the browser's cache."""
+    import urllib.error
+
+    port, _proc = running_app
+    for path in ("/", "/_stcore/health", "/_stcore/host-config"):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            assert r.headers.get("Cache-Control") == "no-store, private", (path, dict(r.headers))
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/media/0123456789abcdef.zip", timeout=5)
+    except urllib.error.HTTPError as exc:  # no such file: still no-store
+        assert exc.code == 404 and exc.headers.get("Cache-Control") == "no-store, private", dict(exc.headers)
+    else:
+        raise AssertionError("a made-up media id was served")

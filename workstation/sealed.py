@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from workstation.errors import WorkstationError
 
@@ -161,7 +161,7 @@ class Worker:
             raise SealedWorkerError(self._died("while starting"))
         self.report = SealingReport(str(ready.get("sealing")), str(ready.get("detail")), bool(ready.get("reachable")))
 
-    def __enter__(self) -> Worker:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -45,7 +45,7 @@ def main() -> int:
     data = inp.read(int(request.get("data_len", 0)))
     try:
         answer = _handle(str(request.get("op")), request, data, out)
-    except Exception as exc:  # sent as a typed error; a message meant for people only from WorkstationError
+    except Exception as exc:  # noqa: BLE001 - sent back as a typed error (a message only from WorkstationError)
         write_frame(out, _error(exc))
         return 1
     write_frame(out, {"type": "result", **answer})
