@@ -148,3 +148,13 @@ def test_a_forged_error_from_the_worker_cannot_name_arbitrary_classes() -> None:
     assert isinstance(forged, sealed.SealedWorkerError)
     forged = sealed._rebuild_error({"module": "workstation.sealed", "name": "PACKAGE_PARENT", "message": "x"})
     assert isinstance(forged, sealed.SealedWorkerError)
+
+
+@linux_only
+def test_doctor_reports_each_protection_as_checked_here() -> None:
+    out = subprocess.run([sys.executable, "-m", "workstation.cli", "doctor"], check=False, capture_output=True,
+                         text=True, cwd=REPO_ROOT, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) >= 6 and all(line.startswith("ok") for line in lines), out.stdout
+    assert "no network (network namespace)" in out.stdout or "no network (user and network namespace)" in out.stdout

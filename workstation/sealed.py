@@ -234,7 +234,10 @@ def run_pipeline(data: bytes, options: Any, progress: ProgressFn | None = None,
                 if message.get("type") == "progress" and progress is not None:
                     progress(float(message.get("fraction", 0.0)), str(message.get("stage", "")))
                 elif message.get("type") == "result":
-                    return result_from_dict(message["result"])
+                    result = result_from_dict(message["result"])
+                    if not worker.report.sealed:  # said with the result, so the job page and the CLI show it
+                        result.warnings.append(worker.report.describe())
+                    return result
         except (SealedWorkerError, ValueError, OSError) as exc:
             if cancel is not None and cancel.is_set():
                 raise PipelineCancelled("Processing was cancelled.") from exc
