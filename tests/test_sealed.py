@@ -158,3 +158,14 @@ def test_doctor_reports_each_protection_as_checked_here() -> None:
     lines = out.stdout.splitlines()
     assert len(lines) >= 6 and all(line.startswith("ok") for line in lines), out.stdout
     assert "no network (network namespace)" in out.stdout or "no network (user and network namespace)" in out.stdout
+
+
+def test_retranslation_runs_in_the_sealed_worker(vault_clip: Path) -> None:
+    from workstation.pipeline import PipelineOptions
+    from workstation.testimony import EnglishRoute, Segment
+
+    data = vault_clip.read_bytes()
+    segments = [Segment(0.0, 2.0, "первая часть"), Segment(2.0, 3.9, "вторая часть")]
+    pairs = sealed.retranslate(segments, PipelineOptions(device="cpu"), audio=data)
+    assert len(pairs) == 2 and all(isinstance(route, EnglishRoute) for _, route in pairs)
+    assert any(text.strip() for text, _ in pairs), pairs

@@ -165,9 +165,14 @@ class Worker:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.stop(grace_s=5.0)
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 0.0) -> None:
+        """Let the worker exit by itself for `grace_s` (it does once it has answered), then kill it."""
+        try:
+            self.proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
@@ -244,4 +249,16 @@ def run_pipeline(data: bytes, options: Any, progress: ProgressFn | None = None,
             raise
         finally:
             done.set()
+    raise SealedWorkerError("The sealed processing worker gave no result. Nothing was saved; try again.")
+
+
+def retranslate(segments: list[Any], options: Any, *, audio: bytes | None = None) -> list[tuple[str, Any]]:
+    """`pipeline.retranslate` in a sealed worker (Argos, or Whisper speech translation of the spans of `audio`)."""
+    from workstation.testimony import EnglishRoute
+
+    with Worker() as worker:
+        for message in worker.request("retranslate", audio or b"", options=options_to_dict(options),
+                                      segments=[s.to_dict() for s in segments]):
+            if message.get("type") == "result":
+                return [(str(text), EnglishRoute(route)) for text, route in message["translations"]]
     raise SealedWorkerError("The sealed processing worker gave no result. Nothing was saved; try again.")

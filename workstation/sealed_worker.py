@@ -66,6 +66,14 @@ def _handle(op: str, request: dict[str, Any], data: bytes, out: BinaryIO) -> dic
         options = sealed.options_from_dict(request["options"])
         result = pipeline.run_pipeline(data, options, progress=progress)
         return {"result": sealed.result_to_dict(result)}
+    if op == "retranslate":
+        from workstation import pipeline
+        from workstation.testimony import Segment
+
+        options = sealed.options_from_dict(request["options"])
+        segments = [Segment.from_dict(s) for s in request["segments"]]
+        pairs = pipeline.retranslate(segments, options.glossary, options, audio=data or None)
+        return {"translations": [[text, str(route)] for text, route in pairs]}
     raise ValueError(f"unknown request {op!r}")
 
 
