@@ -12,10 +12,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-# execve and exit_group too: they date each process (how long the sealed worker ran)
-STRACE_ARGS = ["-f", "-qq", "-ttt", "--seccomp-bpf", "-e", "trace=connect,bind,sendto,sendmsg,sendmmsg,execve,exit_group",
-               "-e", "signal=none"]
+# execve and exit_group date each process (how long the sealed worker ran); openat and creat show every file
+# created, even one unlinked at once (Starlette's upload spool is an O_TMPFILE: a scan afterwards cannot see it)
+STRACE_ARGS = ["-f", "-qq", "-ttt", "--seccomp-bpf", "-e",
+               "trace=connect,bind,sendto,sendmsg,sendmmsg,execve,exit_group,openat,open,creat", "-e", "signal=none"]
 _CALL = re.compile(r"^(?:\[pid\s+)?(\d+)\]?\s+(?:[\d.]+\s+)?(connect|bind|sendto|sendmsg|sendmmsg)\((.*)$")
+_OPEN = re.compile(r'^(\d+)\s+(?:[\d.]+\s+)?(?:openat\([^,]+, |open\(|creat\()"([^"]*)"(?:, ([A-Z_|]+))?')
 _LIFE = re.compile(r"^(\d+)\s+([\d.]+)\s+(execve|exit_group)\((.*)$")
 _INET = re.compile(r'sa_family=AF_INET, sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)')
 _INET6 = re.compile(r'sa_family=AF_INET6, sin6_port=htons\((\d+)\).*?inet_pton\(AF_INET6, "([^"]+)"')
@@ -38,6 +40,12 @@ class EgressReport:
     pids: set[str] = field(default_factory=set)  # tasks (processes and threads) seen making any of these calls
     started: dict[str, tuple[float, str]] = field(default_factory=dict)  # pid -> (execve time, its arguments)
     ended: dict[str, float] = field(default_factory=dict)  # pid -> exit_group time
+    created: list[tuple[str, str]] = field(default_factory=list)  # (path, trace line) of files opened to be created
+
+    def created_under(self, *roots: str) -> list[str]:
+        """Creations in or below these folders (an O_TMPFILE open names the folder itself)."""
+        tops = [root.rstrip("/") for root in roots]
+        return [line for path, line in self.created if any(path == t or path.startswith(t + "/") for t in tops)]
 
     def lifetimes(self, marker: str) -> list[float]:
         """Seconds from execve to exit_group of each process whose command line contains `marker`."""
@@ -73,6 +81,12 @@ def _classify(report: EgressReport, call: str, args: str, line: str) -> None:
 def parse_trace(text: str) -> EgressReport:
     report = EgressReport()
     for line in text.splitlines():
+        opened = _OPEN.match(line.strip())
+        if opened:
+            _pid, path, flags = opened.groups()
+            if "creat(" in line or "O_CREAT" in (flags or "") or "O_TMPFILE" in (flags or ""):
+                report.created.append((path, line.strip()))
+            continue
         life = _LIFE.match(line.strip())
         if life:
             pid, at, call, args = life.groups()

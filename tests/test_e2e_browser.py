@@ -346,6 +346,12 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path, tmp_path: Path) 
     assert egress.outside == [], egress.outside[:20]
     assert egress.dns == [], egress.dns[:20]
     assert not (server["home"] / ".cache" / "Microsoft").exists(), "ONNX Runtime kept a telemetry folder"
+    # no file was even created (and unlinked at once) in the places plaintext must never reach
+    # (a POSIX semaphore, /dev/shm/sem.*, is a counter: tqdm's multiprocessing lock makes one; it holds no data)
+    created = [line for line in egress.created_under(str(server["tmp"]), str(server["home"]), "/dev/shm")
+               if '"/dev/shm/sem.' not in line]
+    print("files created by the product in TMPDIR, HOME, /dev/shm:", created)
+    assert created == [], "\n".join(created)
 
     # nothing plaintext left behind: server temp and home, shared memory, the browser's profile and cache
     needles = _needles(clip.read_bytes(), target.read_bytes(), txt)

@@ -17,6 +17,9 @@ TRACE = """\
 105 1764629100.250000 execve("/usr/bin/python3", ["/usr/bin/python3", "-m", "workstation.sealed_worker"], 0x7ff /* 9 vars */) = 0
 105 1764629112.750000 connect(3, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.53")}, 16) = 0
 105 1764629113.000000 exit_group(0) = ?
+106 1764629114.000000 openat(AT_FDCWD, "/srv/tmp", O_RDWR|O_EXCL|O_CLOEXEC|O_TMPFILE, 0600) = 7
+106 1764629114.100000 openat(AT_FDCWD, "/srv/home/.cache/x.json", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0666) = 8
+106 1764629114.200000 openat(AT_FDCWD, "/srv/home/models/model.bin", O_RDONLY|O_CLOEXEC) = 9
 """
 
 
@@ -26,7 +29,9 @@ def test_outside_addresses_and_dns_are_found_whatever_the_kernel_answered() -> N
     assert len(report.dns) == 3  # the port-53 connects (loopback resolvers too) and the nscd socket
     assert report.counts["bind AF_INET loopback"] == 1 and report.counts["connect AF_INET6 loopback"] == 1
     assert report.counts["sendto (connected socket)"] == 1 and report.counts["sendmsg AF_NETLINK"] == 1
-    assert report.pids == {"101", "102", "103", "104", "105"}
+    assert report.pids == {"101", "102", "103", "104", "105"}  # (opens are not network calls)
+    assert len(report.created_under("/srv/tmp")) == 1  # O_TMPFILE names the directory itself
+    assert len(report.created_under("/srv")) == 2 and len(report.created_under("/srv/home")) == 1
     assert report.lifetimes("workstation.sealed_worker") == [12.75]
 
 

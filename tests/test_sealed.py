@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -50,6 +51,7 @@ def native_sendto(host, port):
 unix = libc.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0)
 print(json.dumps({
     "sealing": str(result.sealing),
+    "seccomp": result.seccomp,
     "tcp": native_connect(socket.AF_INET, socket.SOCK_STREAM, "192.0.2.1", 443),
     "udp_dns": native_sendto("8.8.8.8", 53),
     "netlink": "refused" if libc.socket(16, socket.SOCK_RAW, 0) < 0 else "created",
@@ -71,8 +73,15 @@ def _native_probe(mode: str) -> dict[str, object]:
 
 
 @linux_only
-def test_namespace_sealing_refuses_native_connects_sends_and_lookups() -> None:
+def test_by_default_namespace_and_seccomp_both_hold() -> None:
     found = _native_probe("auto")
+    assert found["sealing"] in (str(sandbox.Sealing.NAMESPACE), str(sandbox.Sealing.USER_NAMESPACE)), found
+    assert found["seccomp"] is True and found["tcp"] == "socket:" + os.strerror(sandbox.EAFNOSUPPORT), found
+
+
+@linux_only
+def test_namespace_alone_refuses_native_connects_sends_and_lookups() -> None:
+    found = _native_probe("namespace")
     assert found["sealing"] in (str(sandbox.Sealing.NAMESPACE), str(sandbox.Sealing.USER_NAMESPACE)), found
     assert found["tcp"] == "connect:" + os.strerror(errno.ENETUNREACH), found  # not even a route out
     assert found["udp_dns"] == "sendto:" + os.strerror(errno.ENETUNREACH), found
@@ -157,7 +166,7 @@ def test_doctor_reports_each_protection_as_checked_here() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) >= 6 and all(line.startswith("ok") for line in lines), out.stdout
-    assert "no network (network namespace)" in out.stdout or "no network (user and network namespace)" in out.stdout
+    assert re.search(r"no network \((user and )?network namespace \+ seccomp filter\)", out.stdout), out.stdout
 
 
 def test_retranslation_runs_in_the_sealed_worker(vault_clip: Path) -> None:

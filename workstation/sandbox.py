@@ -8,16 +8,18 @@ itself refuses:
 1. **Network namespace** (Linux). Root: `unshare(CLONE_NEWNET)`. Anyone else: `unshare(CLONE_NEWUSER |
    CLONE_NEWNET)` with this user mapped to itself. The new namespace has only a loopback interface, left down:
    every connect, sendto or bind to an address outside fails with ENETUNREACH/EADDRNOTAVAIL, DNS included.
-2. **seccomp filter** where namespaces are refused (containers, hardened kernels with unprivileged user
-   namespaces off): `socket()` of any family but AF_UNIX fails with EAFNOSUPPORT (AF_INET, AF_INET6, AF_NETLINK,
-   AF_PACKET...), `io_uring_setup` (which can open sockets without `socket()`) with ENOSYS, and syscalls of
-   another architecture (x32, i386 `int 0x80`) with EPERM. Set with PR_SET_NO_NEW_PRIVS, inherited by every
-   thread and child and impossible to lift.
+2. **seccomp filter**, on top of the namespace and alone where namespaces are refused (containers, kernels with
+   unprivileged user namespaces off): `socket()` of any family but AF_UNIX fails with EAFNOSUPPORT (AF_INET,
+   AF_INET6, AF_NETLINK, AF_PACKET...), `io_uring_setup` (which can open sockets without `socket()`) with ENOSYS,
+   and syscalls of another architecture (x32, i386 `int 0x80`) with EPERM. Set with PR_SET_NO_NEW_PRIVS, inherited
+   by every thread and child and impossible to lift. On top of the namespace it matters for root: a worker running
+   as root could `setns` back into the host's network namespace, but still could not create an inet socket.
 3. **Nothing** on other systems (macOS, Windows, exotic CPUs): `seal()` says so, and the worker, `workstation
    doctor` and the app's start-up line repeat it instead of claiming more than is done.
 
-`WORKSTATION_SEAL=seccomp` skips the namespace and uses the filter (tests, or kernels whose namespaces misbehave);
-`WORKSTATION_SEAL=user-namespace` takes the unprivileged path even as root (tests). Nothing turns sealing off.
+`WORKSTATION_SEAL=seccomp` skips the namespace (tests, or kernels whose namespaces misbehave); `namespace` and
+`user-namespace` (the unprivileged path, even as root) leave the filter out, so tests can check each layer alone.
+Nothing turns sealing off.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ class Sealing(StrEnum):
 class SealResult:
     sealing: Sealing
     detail: str  # what was tried and why something was refused, for `workstation doctor`
+    seccomp: bool = False  # the filter is on (alone, or on top of a namespace)
+
+    def describe(self) -> str:
+        if self.seccomp and self.sealing is not Sealing.SECCOMP:
+            return f"{self.sealing} + {Sealing.SECCOMP}"
+        return str(self.sealing)
 
 
 class _SockFilter(ctypes.Structure):
@@ -149,18 +157,22 @@ def seal() -> SealResult:
     if not sys.platform.startswith("linux"):
         return SealResult(Sealing.NONE, f"no network sealing on {sys.platform}: only the Python guard applies")
     libc = _libc()
-    notes: list[str] = []
     mode = os.environ.get("WORKSTATION_SEAL", "auto")
+    notes: list[str] = []
+    sealing: Sealing | None = None
     if mode != "seccomp":
         sealing, note = _unshare_network(libc, mode)
         notes.append(note)
-        if sealing is not None and _only_loopback():
-            return SealResult(sealing, note)
-        if sealing is not None:
+        if sealing is not None and not _only_loopback():
             notes.append("but interfaces other than loopback are still visible")
+            sealing = None
+        if sealing is not None and mode in ("namespace", "user-namespace"):
+            return SealResult(sealing, "; ".join(notes))
     ok, note = install_seccomp(libc)
     notes.append(note)
-    return SealResult(Sealing.SECCOMP if ok else Sealing.NONE, "; ".join(notes))
+    if sealing is None:
+        sealing = Sealing.SECCOMP if ok else Sealing.NONE
+    return SealResult(sealing, "; ".join(notes), seccomp=ok)
 
 
 def network_reachable() -> bool:

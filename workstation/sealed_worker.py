@@ -38,7 +38,7 @@ def main() -> int:
     offline.activate()
     offline.disable_native_telemetry()
     inp, out = _channels()
-    write_frame(out, {"type": "ready", "sealing": str(sealed.sealing), "detail": sealed.detail, "reachable": reachable})
+    write_frame(out, {"type": "ready", "sealing": sealed.describe(), "detail": sealed.detail, "reachable": reachable})
     request = read_frame(inp)
     if request is None:
         return 0
