@@ -49,6 +49,10 @@ CHROMIUM_ARGS = [
 EDITED_TEXT = "Исправлено переводчиком в браузере"
 MARKER = "переводчиком"
 RECORDING_BYTES = 1_300_000  # over Starlette's 1 MB spool threshold; about 40 s of 16 kHz speech
+# Chromium's session-restore files keep the state of the page's form fields (text typed into them) for "reopen
+# closed tabs", at moments of its choosing. No server response controls that: README ("what is not enforced")
+# says to use a private window. These files are scanned and reported, but only the rest of the profile is asserted.
+SESSION_RESTORE = ("Sessions", "Current Session", "Last Session", "Current Tabs", "Last Tabs")
 
 pytestmark = [
     pytest.mark.browser,
@@ -364,5 +368,8 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path, tmp_path: Path) 
     assert len(_scan([canary], needles)[0]) >= 2
     found, files = _scan(roots, needles)
     shutil.rmtree(browser_tmp, ignore_errors=True)
+    restore = [f for f in found if any(f"/{name}" in f for name in SESSION_RESTORE)]
+    print("in Chromium's session-restore files (browser behaviour, see README):", restore)
     assert files > 20, f"only {files} files scanned: the browser profile was not where expected"
-    assert found == [], "\n".join(found)
+    assert [f for f in found if f not in restore] == [], "\n".join(found)
+    assert not any(f.startswith(("recording", "export")) for f in restore), restore  # field text at most: no audio, no export

@@ -178,3 +178,12 @@ def test_retranslation_runs_in_the_sealed_worker(vault_clip: Path) -> None:
     pairs = sealed.retranslate(segments, PipelineOptions(device="cpu"), audio=data)
     assert len(pairs) == 2 and all(isinstance(route, EnglishRoute) for _, route in pairs)
     assert any(text.strip() for text, _ in pairs), pairs
+
+
+def test_a_malformed_answer_is_a_clear_error_not_a_crash() -> None:
+    import io
+
+    with pytest.raises(sealed.SealedWorkerError, match="malformed"):
+        sealed.read_frame(io.BytesIO((5).to_bytes(4, "big") + b"{not}"))
+    with pytest.raises(sealed.SealedWorkerError, match="malformed"):
+        sealed._parsed(sealed.result_from_dict, {"segments": [{"start": "x"}], "language": 1})

@@ -77,7 +77,10 @@ def read_frame(inp: IO[bytes]) -> dict[str, Any] | None:
     body = inp.read(size)
     if len(body) != size:
         raise SealedWorkerError("The sealed worker's answer was cut short.")
-    message = json.loads(body.decode("utf-8"))
+    try:
+        message = json.loads(body.decode("utf-8"))
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        raise SealedWorkerError("The sealed worker sent a malformed answer.") from exc
     if not isinstance(message, dict):
         raise SealedWorkerError("The sealed worker sent a malformed answer.")
     return message
@@ -156,8 +159,13 @@ class Worker:
             )
         except OSError as exc:
             raise SealedWorkerError(f"The sealed processing worker could not be started: {exc.strerror}.") from exc
-        ready = self._next()
+        try:
+            ready = self._next()
+        except SealedWorkerError:
+            self.stop()
+            raise
         if ready is None or ready.get("type") != "ready":
+            self.stop()
             raise SealedWorkerError(self._died("while starting"))
         self.report = SealingReport(str(ready.get("sealing")), str(ready.get("detail")), bool(ready.get("reachable")))
 
@@ -239,7 +247,7 @@ def run_pipeline(data: bytes, options: Any, progress: ProgressFn | None = None,
                 if message.get("type") == "progress" and progress is not None:
                     progress(float(message.get("fraction", 0.0)), str(message.get("stage", "")))
                 elif message.get("type") == "result":
-                    result = result_from_dict(message["result"])
+                    result = _parsed(result_from_dict, message.get("result"))
                     if not worker.report.sealed:  # said with the result, so the job page and the CLI show it
                         result.warnings.append(worker.report.describe())
                     return result
@@ -252,6 +260,14 @@ def run_pipeline(data: bytes, options: Any, progress: ProgressFn | None = None,
     raise SealedWorkerError("The sealed processing worker gave no result. Nothing was saved; try again.")
 
 
+def _parsed(build: Callable[[Any], Any], payload: Any) -> Any:
+    """The worker's answer turned into our types; an answer of the wrong shape is an error, not a crash."""
+    try:
+        return build(payload)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise SealedWorkerError("The sealed worker sent a malformed answer. Nothing was saved; try again.") from exc
+
+
 def retranslate(segments: list[Any], options: Any, *, audio: bytes | None = None) -> list[tuple[str, Any]]:
     """`pipeline.retranslate` in a sealed worker (Argos, or Whisper speech translation of the spans of `audio`)."""
     from workstation.testimony import EnglishRoute
@@ -260,5 +276,6 @@ def retranslate(segments: list[Any], options: Any, *, audio: bytes | None = None
         for message in worker.request("retranslate", audio or b"", options=options_to_dict(options),
                                       segments=[s.to_dict() for s in segments]):
             if message.get("type") == "result":
-                return [(str(text), EnglishRoute(route)) for text, route in message["translations"]]
+                pairs = message.get("translations")
+                return _parsed(lambda p: [(str(text), EnglishRoute(route)) for text, route in p], pairs)
     raise SealedWorkerError("The sealed processing worker gave no result. Nothing was saved; try again.")

@@ -42,7 +42,10 @@ def main() -> int:
     request = read_frame(inp)
     if request is None:
         return 0
-    data = inp.read(int(request.get("data_len", 0)))
+    expected = int(request.get("data_len", 0))
+    data = inp.read(expected)
+    if len(data) != expected:  # the app stopped sending (cancelled, or it is exiting): nothing to do
+        return 1
     try:
         answer = _handle(str(request.get("op")), request, data, out)
     except Exception as exc:  # noqa: BLE001 - sent back as a typed error (a message only from WorkstationError)
