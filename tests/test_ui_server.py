@@ -93,3 +93,16 @@ def test_no_store_middleware_replaces_cache_headers() -> None:
     assert (b"cache-control", b"no-store, private") in media and (b"etag", b"x") not in media
     assert (b"cache-control", b"max-age=3600") not in media and (b"content-type", b"a/b") in media
     assert (b"cache-control", b"max-age=3600") in asyncio.run(run("/static/js/main.js"))  # bundled code only
+
+
+def test_pages_warn_plainly_when_the_worker_cannot_be_sealed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fixtures_ui import open_app
+    from workstation import sealed
+    from workstation.commands.app_cmd import SEALING_ENV
+
+    report = sealed.SealingReport("none", "no network sealing on darwin: only the Python guard applies", True)
+    monkeypatch.setenv(SEALING_ENV, report.describe())
+    at = open_app()
+    assert any("cannot take the network away" in str(w.value) for w in at.warning), [w.value for w in at.warning]
+    monkeypatch.setenv(SEALING_ENV, "")
+    assert not any("cannot take the network away" in str(w.value) for w in open_app().warning)
