@@ -187,3 +187,36 @@ def test_a_malformed_answer_is_a_clear_error_not_a_crash() -> None:
         sealed.read_frame(io.BytesIO((5).to_bytes(4, "big") + b"{not}"))
     with pytest.raises(sealed.SealedWorkerError, match="malformed"):
         sealed._parsed(sealed.result_from_dict, {"segments": [{"start": "x"}], "language": 1})
+
+
+SERVER_PROBE = """
+import json, socket, subprocess, sys
+from workstation import sandbox
+result = sandbox.restrict_server()
+def make(family, kind):
+    try:
+        socket.socket(family, kind).close()
+        return "ok"
+    except OSError as exc:
+        return exc.strerror
+child = subprocess.run([sys.executable, "-c", "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"],
+                       capture_output=True)
+print(json.dumps({"seccomp": result.seccomp, "tcp": make(socket.AF_INET, socket.SOCK_STREAM),
+                  "tcp6": make(socket.AF_INET6, socket.SOCK_STREAM | socket.SOCK_NONBLOCK),
+                  "udp": make(socket.AF_INET, socket.SOCK_DGRAM),
+                  "udp6": make(socket.AF_INET6, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC),
+                  "unix": make(socket.AF_UNIX, socket.SOCK_DGRAM), "child_udp_refused": child.returncode != 0}))
+"""
+
+
+@linux_only
+def test_app_server_filter_allows_tcp_and_unix_but_no_udp_for_it_and_its_children() -> None:
+    import json
+
+    out = subprocess.run([sys.executable, "-c", SERVER_PROBE], check=False, capture_output=True, text=True,
+                         cwd=REPO_ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    refused = os.strerror(sandbox.EAFNOSUPPORT)
+    assert found == {"seccomp": True, "tcp": "ok", "tcp6": "ok", "udp": refused, "udp6": refused, "unix": "ok",
+                     "child_udp_refused": True}, found

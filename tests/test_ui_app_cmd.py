@@ -50,6 +50,8 @@ def test_server_listens_on_loopback_only_and_refuses_other_origins(running_app) 
         if c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid in (proc.pid, None)
     ]
     assert listening and all(addr.ip == "127.0.0.1" for addr in listening), listening
+    status = dict(line.split(":\t", 1) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines() if ":\t" in line)
+    assert (status.get("Seccomp"), status.get("NoNewPrivs")) == ("2", "1"), status  # the server's no-UDP filter
     req = urllib.request.Request(f"http://127.0.0.1:{port}/_stcore/health", headers={"Origin": "http://evil.example"})
     with urllib.request.urlopen(req, timeout=5) as r:
         assert r.headers.get("Access-Control-Allow-Origin") in (None, f"http://127.0.0.1:{port}")

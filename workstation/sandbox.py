@@ -31,6 +31,7 @@ import platform
 import socket
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -47,7 +48,8 @@ IO_URING_SETUP = 425  # the same number on x86_64 and aarch64
 # machine -> (AUDIT_ARCH_*, __NR_socket)
 _ARCHES = {"x86_64": (0xC000003E, 41), "amd64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198), "arm64": (0xC00000B7, 198)}
 # classic BPF opcodes
-_LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
+_LD_W_ABS, _JEQ_K, _JGE_K, _RET_K, _AND_K = 0x20, 0x15, 0x35, 0x06, 0x54
+AF_PACKET, SOCK_TYPE_MASK = 17, 0xF
 
 
 class Sealing(StrEnum):
@@ -137,11 +139,38 @@ def seccomp_program(arch: int, socket_nr: int) -> bytes:
     return b"".join(struct.pack("=HBBI", *ins) for ins in program)
 
 
-def install_seccomp(libc: ctypes.CDLL) -> tuple[bool, str]:
+def server_program(arch: int, socket_nr: int) -> bytes:
+    """The app server's filter: TCP and AF_UNIX sockets only. No UDP (so no DNS query, no RTP or multicast socket
+    from FFmpeg), no raw or packet sockets, no io_uring. Its TCP listener is bound to 127.0.0.1; outbound TCP is
+    left to the Python guard (seccomp cannot read the address a connect() names)."""
+    deny_socket = SECCOMP_RET_ERRNO | EAFNOSUPPORT
+    program = [
+        (_LD_W_ABS, 0, 0, 4),  # 0: A = arch
+        (_JEQ_K, 0, 14, arch),  # 1: another ABI -> 16
+        (_LD_W_ABS, 0, 0, 0),  # 2: A = nr
+        (_JGE_K, 12, 0, X32_SYSCALL_BIT),  # 3: x32 -> 16
+        (_JEQ_K, 10, 0, IO_URING_SETUP),  # 4: io_uring -> 15
+        (_JEQ_K, 0, 7, socket_nr),  # 5: not socket() -> 13 (allow)
+        (_LD_W_ABS, 0, 0, 16),  # 6: A = family
+        (_JEQ_K, 2, 0, socket.AF_INET),  # 7: -> 10
+        (_JEQ_K, 1, 0, socket.AF_INET6),  # 8: -> 10
+        (_JEQ_K, 4, 3, AF_PACKET),  # 9: AF_PACKET -> 14, anything else -> 13
+        (_LD_W_ABS, 0, 0, 24),  # 10: A = low 32 bits of args[1], the type (with SOCK_CLOEXEC/NONBLOCK flags)
+        (_AND_K, 0, 0, SOCK_TYPE_MASK),  # 11
+        (_JEQ_K, 0, 1, socket.SOCK_STREAM),  # 12: TCP -> 13, UDP/raw -> 14
+        (_RET_K, 0, 0, SECCOMP_RET_ALLOW),  # 13
+        (_RET_K, 0, 0, deny_socket),  # 14
+        (_RET_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS),  # 15
+        (_RET_K, 0, 0, SECCOMP_RET_ERRNO | EPERM),  # 16
+    ]
+    return b"".join(struct.pack("=HBBI", *ins) for ins in program)
+
+
+def install_seccomp(libc: ctypes.CDLL, build: Callable[[int, int], bytes] | None = None) -> tuple[bool, str]:
     arch = _ARCHES.get(platform.machine().lower())
     if arch is None or sys.byteorder != "little":
         return False, f"no seccomp filter for this processor ({platform.machine()})"
-    raw = seccomp_program(*arch)
+    raw = (build or seccomp_program)(*arch)
     count = len(raw) // ctypes.sizeof(_SockFilter)
     filters = (_SockFilter * count).from_buffer_copy(raw)
     prog = _SockFprog(count, ctypes.cast(filters, ctypes.POINTER(_SockFilter)))
@@ -149,7 +178,7 @@ def install_seccomp(libc: ctypes.CDLL) -> tuple[bool, str]:
         return False, f"PR_SET_NO_NEW_PRIVS refused: {_errno_text()}"
     if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
         return False, f"seccomp filter refused: {_errno_text()}"
-    return True, "seccomp filter: only AF_UNIX sockets"
+    return True, "seccomp filter: only AF_UNIX sockets" if build is None else "seccomp filter: TCP and AF_UNIX sockets only"
 
 
 def seal() -> SealResult:
@@ -173,6 +202,17 @@ def seal() -> SealResult:
     if sealing is None:
         sealing = Sealing.SECCOMP if ok else Sealing.NONE
     return SealResult(sealing, "; ".join(notes), seccomp=ok)
+
+
+def restrict_server() -> SealResult:
+    """For `workstation app`: no UDP, raw or packet socket in this process and its children (see server_program).
+
+    Call before Streamlit starts threads (the filter is per thread; threads started later inherit it).
+    """
+    if not sys.platform.startswith("linux"):
+        return SealResult(Sealing.NONE, f"no seccomp on {sys.platform}")
+    ok, note = install_seccomp(_libc(), server_program)
+    return SealResult(Sealing.SECCOMP if ok else Sealing.NONE, note, seccomp=ok)
 
 
 def network_reachable() -> bool:

@@ -80,14 +80,18 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Start the workstation in your browser at http://127.0.0.1:PORT (this computer only)."""
-        from workstation import sealed
+        from workstation import sandbox, sealed
         from workstation.ui import server
 
         env = app_env(vault, idle_lock_min)
         report = sealed.check()
         env[SEALING_ENV] = report.describe() if not report.sealed else ""
+        # Below the Python guard, for the server itself: no UDP socket (no DNS query, no RTP), before any thread starts
+        restricted = sandbox.restrict_server()
         typer.echo(f"Testimony Workstation: open http://{HOST}:{port} in your browser (Ctrl+C stops it).")
         typer.echo(report.describe(), err=not report.sealed)
+        typer.echo(f"App server: {restricted.detail}." if restricted.seccomp else
+                   f"App server: no seccomp filter here ({restricted.detail}); the Python guard applies.")
         sys.stdout.flush()
         # The server runs in this process (not a child, not an exec): Ctrl+C or SIGTERM from a service manager or a
         # test reach the server itself, no server can outlive its command, and the guard is never off.
