@@ -49,7 +49,16 @@ def native_sendto(host, port):
     return "sent" if rc >= 0 else "sendto:" + os.strerror(err)
 
 unix = libc.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0)
+
+def setns_back():
+    try:
+        fd = os.open("/proc/1/ns/net", os.O_RDONLY)
+    except OSError:
+        return "refused"
+    return "joined" if libc.setns(fd, 0x40000000) == 0 else "refused"
+
 print(json.dumps({
+    "setns_back": setns_back(),
     "sealing": str(result.sealing),
     "seccomp": result.seccomp,
     "tcp": native_connect(socket.AF_INET, socket.SOCK_STREAM, "192.0.2.1", 443),
@@ -77,6 +86,8 @@ def test_by_default_namespace_and_seccomp_both_hold() -> None:
     found = _native_probe("auto")
     assert found["sealing"] in (str(sandbox.Sealing.NAMESPACE), str(sandbox.Sealing.USER_NAMESPACE)), found
     assert found["seccomp"] is True and found["tcp"] == "socket:" + os.strerror(sandbox.EAFNOSUPPORT), found
+    if found["sealing"] == str(sandbox.Sealing.USER_NAMESPACE):  # even root cannot re-enter the host's network
+        assert found["setns_back"] == "refused", found
 
 
 @linux_only
@@ -91,7 +102,7 @@ def test_namespace_alone_refuses_native_connects_sends_and_lookups() -> None:
 @linux_only
 def test_unprivileged_user_namespace_path_seals_too() -> None:
     found = _native_probe("user-namespace")
-    assert found["sealing"] == str(sandbox.Sealing.USER_NAMESPACE), found
+    assert found["sealing"] == str(sandbox.Sealing.USER_NAMESPACE) and found["setns_back"] == "refused", found
     assert found["tcp"] == found["udp_dns"].replace("sendto:", "connect:") == "connect:" + os.strerror(errno.ENETUNREACH)
 
 

@@ -5,8 +5,8 @@ and before any media library or model is loaded. The Python guard in `offline.py
 `socket` calls; FFmpeg, ONNX Runtime, CTranslate2 and glibc's resolver call the kernel directly. Here the kernel
 itself refuses:
 
-1. **Network namespace** (Linux). Root: `unshare(CLONE_NEWNET)`. Anyone else: `unshare(CLONE_NEWUSER |
-   CLONE_NEWNET)` with this user mapped to itself. The new namespace has only a loopback interface, left down:
+1. **Network namespace** (Linux): `unshare(CLONE_NEWUSER | CLONE_NEWNET)` with this user mapped to itself (root
+   too: its capabilities then end at the worker's own namespaces); root falls back to `unshare(CLONE_NEWNET)`. The new namespace has only a loopback interface, left down:
    every connect, sendto or bind to an address outside fails with ENETUNREACH/EADDRNOTAVAIL, DNS included.
 2. **seccomp filter**, on top of the namespace and alone where namespaces are refused (containers, kernels with
    unprivileged user namespaces off): `socket()` of any family but AF_UNIX fails with EAFNOSUPPORT (AF_INET,
@@ -102,12 +102,8 @@ def _only_loopback() -> bool:
     return all(name == "lo" for _, name in socket.if_nameindex())
 
 
-def _unshare_network(libc: ctypes.CDLL, mode: str) -> tuple[Sealing | None, str]:
+def _user_and_network(libc: ctypes.CDLL) -> tuple[Sealing | None, str]:
     uid, gid = os.geteuid(), os.getegid()
-    if uid == 0 and mode != "user-namespace":
-        if libc.unshare(CLONE_NEWNET) != 0:
-            return None, f"unshare(CLONE_NEWNET) refused: {_errno_text()}"
-        return Sealing.NAMESPACE, "new network namespace"
     if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
         return None, f"unshare(CLONE_NEWUSER|CLONE_NEWNET) refused: {_errno_text()}"
     try:  # map this user to itself so files keep their owner; setgroups must be denied before gid_map
@@ -117,6 +113,22 @@ def _unshare_network(libc: ctypes.CDLL, mode: str) -> tuple[Sealing | None, str]
     except OSError as exc:  # the namespace holds even unmapped; files are still checked against the real user
         return Sealing.USER_NAMESPACE, f"new user and network namespace (id map not written: {exc.strerror})"
     return Sealing.USER_NAMESPACE, "new user and network namespace"
+
+
+def _unshare_network(libc: ctypes.CDLL, mode: str) -> tuple[Sealing | None, str]:
+    """A user + network namespace first, even for root: root's capabilities then stop at the worker's own
+    namespaces (it cannot `setns` back into the host's network, nor ptrace the non-dumpable app). Root falls back
+    to a plain network namespace where user namespaces are off; `mode="namespace"` asks for that one (tests)."""
+    if os.geteuid() == 0 and mode == "namespace":
+        if libc.unshare(CLONE_NEWNET) != 0:
+            return None, f"unshare(CLONE_NEWNET) refused: {_errno_text()}"
+        return Sealing.NAMESPACE, "new network namespace"
+    sealing, note = _user_and_network(libc)
+    if sealing is None and os.geteuid() == 0 and mode == "auto":
+        if libc.unshare(CLONE_NEWNET) == 0:
+            return Sealing.NAMESPACE, f"{note}; new network namespace"
+        return None, f"{note}; unshare(CLONE_NEWNET) refused: {_errno_text()}"
+    return sealing, note
 
 
 def seccomp_program(arch: int, socket_nr: int) -> bytes:
