@@ -53,8 +53,8 @@ AF_PACKET, SOCK_TYPE_MASK = 17, 0xF
 
 
 class Sealing(StrEnum):
-    NAMESPACE = "network namespace"  # root: CLONE_NEWNET
-    USER_NAMESPACE = "user and network namespace"  # unprivileged: CLONE_NEWUSER | CLONE_NEWNET
+    NAMESPACE = "network namespace"  # root, where user namespaces are off: CLONE_NEWNET
+    USER_NAMESPACE = "user and network namespace"  # CLONE_NEWUSER | CLONE_NEWNET (root included)
     SECCOMP = "seccomp filter"
     NONE = "none"
 
