@@ -87,11 +87,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(port: int, vault: Path, *, log: Any = subprocess.DEVNULL, timeout: float = 90) -> subprocess.Popen:
-    """`workstation app` in a child process; returns once it answers its health check (or has exited)."""
-    env = dict(os.environ, WORKSTATION_VAULT=str(vault), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "workstation.cli", "app", "--port", str(port), "--vault", str(vault)],
-                            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+def start_app(port: int, vault: Path, *, log: Any = subprocess.DEVNULL, timeout: float = 90,
+              prefix: list[str] | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`workstation app` in a child process; returns once it answers its health check (or has exited).
+
+    ``prefix`` runs it under another command (the egress test's `strace -f ...`); ``env`` adds variables.
+    """
+    env = dict(os.environ, WORKSTATION_VAULT=str(vault), PYTHONUNBUFFERED="1", **(env or {}))
+    cmd = [sys.executable, "-m", "workstation.cli", "app", "--port", str(port), "--vault", str(vault)]
+    proc = subprocess.Popen([*(prefix or []), *cmd], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:
@@ -103,7 +107,17 @@ def start_app(port: int, vault: Path, *, log: Any = subprocess.DEVNULL, timeout:
 
 
 def stop_app(proc: subprocess.Popen) -> None:
-    proc.terminate()
+    """Stop the server; under a wrapper (strace), stop the server itself and let the wrapper finish its output."""
+    import psutil
+
+    try:
+        wrapped = [c for c in psutil.Process(proc.pid).children() if "workstation.cli" in " ".join(c.cmdline())]
+    except psutil.Error:
+        wrapped = []
+    for child in wrapped:
+        child.terminate()
+    if not wrapped:
+        proc.terminate()
     try:
         proc.wait(15)
     except subprocess.TimeoutExpired:

@@ -32,3 +32,22 @@ def test_cli_main_hardens_before_running_a_command(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.split()[-1] == "0"
     assert (tmp_path / "probe").stat().st_mode & 0o077 == 0
+
+
+def test_cli_process_is_not_dumpable_and_can_lock_key_pages() -> None:
+    """PR_SET_DUMPABLE 0: same-user processes cannot ptrace it or read /proc/PID/mem; a key buffer can be mlocked."""
+    script = (
+        "import sys; sys.argv = ['workstation', 'version']\n"
+        "from workstation import cli, hardening\n"
+        "print(hardening.is_dumpable())\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "print(hardening.is_dumpable(), hardening.lock_in_memory(bytes(range(32)) * 2))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    before, _version, after = out.stdout.splitlines()
+    assert (before, after.split()[0]) == ("True", "False")
+    import os
+    import resource
+
+    may_lock = os.geteuid() == 0 or resource.getrlimit(resource.RLIMIT_MEMLOCK)[0] >= 65536
+    assert after.split()[1] == str(may_lock)  # refused only where RLIMIT_MEMLOCK leaves no room

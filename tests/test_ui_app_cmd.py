@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import urllib.request
 from pathlib import Path
 
@@ -40,13 +41,17 @@ def test_server_listens_on_loopback_only_and_refuses_other_origins(running_app) 
 
     port, proc = running_app
     assert proc.poll() is None, "workstation app did not start"
-    # `workstation app` became the server (exec): stopping it can never leave a server behind
-    assert "streamlit" in " ".join(psutil.Process(proc.pid).cmdline())
+    # `workstation app` is the server itself (no exec, no child): the guard that cli.main turned on never went off,
+    # and stopping the command can never leave a server behind
+    assert "workstation.cli" in " ".join(psutil.Process(proc.pid).cmdline())
+    # system-wide, not per process: the server is not dumpable, so only root may read its /proc/PID/fd
     listening = [
-        c.laddr for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-        for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+        c.laddr for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid in (proc.pid, None)
     ]
     assert listening and all(addr.ip == "127.0.0.1" for addr in listening), listening
+    status = dict(line.split(":\t", 1) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines() if ":\t" in line)
+    assert (status.get("Seccomp"), status.get("NoNewPrivs")) == ("2", "1"), status  # the server's no-UDP filter
     req = urllib.request.Request(f"http://127.0.0.1:{port}/_stcore/health", headers={"Origin": "http://evil.example"})
     with urllib.request.urlopen(req, timeout=5) as r:
         assert r.headers.get("Access-Control-Allow-Origin") in (None, f"http://127.0.0.1:{port}")
@@ -77,3 +82,41 @@ def test_websocket_from_another_origin_is_refused(running_app) -> None:
     port, _proc = running_app
     assert _upgrade_status(port, f"http://127.0.0.1:{port}") == 101
     assert _upgrade_status(port, "http://evil.example") in (403, 401, 400)
+
+
+def test_every_response_is_no_store(running_app) -> None:
+    """Pages, health checks and /media/ (where exports and audio are served) must never enter the browser's cache."""
+    import urllib.error
+
+    port, _proc = running_app
+    for path in ("/", "/_stcore/health", "/_stcore/host-config"):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            assert r.headers.get("Cache-Control") == "no-store, private", (path, dict(r.headers))
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/media/0123456789abcdef.zip", timeout=5)
+    except urllib.error.HTTPError as exc:  # no such file: still no-store
+        assert exc.code == 404 and exc.headers.get("Cache-Control") == "no-store, private", dict(exc.headers)
+    else:
+        raise AssertionError("a made-up media id was served")
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (scripts/test.sh installs it)")
+def test_a_foreign_origin_before_the_first_page_load_reaches_nothing(tmp_path: Path) -> None:
+    """The issue's reproduction: one WebSocket with a foreign Origin, before any page was loaded, used to make the
+    server resolve checkip.amazonaws.com and connect UDP to 8.8.8.8. Traced below Python: nothing now."""
+    from tests.egress import STRACE_ARGS, parse_trace
+
+    port, trace = free_port(), tmp_path / "strace.txt"
+    with open(tmp_path / "server.log", "wb") as log:
+        proc = start_app(port, tmp_path / "vault", log=log, timeout=60,
+                         prefix=["strace", *STRACE_ARGS, "-o", str(trace)])
+        try:
+            assert _upgrade_status(port, "http://evil.example") in (403, 401, 400)
+            assert _upgrade_status(port, "http://192.0.2.44:8501") in (403, 401, 400)
+        finally:
+            stop_app(proc)
+    egress = parse_trace(trace.read_text(errors="replace"))
+    assert egress.counts["bind AF_INET loopback"] >= 1, egress.summary()  # the trace saw the server
+    assert egress.outside == [] and egress.dns == [], (egress.outside, egress.dns)
+    log_text = (tmp_path / "server.log").read_text(errors="replace")
+    assert "network guard blocked" not in log_text, log_text[-2000:]  # not even tried: the look-ups are closed

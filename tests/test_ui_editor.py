@@ -196,3 +196,20 @@ def test_redactions_decided_on_the_export_page_reach_the_export(ui_users, ui_cli
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         txt = zf.read(next(n for n in zf.namelist() if n.endswith(".txt"))).decode()
     assert "Ахмед" not in txt and "Akhmed" not in txt and "Witness A" in txt
+
+
+def test_export_to_a_folder_writes_there_without_the_browser(ui_users, case, tmp_path) -> None:
+    from workstation.manifest import verify_export
+
+    edna = ui_users["edna"]
+    at = open_app(edna, "page_export.py")
+    at.checkbox(key="export_draft").check()
+    at.multiselect(key="export_formats").set_value(["txt", "json"]).run()
+    target = tmp_path / "usb"
+    at.text_input(key="export_folder").input(str(target)).run()
+    at.button(key="export_folder_go").click().run()
+    assert_no_exception(at)
+    assert "Exported to" in texts(at), texts(at)
+    written = sorted(target.iterdir())
+    assert [p.name for p in written] == ["CASE-E_export.zip"] and verify_export(written[0]) == []
+    assert "export_prepared" not in at.session_state["decrypted_cache"]  # nothing was handed to the browser

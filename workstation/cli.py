@@ -13,7 +13,7 @@ import typer
 
 from workstation import offline
 from workstation.hardening import harden_process
-from workstation.commands import app_cmd, exports, pipeline, vault
+from workstation.commands import app_cmd, doctor, exports, pipeline, vault
 from workstation.errors import WorkstationError
 
 app = typer.Typer(
@@ -38,7 +38,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for group in (pipeline, vault, exports, app_cmd):
+for group in (pipeline, vault, exports, app_cmd, doctor):
     group.register(app)
 
 

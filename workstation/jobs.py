@@ -10,8 +10,9 @@ the testimony's extra record ``"job"`` through the vault session, so that:
   the beginning (processing is deterministic and the original recording is sealed in the vault) or, when
   the user who unlocks may not start processing, reported as interrupted.
 
-Nothing here writes plaintext anywhere: the recording is read from the vault into memory, handed to the
-pipeline as bytes, and the result goes straight back into the vault.
+Nothing here writes plaintext anywhere: the recording is read from the vault into memory, handed over a pipe
+to the sealed worker (`workstation/sealed.py`: decoding and the models run in a process with no network), and
+the result goes straight back into the vault.
 
 The worker keeps a reference to the vault session that submitted a job. When that user locks the app
 (or it locks itself when idle), :meth:`JobQueue.release` locks the session at once if it has no pending
@@ -115,9 +116,9 @@ class SpeedMeter:
 
 
 def _default_runner(data: bytes, options: Any, progress: Callable[[float, str], None], cancel: threading.Event) -> Any:
-    from workstation import pipeline
+    from workstation import sealed  # decoding and the models run in a worker process with no network
 
-    return pipeline.run_pipeline(data, options, progress=progress, cancel=cancel)
+    return sealed.run_pipeline(data, options, progress=progress, cancel=cancel)
 
 
 def build_options(session: Any, overrides: dict[str, Any]) -> Any:

@@ -152,12 +152,37 @@ def _hms(seconds: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
+# Demuxer chosen from the leading bytes: FFmpeg never gets to guess, so a text file disguised as .wav cannot
+# reach the sdp, hls, dash or concat demuxers (they open sockets or other files named inside the file).
+_MAGIC_FORMATS: tuple[tuple[int, bytes, str], ...] = (
+    (8, b"WAVE", "wav"), (8, b"AVI ", "avi"), (0, b"RF64", "rf64"), (0, b"riff", "w64"), (0, b"ID3", "mp3"),
+    (0, b"fLaC", "flac"), (0, b"OggS", "ogg"), (0, b"\x1aE\xdf\xa3", "matroska"), (4, b"ftyp", "mov"),
+    (4, b"moov", "mov"), (4, b"mdat", "mov"), (4, b"free", "mov"), (4, b"wide", "mov"), (0, b"#!AMR", "amr"),
+    (0, b"FORM", "aiff"), (0, b"caff", "caf"), (0, b"0&\xb2u\x8ef\xcf\x11", "asf"), (0, b"FLV", "flv"),
+    (0, b".snd", "au"), (0, b"wvpk", "wv"), (0, b"MAC ", "ape"), (0, b"TTA1", "tta"), (0, b"DSD ", "dsf"),
+    (0, b"\x00\x00\x01\xba", "mpeg"),
+)
+# No protocol at all (the bytes come from memory) and, for nested opens and guessing, recording containers only.
+_FFMPEG_OPTIONS = {"protocol_whitelist": "", "format_whitelist": ",".join(sorted(_ACCEPTED_FORMATS))}
+
+
+def _sniff_format(data: bytes) -> str | None:
+    """The demuxer for these leading bytes, or None: FFmpeg then guesses, but only among recording containers."""
+    for offset, magic, name in _MAGIC_FORMATS:
+        if data[offset : offset + len(magic)] == magic:
+            return name
+    return None
+
+
 def _open(data: bytes):  # noqa: ANN202 - av.container.InputContainer
     import av
 
     _check_size(data)
     try:
-        container = av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
+        container = av.open(
+            io.BytesIO(data), mode="r", format=_sniff_format(data), container_options=dict(_FFMPEG_OPTIONS),
+            metadata_errors="ignore",
+        )
     except av.error.FFmpegError as exc:
         if _looks_like_media(data):
             raise CorruptMediaError(

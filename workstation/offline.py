@@ -29,6 +29,10 @@ OFFLINE_ENV = {
     "HF_DATASETS_OFFLINE": "1",
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     "DO_NOT_TRACK": "1",
+    # ONNX Runtime (Silero VAD inside faster-whisper) otherwise queues telemetry events, keeps a device id in
+    # ~/.cache/Microsoft/DeveloperTools/ and resolves mobile.events.data.microsoft.com from C++ threads, below
+    # this guard. It reads the variable when its environment is created, so it must be set before any model loads.
+    "ORT_DISABLE_TELEMETRY": "1",
 }
 
 
@@ -99,10 +103,12 @@ def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def activate() -> None:
-    """Turn the guard on for this process (idempotent) and set the libraries' offline switches."""
+    """Turn the guard on for this process (idempotent) and set the libraries' offline switches.
+
+    The switches are forced, not defaulted: an inherited ORT_DISABLE_TELEMETRY=0 must not turn telemetry back on.
+    """
     global _active
-    for key, value in OFFLINE_ENV.items():
-        os.environ.setdefault(key, value)
+    os.environ.update(OFFLINE_ENV)
     with _lock:
         if _active:
             return
@@ -113,6 +119,20 @@ def activate() -> None:
         socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
         socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
         _active = True
+
+
+def disable_native_telemetry() -> bool:
+    """Switch ONNX Runtime's telemetry off in this process too (the environment variable covers its start-up).
+
+    Called where the models run (the sealed worker), after the variable is set. True when onnxruntime is there.
+    """
+    os.environ.update(OFFLINE_ENV)
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    onnxruntime.disable_telemetry_events()
+    return True
 
 
 def is_active() -> bool:

@@ -1,7 +1,8 @@
 """`workstation app`: start the Streamlit workstation on this computer only.
 
-The command replaces itself (exec) with `python -m streamlit run workstation/ui/app.py` and flags that keep
-it local and quiet: bound to 127.0.0.1, usage statistics off, XSRF protection on, cross-origin requests
+The command runs the Streamlit server inside its own process (`workstation/ui/server.py`; no exec, so the network
+guard and the hardening that `cli.main` applied first are active from the first instruction, with Streamlit's IP
+look-ups closed, uploads kept in memory and `no-store` on every response), with flags that keep it local and quiet: bound to 127.0.0.1, usage statistics off, XSRF protection on, cross-origin requests
 limited to the app's own address (`server.enableCORS` stays *on*: in current Streamlit turning it off
 sends `Access-Control-Allow-Origin: *` and accepts WebSockets from any web page the user has open),
 host names limited to loopback (DNS rebinding), no file watcher, no static-file serving, no agent API,
@@ -20,6 +21,7 @@ import typer
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "ui" / "app.py"
 HOST = "127.0.0.1"
+SEALING_ENV = "WORKSTATION_SEALING_WARNING"  # set for the pages when the worker cannot be sealed on this system
 
 
 def streamlit_flags(port: int, max_upload_mb: int) -> list[str]:
@@ -54,14 +56,6 @@ def streamlit_flags(port: int, max_upload_mb: int) -> list[str]:
     return [f"--{key}={value}" for key, value in options]
 
 
-def app_command(port: int) -> list[str]:
-    from workstation.config import load_settings
-
-    settings = load_settings()
-    max_upload_mb = max(1, settings.max_upload_bytes // (1024 * 1024))
-    return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), *streamlit_flags(port, max_upload_mb)]
-
-
 def app_env(vault: Path | None, idle_lock_min: int | None) -> dict[str, str]:
     from workstation.offline import OFFLINE_ENV
 
@@ -86,10 +80,19 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Start the workstation in your browser at http://127.0.0.1:PORT (this computer only)."""
-        cmd = app_command(port)
+        from workstation import sandbox, sealed
+        from workstation.ui import server
+
         env = app_env(vault, idle_lock_min)
+        report = sealed.check()
+        env[SEALING_ENV] = report.describe() if not report.sealed else ""
+        # Below the Python guard, for the server itself: no UDP socket (no DNS query, no RTP), before any thread starts
+        restricted = sandbox.restrict_server()
         typer.echo(f"Testimony Workstation: open http://{HOST}:{port} in your browser (Ctrl+C stops it).")
+        typer.echo(report.describe(), err=not report.sealed)
+        typer.echo(f"App server: {restricted.detail}." if restricted.seccomp else
+                   f"App server: no seccomp filter here ({restricted.detail}); the Python guard applies.")
         sys.stdout.flush()
-        # Become the Streamlit server (exec, not a child): Ctrl+C, SIGTERM from a service manager or a test all
-        # reach the server itself, and no server can be left running without its parent.
-        os.execve(sys.executable, cmd, env)
+        # The server runs in this process (not a child, not an exec): Ctrl+C or SIGTERM from a service manager or a
+        # test reach the server itself, no server can outlive its command, and the guard is never off.
+        server.serve(port, env)

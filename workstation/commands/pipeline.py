@@ -129,7 +129,8 @@ def transcribe(
     """Transcribe one recording and print its segments (times, Russian, English, confidences). Writes nothing."""
     from workstation.config import load_settings
     from workstation.errors import WorkstationError
-    from workstation.pipeline import PipelineOptions, run_pipeline
+    from workstation.pipeline import PipelineOptions
+    from workstation.sealed import run_pipeline  # decoding and the models run in a worker with no network
 
     if not file.is_file():
         raise WorkstationError(f"There is no file at {file}.")

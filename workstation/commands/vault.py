@@ -241,7 +241,7 @@ def register(app: typer.Typer) -> None:
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
         """Transcribe and translate a sealed recording; the result is stored as the draft."""
-        from workstation import pipeline
+        from workstation import pipeline, sealed
         from workstation.vault.users import Action
 
         with _unlocked(vault, user, passphrase_file) as session:
@@ -258,7 +258,7 @@ def register(app: typer.Typer) -> None:
                         bar.update(target - done[0])
                         done[0] = target
 
-                result = pipeline.run_pipeline(data, options, progress=progress)
+                result = sealed.run_pipeline(data, options, progress=progress)  # no network in there
             del data
             t = session.store_processing_result(case, result)
         for warning in getattr(result, "warnings", []):

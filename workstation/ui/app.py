@@ -15,6 +15,7 @@ from workstation import offline
 
 offline.activate()
 
+import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import streamlit as st  # noqa: E402
@@ -67,8 +68,16 @@ def _sidebar(vault_session: object) -> None:
         _idle_watch()
 
 
+def _sealing_warning() -> None:
+    """Where the processing worker cannot be cut off from the network (not Linux...), every page says so."""
+    warning = os.environ.get("WORKSTATION_SEALING_WARNING", "")
+    if warning:
+        st.warning(warning, icon=":material/warning:")
+
+
 def main() -> None:
     st.set_page_config(page_title="Testimony Workstation", layout="wide")
+    _sealing_warning()
     if state.idle_expired():
         state.lock("Locked automatically after a period without activity. Unlock to continue.")
     vault_session = state.session()

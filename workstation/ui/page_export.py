@@ -4,6 +4,10 @@
 manifest, the audit entry) entirely in memory; the download button then hands that zip — or, with a
 passphrase, the encrypted ``.twx`` package — to the browser. Nothing is written on this computer's disk by
 the app; the prepared bytes are dropped with "Forget", when another export is prepared, or on lock.
+
+"Export to a folder" skips the browser altogether: ``workstation.export.export_testimony`` writes the zip (or the
+encrypted package) straight into the folder the editor names on this computer (an encrypted USB stick, say), so no
+copy passes through the browser's download machinery or its temporary files.
 """
 
 from __future__ import annotations
@@ -58,6 +62,26 @@ def _prepare(case: str, formats: list[str], draft: bool, redact: bool, encrypt: 
     prepared = state.run_action(build, what="Preparing the export")
     if prepared is not None:
         state.cache()[PREPARED_KEY] = prepared
+
+
+def _export_to_folder(case: str, formats: list[str], draft: bool, redact: bool, encrypt: bool) -> None:
+    from workstation import export
+
+    sess = state.require_session()
+    passphrase = st.session_state.get("export_pass", "") if encrypt else None
+    st.session_state["export_pass"] = ""
+    folder = (st.session_state.get("export_folder") or "").strip()
+    if not folder:
+        state.flash("warning", "Type the folder to export into first (for example your encrypted USB stick).")
+        return
+
+    def write() -> Any:
+        return export.export_testimony(sess, case, folder, formats, as_zip=True, passphrase=passphrase,
+                                       redact=redact, draft=draft)
+
+    result = state.run_action(write, what="Exporting to the folder")
+    if result is not None:
+        state.flash("success", f"Exported to {folder} (written by this computer, not downloaded by the browser).")
 
 
 def _forget() -> None:
@@ -161,6 +185,10 @@ def render() -> None:
             st.text_input("Export passphrase (tell it to the recipient another way)", type="password", key="export_pass")
         st.button("Prepare the export", key="export_prepare", type="primary", on_click=_prepare,
                   args=(case, formats, draft, redact, encrypt), disabled=not formats or (not approved and not draft))
+        with st.expander("Export to a folder on this computer (no browser download)"):
+            st.text_input("Folder", key="export_folder", placeholder="/media/usb/exports")
+            st.button("Export to the folder", key="export_folder_go", on_click=_export_to_folder,
+                      args=(case, formats, draft, redact, encrypt), disabled=not formats or (not approved and not draft))
         prepared = state.cache().get(PREPARED_KEY)
         if prepared and prepared[0] == case:
             _case, name, data, mime = prepared

@@ -205,7 +205,7 @@ def _merge(case: str, first: str, second: str, bases: tuple[int, int]) -> None:
 
 def _retranslate(case: str, bases: dict[str, int]) -> None:
     """Machine-translate the chosen segments again (Argos, or Whisper speech translation of their spans)."""
-    from workstation import pipeline
+    from workstation import pipeline, sealed
     from workstation.jobs import build_options
 
     sess = state.require_session()
@@ -219,7 +219,7 @@ def _retranslate(case: str, bases: dict[str, int]) -> None:
         argos = pipeline.english_route() is EnglishRoute.ARGOS
         audio = None if argos else state.recording(case)  # Whisper re-translates the spans of the recording
         options = build_options(sess, {})
-        results = pipeline.retranslate(segs, options.glossary, options, audio=audio)
+        results = sealed.retranslate(segs, options, audio=audio)  # the models run in the worker with no network
         user = sess.user
 
         def apply(t2: Testimony) -> int:

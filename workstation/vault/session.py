@@ -61,6 +61,7 @@ from typing import Any, TypeVar
 from workstation import testimony as tm
 from workstation.errors import WorkstationError
 from workstation.glossary import Glossary
+from workstation.hardening import lock_in_memory
 from workstation.testimony import ConflictError, Status, Testimony, TestimonyMeta
 from workstation.vault import crypto, users
 from workstation.vault.audit import AuditLog
@@ -310,6 +311,7 @@ class VaultSession:
         self._slot = slot
         self._private = _private  # X25519 private key: follows master-key rotations without the passphrase
         self._master: bytes | None = master
+        lock_in_memory(master)  # best effort: keep the master key's page out of swap (hardening.py says the limits)
         self._epoch = epoch
         self._store = Store(self.path)
         self._catalog_cache: dict[str, Any] | None = None
@@ -356,6 +358,7 @@ class VaultSession:
             )
         try:
             self._master = users.unwrap_master(path_slot[0], epoch, self._private)
+            lock_in_memory(self._master)
         except (crypto.CryptoError, SlotDamagedError) as exc:
             self.lock()
             raise VaultLockedError("The vault's keys were changed; unlock again to continue.") from exc
@@ -483,6 +486,7 @@ class VaultSession:
             meta["epoch"] = new_epoch
             _write_atomic(self.path / VAULT_FILE, _json(meta))  # the commit point of the rotation
             self._master, self._epoch, self._catalog_cache = new_master, new_epoch, None
+            lock_in_memory(new_master)
             for p, s in remaining:  # clean-up: old wraps and the old catalog
                 if s is not None and old_epoch in s.masters:
                     del s.masters[old_epoch]
