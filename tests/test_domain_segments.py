@@ -14,6 +14,7 @@ from workstation.testimony import (
     add_segment,
     approve,
     edit_segment,
+    merge_segments,
     remove_empty_segment,
     set_reviewed,
     set_times,
@@ -76,15 +77,42 @@ def test_remove_only_empty_segments():
 def test_approval_waits_for_untranscribed_speech():
     t = _testimony()
     gap = add_segment(t, 2.5, 4.5, user="u")
+    with pytest.raises(EditError, match="not transcribed yet"):
+        set_reviewed(t, gap.id, True, base_revision=0, user="u")  # nobody can tick it off unheard
     for seg in t.segments:
-        set_reviewed(t, seg.id, True, base_revision=seg.revision, user="u")
+        if not seg.untranscribed:
+            set_reviewed(t, seg.id, True, base_revision=seg.revision, user="u")
+    gap.reviewed = True  # even a record that claims it was reviewed (older data) does not get through
     with pytest.raises(LockedError, match="not transcribed .*2.5s"):
         approve(t, user="ed")
     assert t.status is Status.DRAFT
     edit_segment(t, gap.id, "ru", "[неразборчиво]", base_revision=gap.revision, user="u")
-    set_reviewed(t, gap.id, True, base_revision=gap.revision, user="u")
     approve(t, user="ed")
     assert t.status is Status.APPROVED
+
+
+def test_empty_russian_is_never_approved():
+    t = _testimony()
+    edit_segment(t, "b", "ru", "", base_revision=0, user="u")  # text deleted by hand: no flag, still empty
+    for seg in t.segments:
+        set_reviewed(t, seg.id, True, base_revision=seg.revision, user="u")
+    with pytest.raises(LockedError, match="no Russian text .*5.0s"):
+        approve(t, user="ed")
+
+
+def test_merging_with_untranscribed_speech_keeps_the_flag():
+    t = _testimony()
+    gap = add_segment(t, 2.5, 4.5, user="u")
+    merged = merge_segments(t, "a", gap.id, base_revisions=(0, 0), user="u")
+    assert merged.untranscribed and merged.ru == "первый"  # what was said in the gap is still missing
+    edit_segment(t, merged.id, "ru", "первый и второй кусок", base_revision=0, user="u")
+    assert not merged.untranscribed
+
+
+def test_add_records_its_text():
+    t = _testimony()
+    add_segment(t, 2.5, 4.5, user="u", ru="найденная речь")
+    assert t.revisions[-1].new == "2.500-4.500 найденная речь"
 
 
 def test_untranscribed_flag_survives_a_round_trip_and_old_records_load():

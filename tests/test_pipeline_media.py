@@ -251,3 +251,31 @@ def test_thirty_minute_recording_streams_in_bounded_memory(clip_samples):
     assert blocks >= 60
     growth_mb = (peak[0] - baseline) / 2**20
     assert growth_mb < 40, f"streaming decode grew the process by {growth_mb:.0f} MB"
+
+
+def test_soundfile_path_matches_pyav_and_keeps_the_checks():
+    """PCM WAV/FLAC go through soundfile: same samples as PyAV, same errors, exact span seeks."""
+    import soundfile
+
+    rng = np.random.default_rng(5)
+    tone = (np.sin(np.linspace(0, 2 * np.pi * 440 * 3, SR * 3)) * 0.3 + rng.standard_normal(SR * 3) * 0.01).astype(np.float32)
+    wav = media.wav_bytes(tone)
+    assert media._pcm_by_soundfile(wav) and isinstance(media._decoder(wav), media._SoundfileDecoder)
+    pyav = np.concatenate([s for _, s in media._Decoder(wav).frames()])
+    assert np.array_equal(media.decode(wav), pyav)
+    assert np.array_equal(media.decode(wav, start=1.0, end=1.5), pyav[SR : SR + SR // 2])
+    stereo = io.BytesIO()
+    soundfile.write(stereo, np.stack([tone, tone], axis=1), 44100, format="FLAC")
+    flac = stereo.getvalue()
+    info = media.probe(flac)
+    assert (info.container, info.channels, info.sample_rate) == ("flac", 2, 44100)
+    assert media.decode(flac).size == pytest.approx(tone.size * 16000 / 44100, abs=SR // 100)
+    with pytest.raises(media.TruncatedMediaError):
+        media.header_info(wav[: len(wav) // 2])  # cut short: said before any decoding
+    with pytest.raises(media.SilentMediaError):
+        media.probe(media.wav_bytes(np.zeros(SR * 2, np.float32)))
+    # a WAV whose codec is not PCM (here: A-law) is left to FFmpeg
+    alaw = io.BytesIO()
+    soundfile.write(alaw, tone, SR, format="WAV", subtype="ALAW")
+    assert not media._pcm_by_soundfile(alaw.getvalue())
+    assert media.probe(alaw.getvalue()).duration_s == pytest.approx(3.0, abs=0.05)

@@ -44,6 +44,8 @@ SPLIT_TARGET_S = 12.0  # above this, a segment is cut at a sentence end or a pau
 PAUSE_S = 0.8
 # Silero VAD: a pause of half a second ends a stretch of speech, padded by 0.3 s either side.
 VAD_PARAMETERS: dict[str, Any] = {"min_silence_duration_ms": 500, "speech_pad_ms": 300}
+SHORT_SPEECH_S = 0.5  # a stretch of speech with no word at all is looked at from this long ("Да.")
+ECHO_S = 1.0  # a repaired word this close to a known word with the same text is that word again
 REDECODE_PAD_S = 0.5  # context either side of an uncovered stretch when it is decoded again
 # Phrases Whisper invents over silence and music (learned from subtitle files); never said in an interview.
 HALLUCINATION_PATTERNS = re.compile(
@@ -258,6 +260,7 @@ class Transcriber:
             self.model_path, self.device, self.compute_type, self.threads_per_worker, self.workers
         )
         self._sha256: str | None = None
+        self._solo: Any = None
 
     @property
     def model_sha256(self) -> str:
@@ -266,6 +269,16 @@ class Transcriber:
 
             self._sha256 = models.whisper_model_checksum(self.model_path)
         return self._sha256
+
+    @property
+    def solo(self) -> Any:
+        """The model with all threads on one stream, for work that comes one window at a time (a short
+        recording, a repair, language detection): the two single-thread workers would leave a core idle."""
+        if self.workers <= 1:
+            return self._model
+        if self._solo is None:
+            self._solo = load_whisper(self.model_path, self.device, self.compute_type, self.cpu_threads, 1)
+        return self._solo
 
     @property
     def whisper(self) -> Any:
@@ -286,7 +299,7 @@ class Transcriber:
             return LanguageGuess("ru", 0.0, 0.0)
         chunks, _ = collect_chunks(audio, spans, max_duration=MAX_CLIP_S)
         speech = np.concatenate(chunks)[: int(3 * MAX_CLIP_S * SAMPLE_RATE)]
-        language, probability, all_probs = self._model.detect_language(
+        language, probability, all_probs = self.solo.detect_language(
             audio=speech, vad_filter=False, language_detection_segments=3
         )
         russian = dict(all_probs or []).get("ru", 1.0 if language == "ru" else 0.0)
@@ -320,11 +333,11 @@ class Transcriber:
                 progress(1.0)
             return []
         segments = self._decode_chunks(audio, chunks, language, offset, progress, cancel)
-        segments.extend(self.repair_gaps(audio, speech, segments, language=language, offset=offset, cancel=cancel))
+        repaired = self.repair_gaps(audio, speech, segments, language=language, offset=offset, cancel=cancel)
         _check_cancel(cancel)
         if progress:
             progress(1.0)
-        return _make_monotonic(segments, offset, offset + audio.size / SAMPLE_RATE)
+        return _make_monotonic(make_room(segments, repaired) + repaired, offset, offset + audio.size / SAMPLE_RATE)
 
     def _decode_chunks(
         self,
@@ -346,18 +359,20 @@ class Transcriber:
             lo, hi = shares[index]
             clips = [chunk.clip() for chunk in chunks[lo:hi]]
             raw = self._batched(
-                compact, language, "transcribe", clip_timestamps=clips, word_timestamps=True,
+                compact, language, "transcribe", solo=len(shares) == 1, clip_timestamps=clips, word_timestamps=True,
                 # Timestamp tokens let Whisper end each utterance of a chunk packed with several of them (text
                 # only, it skipped whole utterances: 12 holes against 4 on the 6-minute tune recording); the
                 # text after the last timestamp is kept by _TailKeepingModel.
                 without_timestamps=False,
             )
             out: list[Segment] = []
+            seen: set[int] = set()  # chunks (by seek) with output so far: one chunk yields several segments
             for fw_segment in raw:  # decoded lazily, one batch at a time: cancel and progress between batches
                 _check_cancel(cancel)
                 out.extend(_to_segments(fw_segment, lambda t, end=False: timeline.original(t, end) + offset))
+                seen.add(fw_segment.seek)
                 with lock:  # under the lock: the workers' threads must not deliver progress out of order
-                    done[index] += 1
+                    done[index] = len(seen)
                     if progress:
                         progress(min(1.0, sum(done) / len(chunks)))
             return out
@@ -386,17 +401,30 @@ class Transcriber:
             return []
         log.info("%d stretch(es) of speech not covered by words (%.1f s): decoding them again",
                  len(gaps), sum(b - a for a, b in gaps))
-        self.last_gaps = len(gaps)
         found = self._redecode_packed(audio, [(a - offset, b - offset) for a, b in gaps], language, offset, cancel)
+        known = [w for seg in segments for w in seg.words]
         repaired: list[Segment] = []
+        holes: list[tuple[tuple[float, float], float]] = []  # what the packed pass left, with its threshold
         for gap, segs in zip(gaps, found, strict=True):
             # What the packed pass left uncovered (all of a gap, or part of it) is decoded on its own; what
-            # that leaves is untranscribed speech. Holes under a second (a breath, a click) are let be.
-            for hole in _holes(gap, segs):
-                _check_cancel(cancel)
-                more = self._redecode(audio, hole[0] - offset, hole[1] - offset, language, offset)
-                segs += more + [untranscribed_segment(*rest) for rest in _holes(hole, more)]
+            # that leaves is untranscribed speech. A hole under a second inside worded speech is a breath or
+            # a click; a whole stretch of speech with no word is kept down to SHORT_SPEECH_S ("Да." is short).
+            min_s = coverage.MIN_GAP_S if gap[1] - gap[0] >= coverage.MIN_GAP_S else SHORT_SPEECH_S
+            segs = _without_echoes(segs, known)
             repaired.extend(segs)
+            holes.extend((hole, min_s) for hole in _holes(gap, segs, min_s))
+
+        def one_by_one(index: int) -> list[Segment]:  # the two workers take the holes side by side
+            (start, end), min_s = holes[index]
+            _check_cancel(cancel)
+            more = _without_echoes(self._redecode(audio, start - offset, end - offset, language, offset,
+                                                  solo=len(holes) == 1), known)
+            return more + [untranscribed_segment(*rest) for rest in _holes((start, end), more, min_s)]
+
+        for index in range(0, len(holes), max(1, self.workers)):
+            batch = holes[index : index + max(1, self.workers)]
+            for part in _in_parallel(lambda k, i=index: one_by_one(i + k), len(batch)):
+                repaired.extend(part)
         return repaired
 
     @staticmethod
@@ -442,23 +470,25 @@ class Transcriber:
         """The `seek` (in frames) faster-whisper reports for a segment decoded from this clip."""
         return int(int(clip["start"] * SAMPLE_RATE) / SAMPLE_RATE * self._model.frames_per_second)
 
-    def _redecode(self, audio: np.ndarray, start: float, end: float, language: str, offset: float) -> list[Segment]:
+    def _redecode(
+        self, audio: np.ndarray, start: float, end: float, language: str, offset: float, *, solo: bool = False
+    ) -> list[Segment]:
         """Plausible segments for audio[start:end] (seconds) from sequential decoding, words inside it only."""
         lo, hi = self._context_window(audio, start, end)
-        raw, _info = self._model.transcribe(
+        raw, _info = (self.solo if solo else self._model).transcribe(
             audio[lo:hi], language=language, task="transcribe", beam_size=self.beam_size, word_timestamps=True,
             vad_filter=False, condition_on_previous_text=False, without_timestamps=False,
-            temperature=[0.0, 0.2, 0.4, 0.6],
+            temperature=[0.0, 0.4],  # one fallback: noise that fails twice is for a person to hear
         )
         words = [w for fw in raw if _plausible(fw) for w in _words_inside(fw.words or [], lo / SAMPLE_RATE, start, end, offset)]
         return _segments_from_words(words)
 
-    def _batched(self, audio: np.ndarray, language: str, task: str, **options: Any) -> Any:
+    def _batched(self, audio: np.ndarray, language: str, task: str, *, solo: bool = False, **options: Any) -> Any:
         """faster-whisper's batched pipeline with this Transcriber's settings; a lazy segment generator."""
         from faster_whisper import BatchedInferencePipeline
 
         # One per call/thread (it keeps per-call state), over a model view that keeps each chunk's tail.
-        pipeline = BatchedInferencePipeline(_TailKeepingModel(self._model))
+        pipeline = BatchedInferencePipeline(_TailKeepingModel(self.solo if solo else self._model))
         raw, _info = pipeline.transcribe(
             audio, language=language, task=task, beam_size=self.beam_size, batch_size=self.batch_size,
             temperature=0.0, log_progress=False, **options,
@@ -600,10 +630,53 @@ def _covered(segments: Sequence[Segment]) -> tuple[list[tuple[float, float]], li
     return [(w.start, w.end) for s in segments for w in s.words], [(s.start, s.end) for s in segments if not s.words]
 
 
-def _holes(span: tuple[float, float], segments: Sequence[Segment]) -> list[tuple[float, float]]:
-    """Stretches of a second or more inside `span` that the segments leave unaccounted for."""
+def _holes(span: tuple[float, float], segments: Sequence[Segment], min_s: float) -> list[tuple[float, float]]:
+    """Stretches of at least `min_s` inside `span` that the segments leave unaccounted for."""
     words, whole = _covered(segments)
-    return coverage.uncovered([span], words, whole=whole)
+    return coverage.uncovered([span], words, whole=whole, min_gap_s=min_s)
+
+
+def _without_echoes(segments: list[Segment], known: Sequence[Word]) -> list[Segment]:
+    """Repaired segments minus words that repeat a neighbouring known word (the context either side of a gap
+    is decoded too, and a neighbour whose time came out a little later would otherwise appear twice)."""
+    out = []
+    for seg in segments:
+        words = [w for w in seg.words if not any(
+            _norm(k.text) == _norm(w.text) and abs(k.start - w.start) < ECHO_S for k in known)]
+        if words and len(words) < len(seg.words):
+            out.extend(_segments_from_words(words))
+        elif words or not seg.words:
+            out.append(seg)
+    return out
+
+
+def make_room(segments: list[Segment], inserted: Sequence[Segment]) -> list[Segment]:
+    """`segments` cut where an inserted segment (a repair, untranscribed speech) falls inside one of them.
+
+    A first-pass segment can reach across a hole (its words either side of it, or one word stretched over
+    it); left whole, sorting would squeeze what was found in the hole to nothing at the segment's end. Each
+    word goes to the piece its middle lies in (left of the hole when its middle is inside it), its times
+    clipped to that piece, so the inserted segment keeps its own span.
+    """
+    out: list[Segment] = []
+    for seg in segments:
+        holes = sorted((r.start, r.end) for r in inserted if seg.start < r.end and r.start < seg.end)
+        if not holes or not seg.words:
+            out.append(seg)
+            continue
+        edges = [seg.start, *[edge for hole in holes for edge in hole], seg.end]
+        ranges = list(zip(edges[0::2], edges[1::2]))  # the stretches of `seg` between the holes
+        pieces: list[list[Word]] = [[] for _ in ranges]
+        for w in seg.words:
+            k = sum(1 for _, end in holes if (w.start + w.end) / 2 >= end)
+            lo, hi = ranges[k][0], max(ranges[k])
+            pieces[k].append(Word(min(max(w.start, lo), hi), min(max(w.end, lo), hi), w.text, w.probability))
+        out.extend(
+            Segment(start=p[0].start, end=p[-1].end, ru="".join(w.text for w in p).strip(), words=p,
+                    confidence=float(np.mean([w.probability for w in p])))
+            for p in pieces if p
+        )
+    return out
 
 
 def _words_inside(fw_words: Sequence[Any], base: float, start: float, end: float, offset: float) -> list[Word]:

@@ -64,6 +64,10 @@ class CorruptMediaError(MediaError):
     """A recording format was recognised but the file is damaged or cut short."""
 
 
+class TruncatedMediaError(CorruptMediaError):
+    """The file holds less audio than its header announces (an interrupted copy)."""
+
+
 class EmptyMediaError(MediaError):
     """The file has no bytes at all."""
 
@@ -141,7 +145,7 @@ def _too_long(duration_s: float) -> TooLongError:
 
 
 def _cut_short(declared: float, present: float) -> CorruptMediaError:
-    return CorruptMediaError(
+    return TruncatedMediaError(
         f"The recording is cut short: its header announces {_hms(declared)} but only {_hms(present)} is in the "
         "file (an interrupted copy or download?). If you have a complete copy of the file, use that one."
     )
@@ -359,7 +363,11 @@ def _pcm_by_soundfile(data: bytes) -> bool:
     while pos + 8 <= min(len(data), 1 << 16):
         chunk, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
         if chunk == b"fmt ":
-            return int.from_bytes(data[pos + 8 : pos + 10], "little") in (1, 3, 0xFFFE)  # PCM, float, extensible
+            tag = int.from_bytes(data[pos + 8 : pos + 10], "little")
+            if tag == 0xFFFE and size >= 26:  # WAVE_FORMAT_EXTENSIBLE: the real codec is the SubFormat's first two bytes
+                tag = int.from_bytes(data[pos + 32 : pos + 34], "little")
+            bits = int.from_bytes(data[pos + 22 : pos + 24], "little")
+            return tag in (1, 3) and bits in (8, 16, 24, 32, 64)  # integer or float PCM of a common width
         pos += 8 + size + (size & 1)
     return False
 
@@ -383,6 +391,11 @@ class _SoundfileDecoder(_Decoder):
             ) from exc
         found = self.file.frames / self.file.samplerate if self.file.samplerate else 0.0
         self.declared = _wav_declared_duration(data) or found or None
+        if self.declared and self.declared - found > max(
+            TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRACTION * self.declared
+        ):  # the header promises more than the file holds: say so before any decoding, as PyAV's path does
+            self.file.close()
+            raise _cut_short(self.declared, found)
         limit = load_settings().max_duration_s
         if self.declared is not None and self.declared > limit:
             self.file.close()
@@ -458,7 +471,12 @@ def _resample(resampler, mono: np.ndarray | None, rate: int) -> np.ndarray:  # n
 def _decoder(data: bytes, *, resample: bool = True) -> _Decoder:
     """The decoder for these bytes: soundfile for PCM WAV and FLAC, PyAV (FFmpeg) for everything else."""
     if _pcm_by_soundfile(data):
-        return _SoundfileDecoder(data, resample=resample)
+        try:
+            return _SoundfileDecoder(data, resample=resample)
+        except TruncatedMediaError:
+            raise
+        except CorruptMediaError:
+            pass  # libsndfile could not open it: FFmpeg may (and gives the precise message when it cannot either)
     return _Decoder(data, resample=resample)
 
 

@@ -249,6 +249,11 @@ def set_reviewed(t: Testimony, segment_id: str, reviewed: bool, *, base_revision
     _require_editable(t)
     seg = t.segment(segment_id)
     _check_revision(seg, base_revision)
+    if reviewed and seg.untranscribed:
+        raise EditError(
+            f"The speech at {seg.start:.1f}s is not transcribed yet: play it and type what is said (or remove the "
+            "segment if it is not speech) before marking it reviewed."
+        )
     old = seg.reviewed
     seg.reviewed = reviewed
     return _record(t, seg, user, "reviewed", str(old), str(reviewed))
@@ -296,6 +301,8 @@ def merge_segments(t: Testimony, first_id: str, second_id: str, *, base_revision
         words=[*first.words, *second.words],
         confidence=min(first.confidence, second.confidence),
         en_stale=bool(first.en or second.en),
+        # merged with untranscribed speech, the text still lacks what was said there: a person must type it
+        untranscribed=first.untranscribed or second.untranscribed,
         reviewed=False,
         revision=0,
         id=new_id(),
@@ -331,7 +338,7 @@ def add_segment(t: Testimony, start: float, end: float, *, user: str, ru: str = 
     seg = Segment(start=start, end=end, ru=ru.strip(), confidence=0.0, untranscribed=not ru.strip())
     index = sum(1 for other in t.segments if other.start < start)
     t.segments.insert(index, seg)
-    t.revisions.append(Revision(seg.id, 0, user, now_iso(), "add", "", f"{start:.3f}-{end:.3f}"))
+    t.revisions.append(Revision(seg.id, 0, user, now_iso(), "add", "", f"{start:.3f}-{end:.3f} {seg.ru}".strip()))
     return seg
 
 
@@ -430,6 +437,12 @@ def approve(t: Testimony, *, user: str) -> Approval:
         raise LockedError(
             f"Testimony {t.case_code} cannot be approved yet: {len(gaps)} stretch(es) of speech are not "
             f"transcribed (at {where}). Listen to each and type what is said, or remove it if it is not speech."
+        )
+    empty = [s for s in t.segments if not s.ru.strip()]
+    if empty:
+        raise LockedError(
+            f"Testimony {t.case_code} cannot be approved yet: {len(empty)} segment(s) have no Russian text (at "
+            f"{', '.join(f'{s.start:.1f}s' for s in empty[:5])}). Type what is said, or remove an empty segment."
         )
     if not t.all_reviewed():
         missing = sum(1 for s in t.segments if not s.reviewed)

@@ -129,7 +129,8 @@ def _mark_reviewed(case: str, bases: dict[str, int]) -> None:
     def apply(t: Testimony) -> int:
         done = 0
         for seg_id, base in bases.items():
-            if not t.segment(seg_id).reviewed:
+            seg = t.segment(seg_id)
+            if not seg.reviewed and not seg.untranscribed:  # untranscribed speech needs a person's text first
                 set_reviewed(t, seg_id, True, base_revision=base, user=user)
                 done += 1
         return done
@@ -254,9 +255,10 @@ def _add(case: str) -> None:
 def _retime(case: str, seg_id: str, base: int) -> None:
     user = state.require_session().user
     start, end = st.session_state.get(f"time_start_{seg_id}"), st.session_state.get(f"time_end_{seg_id}")
-    _update(case, lambda t: set_times(t, seg_id, float(start), float(end), base_revision=base, user=user), "set_times",
-            {"segment": seg_id}, success="Times changed.")
-    _close_editor()
+    rev = _update(case, lambda t: set_times(t, seg_id, float(start), float(end), base_revision=base, user=user),
+                  "set_times", {"segment": seg_id}, success="Times changed.")
+    if rev:  # the editor stays open with what was typed in it, now based on the re-timed revision
+        st.session_state[EDIT_BASE_KEY] = {seg_id: rev.revision}
 
 
 def gaps_between(t: Testimony, min_s: float = 1.0) -> list[tuple[float, float]]:
@@ -339,7 +341,7 @@ def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> 
             if seg.untranscribed:
                 ru_col.warning("Speech the recogniser could not transcribe. Play it and type what is said "
                                "(Edit), or remove it if it is not speech.", icon=":material/hearing:")
-            else:
+            if seg.ru or not seg.untranscribed:
                 ru_col.markdown(marked_russian(seg))
             en_col.markdown(_md(seg.en) if seg.en else "_(no English yet)_")
             en_col.caption(ROUTE_LABELS.get(str(seg.en_route), str(seg.en_route)) + ("  " + " ".join(badges) if badges else ""))
@@ -393,15 +395,15 @@ def _editor(case: str, t: Testimony, seg: Segment, ru_col: Any, en_col: Any) -> 
             st.number_input("Split at (seconds)", min_value=seg.start + 0.05, max_value=seg.end - 0.05,
                             value=(seg.start + seg.end) / 2, step=0.1, key=at_key)
         st.button("Split here", key=f"split_{seg.id}", on_click=_split, args=(case, seg.id, base, at_key))
-    with c4.popover("Start / end"):
-        st.number_input("Start (seconds)", min_value=0.0, value=float(seg.start), step=0.1, key=f"time_start_{seg.id}")
-        st.number_input("End (seconds)", min_value=0.0, value=float(seg.end), step=0.1, key=f"time_end_{seg.id}")
-        st.button("Change times", key=f"retime_{seg.id}", on_click=_retime, args=(case, seg.id, base))
         index = t.segments.index(seg)
         if index + 1 < len(t.segments):
             nxt = t.segments[index + 1]
             st.button("Merge with the next segment", key=f"merge_{seg.id}", on_click=_merge,
                       args=(case, seg.id, nxt.id, (base, nxt.revision)))
+    with c4.popover("Start / end"):
+        st.number_input("Start (seconds)", min_value=0.0, value=float(seg.start), step=0.1, key=f"time_start_{seg.id}")
+        st.number_input("End (seconds)", min_value=0.0, value=float(seg.end), step=0.1, key=f"time_end_{seg.id}")
+        st.button("Change times", key=f"retime_{seg.id}", on_click=_retime, args=(case, seg.id, base))
 
 
 def _header(t: Testimony) -> None:
