@@ -231,3 +231,23 @@ def test_app_server_filter_allows_tcp_and_unix_but_no_udp_for_it_and_its_childre
     refused = os.strerror(sandbox.EAFNOSUPPORT)
     assert found == {"seccomp": True, "tcp": "ok", "tcp6": "ok", "udp": refused, "udp6": refused, "unix": "ok",
                      "child_udp_refused": True}, found
+
+
+def test_an_upload_is_checked_in_the_sealed_worker_not_in_the_app(vault_clip: Path, vault_editor,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Intake parses untrusted bytes: `ingest_recording` asks the worker, never FFmpeg in the process with the keys."""
+    from workstation import media
+    from workstation.testimony import TestimonyMeta
+
+    info = sealed.probe(vault_clip.read_bytes())
+    assert info.container == "wav" and info.duration_s > 1.0
+    with pytest.raises(media.NotAudioError):
+        sealed.probe(b"v=0\r\no=- 0 0 IN IP4 239.1.2.3\r\ns=x\r\nc=IN IP4 239.1.2.3\r\nm=audio 5004 RTP/AVP 0\r\n")
+
+    def no_parsing_here(*_a, **_k):
+        raise AssertionError("media.probe ran in the app process")
+
+    monkeypatch.setattr(media, "probe", no_parsing_here)
+    vault_editor.create_testimony(TestimonyMeta("SEALED-1"))
+    recorded = vault_editor.ingest_recording("SEALED-1", vault_clip.read_bytes(), "clip.wav")
+    assert recorded.duration_s == pytest.approx(info.duration_s)

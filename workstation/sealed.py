@@ -224,6 +224,17 @@ def check() -> SealingReport:
         return worker.report
 
 
+def probe(data: bytes) -> Any:
+    """`media.probe` in a sealed worker: an upload is parsed (and fully decoded once) with no network at hand."""
+    from workstation.media import MediaInfo
+
+    with Worker() as worker:
+        for message in worker.request("probe", data):
+            if message.get("type") == "result":
+                return _parsed(lambda info: MediaInfo(**info), message.get("info"))
+    raise SealedWorkerError("The sealed worker gave no answer about the recording. Nothing was saved; try again.")
+
+
 def _kill_on_cancel(worker: Worker, cancel: threading.Event, done: threading.Event) -> None:
     while not done.is_set():
         if cancel.wait(0.2):

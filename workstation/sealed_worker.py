@@ -63,6 +63,12 @@ def _handle(op: str, request: dict[str, Any], data: bytes, out: BinaryIO) -> dic
 
     if op == "check":
         return {}
+    if op == "probe":  # the intake check of an upload: FFmpeg/libsndfile parse it here, not in the app
+        import dataclasses
+
+        from workstation import media
+
+        return {"info": dataclasses.asdict(media.probe(data))}
     if op == "pipeline":
         from workstation import pipeline
 

@@ -34,9 +34,9 @@ def _model_choices() -> list[str]:
 
 
 def _create_one(sess: object, meta: TestimonyMeta, name: str, data: bytes, start: bool, options: dict) -> str:
-    from workstation import jobs, media
+    from workstation import jobs, sealed
 
-    media.probe(data)  # a clear message for a file that is not audio, before anything is created
+    sealed.probe(data)  # a clear message for a file that is not audio, before anything is created (sealed worker)
     sess.create_testimony(meta)
     info = sess.ingest_recording(meta.case_code, data, name)
     text = f"{meta.case_code}: recording sealed ({state.fmt_duration(getattr(info, 'duration_s', None))})"

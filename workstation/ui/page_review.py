@@ -40,7 +40,7 @@ FILTERS = {
     "Needs review": lambda s: not s.reviewed or s.untranscribed or s.en_stale or s.confidence < LOW_CONFIDENCE
     or bool(s.low_confidence_words()),
     "Untranscribed speech": lambda s: s.untranscribed,
-    "Low confidence": lambda s: s.confidence < LOW_CONFIDENCE or bool(s.low_confidence_words()),
+    "Low confidence": lambda s: not s.untranscribed and (s.confidence < LOW_CONFIDENCE or bool(s.low_confidence_words())),
     "Stale translation": lambda s: s.en_stale,
     "Unreviewed": lambda s: not s.reviewed,
 }
@@ -328,7 +328,7 @@ def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> 
         badges = []
         if seg.untranscribed:
             badges.append(":red-badge[untranscribed speech]")
-        if seg.low_confidence_words() or seg.confidence < LOW_CONFIDENCE:
+        elif seg.low_confidence_words() or seg.confidence < LOW_CONFIDENCE:
             badges.append(":orange-badge[low confidence]")
         if seg.en_stale:
             badges.append(":red-badge[English stale]")
@@ -457,8 +457,9 @@ def _bulk(case: str, t: Testimony, shown: list[Segment]) -> None:
     by_id = {s.id: s for s in t.segments}
     chosen = [i for i in chosen if i in by_id]
     c1, c2, c3, c4 = st.columns(4)
-    c1.button(f"Mark {len(shown)} on this page reviewed", key="bulk_page_rv", on_click=_mark_reviewed,
-              args=(case, {s.id: s.revision for s in shown if not s.reviewed}), disabled=all(s.reviewed for s in shown))
+    markable = {s.id: s.revision for s in shown if not s.reviewed and not s.untranscribed}  # gaps need text first
+    c1.button(f"Mark {len(markable)} on this page reviewed", key="bulk_page_rv", on_click=_mark_reviewed,
+              args=(case, markable), disabled=not markable)
     c2.button(f"Mark {len(chosen)} selected reviewed", key="bulk_sel_rv", on_click=_mark_reviewed,
               args=(case, {i: by_id[i].revision for i in chosen}), disabled=not chosen)
     c3.button(f"Re-translate {len(chosen)} selected", key="bulk_rt", on_click=_retranslate,

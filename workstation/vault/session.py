@@ -911,9 +911,9 @@ def _actions_for_change(before: dict[str, Any], after: dict[str, Any]) -> list[A
 
 def _probe(data: bytes) -> tuple[str, str, float]:
     """sha256, container and duration of an upload; bad audio raises the pipeline's typed MediaError."""
-    from workstation import media
+    from workstation import media, sealed
 
-    info = media.probe(data)
+    info = sealed.probe(data)  # untrusted bytes: parsed in the sealed worker, not in this process with the keys
     return media.sha256_hex(data), info.container, float(info.duration_s)
 
 
