@@ -214,10 +214,8 @@ def test_speech_the_decoder_skips_is_decoded_again(transcriber, eval_clips, monk
     assert not any(s.untranscribed for s in segs if s.end > start and s.start < end)  # recovered, not handed over
 
 
-def test_speech_nothing_can_transcribe_becomes_an_untranscribed_segment(transcriber, eval_clips, monkeypatch):
-    """When decoding again also finds nothing, the stretch is an explicit, flagged, empty segment."""
-    audio, places = _joined(eval_clips, 4)
-    start, end, _ = places[1]
+def _deaf_between(monkeypatch, start: float, end: float) -> None:
+    """A decoder that hears nothing between start and end (±0.5 s), however often it is asked."""
     real = Transcriber._decode_chunks
 
     def deaf_there(self, audio_, chunks, *args, **kwargs):
@@ -229,6 +227,13 @@ def test_speech_nothing_can_transcribe_becomes_an_untranscribed_segment(transcri
 
     monkeypatch.setattr(Transcriber, "_decode_chunks", deaf_there)
     monkeypatch.setattr(Transcriber, "_redecode", lambda self, *a, **k: [])
+
+
+def test_speech_nothing_can_transcribe_becomes_an_untranscribed_segment(transcriber, eval_clips, monkeypatch):
+    """When decoding again also finds nothing, the stretch is an explicit, flagged, empty segment."""
+    audio, places = _joined(eval_clips, 4)
+    start, end, _ = places[1]
+    _deaf_between(monkeypatch, start, end)
     segs = transcriber.transcribe(audio)
     gaps = [s for s in segs if s.untranscribed and s.end > start and s.start < end]
     assert gaps and sum(g.end - g.start for g in gaps) >= 0.5 * (end - start)
@@ -273,17 +278,7 @@ def test_pipeline_reports_untranscribed_speech_and_leaves_its_english_to_a_perso
 
     audio, places = _joined(eval_clips, 3)
     start, end, _ = places[1]
-    real = Transcriber._decode_chunks
-
-    def deaf_there(self, audio_, chunks, *args, **kwargs):
-        segments = real(self, audio_, chunks, *args, **kwargs)
-        for seg in segments:
-            seg.words = [w for w in seg.words if not (w.end > start - 0.5 and w.start < end + 0.5)]
-            seg.ru = "".join(w.text for w in seg.words).strip()
-        return [s for s in segments if s.words]
-
-    monkeypatch.setattr(Transcriber, "_decode_chunks", deaf_there)
-    monkeypatch.setattr(Transcriber, "_redecode", lambda self, *a, **k: [])
+    _deaf_between(monkeypatch, start, end)
     result = run_pipeline(media.wav_bytes(audio), PipelineOptions(device="cpu", translate=True))
     gaps = [s for s in result.segments if s.untranscribed and s.end > start and s.start < end]
     assert gaps and all(g.en == "" and g.en_route is EnglishRoute.NONE for g in gaps)
