@@ -7,7 +7,7 @@ defaults (beam 5, batch 8, its own VAD), on a WhisperModel with the same CPU thr
     BatchedInferencePipeline(WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=N))
         .transcribe(wav, language="ru")
 
-against `workstation.pipeline.run_pipeline(bytes, PipelineOptions(translate=False))` (which also produces
+against `workstation.speech.pipeline.run_pipeline(bytes, PipelineOptions(translate=False))` (which also produces
 word times, confidences and the coverage check). Both get the same in-memory WAV bytes, so both include
 decoding. For each: WER, dropped runs (≥ 3 reference words deleted in a row: a phrase lost), RTF and peak RSS.
 
@@ -48,8 +48,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workstation import media, offline  # noqa: E402
-from workstation.config import REPO_ROOT  # noqa: E402
+from workstation.speech import media
+
+from workstation.platform import offline  # noqa: E402
+from workstation.platform.config import REPO_ROOT  # noqa: E402
 
 SR = 16000
 SHARED = Path(os.environ.get("WORKSTATION_SHARED", REPO_ROOT.parent / "shared"))
@@ -160,7 +162,7 @@ def anchor_transcribe(pipeline: Any, wav: bytes) -> str:
 
 
 def pipeline_transcribe(wav: bytes, options: Any) -> str:
-    from workstation.pipeline import run_pipeline
+    from workstation.speech.pipeline import run_pipeline
 
     result = run_pipeline(wav, options)
     return " ".join(s.ru for s in result.segments)
@@ -226,7 +228,7 @@ def vm_hwm() -> int:
 
 def rss_child(minutes: float, options: dict[str, Any]) -> None:
     """Run in a fresh process: pipeline on a `minutes` recording; print JSON with the peak RSS figures."""
-    from workstation.pipeline import PipelineOptions, run_pipeline
+    from workstation.speech.pipeline import PipelineOptions, run_pipeline
 
     offline.activate()
     clips = load_clips(None)
@@ -266,7 +268,7 @@ def main() -> None:
     parser.add_argument("--_rss-child", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    from workstation.pipeline import PipelineOptions
+    from workstation.speech.pipeline import PipelineOptions
 
     overrides: dict[str, Any] = {"model": args.model, "cpu_threads": args.threads, "device": "cpu"}
     if args.beam_size:
@@ -293,7 +295,7 @@ def main() -> None:
 
     from faster_whisper import WhisperModel
 
-    from workstation.models import whisper_model_path
+    from workstation.speech.models import whisper_model_path
 
     path = whisper_model_path(args.model)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, "

@@ -19,7 +19,7 @@ into segments of 1-3 sentences, like the segments of a transcript.
     offline product never allows: the baseline's splitter is swapped for razdel, the same splitter
     the project uses. Splitting is a small share of the time either way, so this is still the
     default translate() path, minus a download.
-(b) project: `workstation.mt.ArgosTranslator.translate(segments)`: all sentences, one batched pass.
+(b) project: `workstation.translation.mt.ArgosTranslator.translate(segments)`: all sentences, one batched pass.
 
 Prints sentences per second for both, the speed ratio (target ≥ 5×), and how many segments came out
 identical (same model and decoding settings: they should, give or take spacing).
@@ -41,7 +41,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from workstation import offline  # noqa: E402
+from workstation.platform import offline  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("WORKSTATION_SHARED", REPO.parent / "shared")) / "eval" / "mt"
 
@@ -69,7 +69,7 @@ def make_segments(sentences: list[str], n: int, seed: int = 0) -> list[str]:
 
 
 def choose_package(args: argparse.Namespace, work: Path):
-    from workstation import argos_package
+    from workstation.translation import argos_package
 
     if args.package is None:
         installed = argos_package.installed_ru_en()
@@ -95,7 +95,7 @@ class RazdelSentencizer:
 
 
 def baseline_translation():
-    from workstation import argos_package
+    from workstation.translation import argos_package
 
     argos_package.argos_settings()
     argos_package.forget_argostranslate_caches()
@@ -118,7 +118,7 @@ def run_baseline(segments: list[str]) -> tuple[list[str], float]:
 
 
 def run_project(info, segments: list[str], threads: int | None) -> tuple[list[str], float, dict]:
-    from workstation.mt import ArgosTranslator
+    from workstation.translation.mt import ArgosTranslator
 
     translator = ArgosTranslator(info, device="cpu", cpu_threads=threads)
     translator.translate(segments[:1])  # warm-up

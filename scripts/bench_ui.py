@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from workstation import offline  # noqa: E402
+from workstation.platform import offline  # noqa: E402
 
 offline.activate()
 

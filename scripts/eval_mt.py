@@ -6,7 +6,7 @@
     .venv/bin/python scripts/eval_mt.py --package FILE.argosmodel   # score a package file (temp install)
 
 Test sets: FLORES-101 devtest, WMT newstest2019 ru→en, TICO-19 test (TSV: ru, en, source). Each
-Russian sentence is one segment, translated through the project's own route (`workstation.mt`:
+Russian sentence is one segment, translated through the project's own route (`workstation.translation.mt`:
 razdel, batched CTranslate2, argostranslate's decoding settings); scores are on detokenised output
 against the single human reference, sacrebleu defaults (13a tokenisation, chrF β=2).
 
@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from workstation import offline  # noqa: E402
+from workstation.platform import offline  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("WORKSTATION_SHARED", REPO.parent / "shared")) / "eval" / "mt"
 TEST_SETS = ("flores101_devtest", "newstest2019_ruen", "tico19_test")
@@ -55,7 +55,7 @@ def main() -> int:
     import sacrebleu
     from sacrebleu.metrics import BLEU, CHRF
 
-    from workstation import argos_package, mt
+    from workstation.translation import argos_package, mt
 
     with tempfile.TemporaryDirectory(prefix="eval-mt-") as tmp:
         if args.package is not None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from workstation import offline
-from workstation.config import REPO_ROOT
+from workstation.platform import offline
+from workstation.platform.config import REPO_ROOT
 
 offline.activate()
 

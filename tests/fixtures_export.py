@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from workstation.testimony import (
+from workstation.services import intake
+from workstation.domain.testimony import (
     EnglishRoute,
     Revision,
     Segment,
@@ -198,11 +199,11 @@ class _Result:  # the shape of pipeline.PipelineResult that VaultSession.store_p
 def store_sample(session, *, approved: bool, recording: bytes, segments: list[Segment] | None = None,
                  case: str = EXPORT_CASE) -> None:
     """Create, ingest, 'process' (the sample segments), review and optionally approve a testimony."""
-    from workstation.testimony import set_reviewed
+    from workstation.domain.testimony import set_reviewed
 
     session.create_testimony(TestimonyMeta(case, interview_date="2024-03-12", interviewer="anna",
                                            consent_scope="research, court", notes="Ахмед mentioned twice"))
-    session.ingest_recording(case, recording, "interview.wav")
+    intake.seal_recording(session, case, recording, "interview.wav")
     session.store_processing_result(case, _Result(segments or sample_segments(), dict(make_testimony().models)))
 
     def review_all(t):

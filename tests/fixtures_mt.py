@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.argos_tiny import build_tiny_package
-from workstation.config import load_settings
+from workstation.platform.config import load_settings
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def tiny_argos_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def _argos_session_models(tmp_path_factory: pytest.TempPathFactory, tiny_argos_file: Path) -> Path:
-    from workstation import argos_package
+    from workstation.translation import argos_package
 
     models = tmp_path_factory.mktemp("models-with-argos")
     real = load_settings().models_dir
@@ -48,7 +48,7 @@ def _argos_session_models(tmp_path_factory: pytest.TempPathFactory, tiny_argos_f
 def _point_models_at(monkeypatch: pytest.MonkeyPatch, models: Path) -> None:
     monkeypatch.setenv("WORKSTATION_MODELS", str(models))
     monkeypatch.setenv("ARGOS_PACKAGES_DIR", os.environ.get("ARGOS_PACKAGES_DIR", ""))  # restored afterwards
-    from workstation import argos_package
+    from workstation.translation import argos_package
 
     argos_package.argos_settings()
     argos_package.forget_argostranslate_caches()
@@ -62,7 +62,7 @@ def argos_models(monkeypatch: pytest.MonkeyPatch, _argos_session_models: Path) -
 
 @pytest.fixture
 def argos_translator(argos_models: Path):
-    from workstation import mt
+    from workstation.translation import mt
 
     translator = mt.load_translator()
     assert translator is not None

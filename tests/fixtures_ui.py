@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from tests.fixtures_vault import PASSPHRASE, clip_path
-from workstation.config import REPO_ROOT
-from workstation.testimony import EnglishRoute, Segment, TestimonyMeta, Word
+from workstation.platform.config import REPO_ROOT
+from workstation.domain.testimony import EnglishRoute, Segment, TestimonyMeta, Word
+from workstation.services import intake
 
 APP = REPO_ROOT / "workstation" / "ui" / "app.py"
 __all__ = ["PASSPHRASE", "clip_path"]
@@ -44,7 +45,7 @@ def make_segments(n: int, *, seg_s: float = 2.0, low_every: int = 3) -> list[Seg
 
 def store_result(session: Any, case: str, segments: list[Segment], duration_s: float = 0.0) -> None:
     """Store fixture segments as a processing result, through the vault's real API."""
-    from workstation.pipeline import PipelineResult
+    from workstation.speech.pipeline import PipelineResult
 
     result = PipelineResult(segments=segments, language="ru", language_probability=1.0,
                             duration_s=duration_s or (segments[-1].end if segments else 0.0), warnings=[],
@@ -55,7 +56,7 @@ def store_result(session: Any, case: str, segments: list[Segment], duration_s: f
 def add_testimony(session: Any, case: str, clip: Path, segments: list[Segment] | None = None) -> None:
     """A testimony with a real sealed recording and, if given, segments stored as its processing result."""
     session.create_testimony(TestimonyMeta(case_code=case, interviewer=session.user, consent_scope="documentation"))
-    session.ingest_recording(case, clip.read_bytes(), clip.name)
+    intake.seal_recording(session, case, clip.read_bytes(), clip.name)
     if segments is not None:
         store_result(session, case, segments)
 
@@ -63,7 +64,7 @@ def add_testimony(session: Any, case: str, clip: Path, segments: list[Segment] |
 @pytest.fixture()
 def ui_vault(vault_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The vault folder the app points at (WORKSTATION_VAULT); its job queue is dropped afterwards."""
-    from workstation import jobs
+    from workstation.services import jobs
 
     monkeypatch.setenv("WORKSTATION_VAULT", str(vault_path))
     yield vault_path
@@ -94,7 +95,7 @@ def start_app(port: int, vault: Path, *, log: Any = subprocess.DEVNULL, timeout:
     ``prefix`` runs it under another command (the egress test's `strace -f ...`); ``env`` adds variables.
     """
     env = dict(os.environ, WORKSTATION_VAULT=str(vault), PYTHONUNBUFFERED="1", **(env or {}))
-    cmd = [sys.executable, "-m", "workstation.cli", "app", "--port", str(port), "--vault", str(vault)]
+    cmd = [sys.executable, "-m", "workstation.cli.main", "app", "--port", str(port), "--vault", str(vault)]
     proc = subprocess.Popen([*(prefix or []), *cmd], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -111,7 +112,7 @@ def stop_app(proc: subprocess.Popen) -> None:
     import psutil
 
     try:
-        wrapped = [c for c in psutil.Process(proc.pid).children() if "workstation.cli" in " ".join(c.cmdline())]
+        wrapped = [c for c in psutil.Process(proc.pid).children() if "workstation.cli.main" in " ".join(c.cmdline())]
     except psutil.Error:
         wrapped = []
     for child in wrapped:

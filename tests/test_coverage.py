@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workstation.coverage import covered_fraction, merge_intervals, silent_spans, subtract, uncovered, word_cover
+from workstation.speech.coverage import covered_fraction, merge_intervals, silent_spans, subtract, uncovered, word_cover
 
 
 def test_merge_intervals_joins_overlapping_and_touching():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workstation.testimony import (
+from workstation.domain.testimony import (
     EditError,
     LockedError,
     Segment,

@@ -38,7 +38,7 @@ import pytest
 
 from tests.egress import STRACE_ARGS, parse_trace
 from tests.fixtures_ui import free_port, start_app, stop_app
-from workstation.config import REPO_ROOT
+from workstation.platform.config import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUT = REPO_ROOT / "test-output" / "e2e"
@@ -317,7 +317,7 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path, tmp_path: Path) 
     stop_app(server["proc"])  # the trace is complete once every traced process has exited
 
     # the export is intact against its manifest, holds the corrected text and is not marked as a draft
-    from workstation.manifest import verify_export
+    from workstation.evidence.manifest import verify_export
 
     assert verify_export(target) == []
     with zipfile.ZipFile(io.BytesIO(target.read_bytes())) as zf:
@@ -342,7 +342,7 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path, tmp_path: Path) 
 
     # egress below Python, from every process the product started: nothing beyond loopback, no DNS at all
     egress = parse_trace(server["trace"].read_text(errors="replace"))
-    worker_s = egress.lifetimes("workstation.sealed_worker")
+    worker_s = egress.lifetimes("workstation.speech.sealed_worker")
     (OUT / "egress.json").write_text(json.dumps({"tasks": len(egress.pids), "processes": len(egress.started),
                                                  "sealed_worker_s": worker_s, "syscalls": egress.summary(),
                                                  "outside": egress.outside, "dns": egress.dns}, indent=2))

@@ -14,7 +14,7 @@ TRACE = """\
 103 <... bind resumed>) = 0
 104 connect(8, {sa_family=AF_INET6, sin6_port=htons(8501), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::ffff:127.0.0.1", &sin6_addr), sin6_scope_id=0}, 28) = 0
 104 sendmsg(9, {msg_name={sa_family=AF_NETLINK, nl_pid=0, nl_groups=00000000}, msg_namelen=12}, 0) = 20
-105 1764629100.250000 execve("/usr/bin/python3", ["/usr/bin/python3", "-m", "workstation.sealed_worker"], 0x7ff /* 9 vars */) = 0
+105 1764629100.250000 execve("/usr/bin/python3", ["/usr/bin/python3", "-m", "workstation.speech.sealed_worker"], 0x7ff /* 9 vars */) = 0
 105 1764629112.750000 connect(3, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.53")}, 16) = 0
 105 1764629113.000000 exit_group(0) = ?
 106 1764629114.000000 openat(AT_FDCWD, "/srv/tmp", O_RDWR|O_EXCL|O_CLOEXEC|O_TMPFILE, 0600) = 7
@@ -32,7 +32,7 @@ def test_outside_addresses_and_dns_are_found_whatever_the_kernel_answered() -> N
     assert report.pids == {"101", "102", "103", "104", "105"}  # (opens are not network calls)
     assert len(report.created_under("/srv/tmp")) == 1  # O_TMPFILE names the directory itself
     assert len(report.created_under("/srv")) == 2 and len(report.created_under("/srv/home")) == 1
-    assert report.lifetimes("workstation.sealed_worker") == [12.75]
+    assert report.lifetimes("workstation.speech.sealed_worker") == [12.75]
 
 
 def test_a_loopback_only_trace_is_clean() -> None:

@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from tests.fixtures_export import EXPORT_CASE, store_sample
-from workstation.export import ExportError, build_export, export_testimony
-from workstation.export_crypto import ExportCryptoError, decrypt_export, is_encrypted_export
-from workstation.manifest import MANIFEST_NAME, sha256_hex, verify_export
+from workstation.evidence.render import ExportError, build_export, export_testimony
+from workstation.evidence.package import ExportCryptoError, decrypt_export, is_encrypted_export
+from workstation.evidence.manifest import MANIFEST_NAME, sha256_hex, verify_export
 from workstation.vault.users import PermissionDeniedError
 
 RECIPIENT = "river stone 42 maple"
@@ -59,7 +59,7 @@ def test_verify_names_modified_missing_and_extra_files(export_vault, tmp_path):
 def test_cli_verify_export_exit_status(export_vault, tmp_path):
     from typer.testing import CliRunner
 
-    from workstation.cli import app
+    from workstation.cli.main import app
 
     out = tmp_path / "out"
     export_testimony(export_vault, EXPORT_CASE, out, "json")

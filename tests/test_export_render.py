@@ -12,7 +12,7 @@ import zipfile
 import pytest
 
 from tests.fixtures_export import docx_all_text, docx_tables, parse_srt, parse_vtt, pdf_text, squash
-from workstation.export import (
+from workstation.evidence.render import (
     DRAFT_MARK,
     ExportError,
     ExportInfo,

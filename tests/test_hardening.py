@@ -7,8 +7,8 @@ import sys
 
 PROBE = """
 import os, resource, sys
-from workstation.cli import main
-from workstation.hardening import harden_process
+from workstation.cli.main import main
+from workstation.platform.hardening import harden_process
 harden_process()
 print(resource.getrlimit(resource.RLIMIT_CORE)[0], resource.getrlimit(resource.RLIMIT_CORE)[1], oct(os.umask(0)))
 """

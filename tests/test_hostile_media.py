@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from workstation.config import REPO_ROOT
+from workstation.platform.config import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (scripts/test.sh installs it)")
 
@@ -39,7 +39,7 @@ HOSTILE: dict[str, bytes] = {
 PROBE = """
 import sys
 from pathlib import Path
-from workstation import media
+from workstation.speech import media
 for path in sys.argv[1:]:
     try:
         media.probe(Path(path).read_bytes())

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.argos_tiny import build_package_dir, build_tiny_package, zip_dir
-from workstation import argos_package as ap
-from workstation import mt, offline
-from workstation.errors import WorkstationError
+from workstation.translation import argos_package as ap
+from workstation.translation import mt
+from workstation.platform import offline
+from workstation.platform.errors import WorkstationError
 
 
 def _leftovers(models: Path) -> list[str]:

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from workstation.config import REPO_ROOT
+from workstation.platform.config import REPO_ROOT
 
 
 def _run(args: list[str], models) -> subprocess.CompletedProcess:

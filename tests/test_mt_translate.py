@@ -14,8 +14,10 @@ import threading
 import pytest
 import razdel
 
-from workstation import mt, offline
-from workstation.glossary import Glossary
+from workstation.translation import mt
+
+from workstation.platform import offline
+from workstation.domain.glossary import Glossary
 
 SENTENCES = [
     "Меня задержали в Грозном в марте.",
@@ -211,7 +213,7 @@ def test_an_unpunctuated_run_on_is_cut_into_sentence_sized_parts(argos_translato
 def test_a_device_that_is_not_there_gets_a_clear_message(argos_models):
     import ctranslate2
 
-    from workstation.errors import WorkstationError
+    from workstation.platform.errors import WorkstationError
 
     if ctranslate2.get_cuda_device_count() == 0:
         with pytest.raises(WorkstationError, match="No CUDA GPU"):

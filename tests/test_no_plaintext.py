@@ -11,11 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures_vault import PASSPHRASE
-from workstation import testimony as tm
-from workstation.cli import app
-from workstation.glossary import Glossary
-from workstation.testimony import TestimonyMeta
+from workstation.domain import testimony as tm
+from workstation.cli.main import app
+from workstation.domain.glossary import Glossary
+from workstation.domain.testimony import TestimonyMeta
 from workstation.vault import session as vs
+from workstation.services import intake
 
 CASE = "ZX-CASE-4471"
 NOTES = "Встреча в Тбилиси, свидетель Коваленко"
@@ -63,7 +64,7 @@ def test_nothing_plaintext_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     s.create_testimony(TestimonyMeta(case_code=CASE, interviewer=INTERVIEWER, notes=NOTES,
                                      consent_scope="court proceedings only"))
     audio = vault_clip.read_bytes()
-    s.ingest_recording(CASE, audio, vault_clip.name)
+    intake.seal_recording(s, CASE, audio, vault_clip.name)
     s.save_glossary(Glossary(terms={"задержали": "detained"}, sensitive=["Коваленко"]))
 
     r = CliRunner().invoke(app, ["process", CASE, "--device", "cpu"], catch_exceptions=True)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.fixtures_pipeline import SR, normalise
-from workstation import coverage
-from workstation.asr import (
+from workstation.speech import coverage
+from workstation.speech.asr import (
     HALLUCINATION_PATTERNS,
     SpeechChunk,
     Transcriber,
@@ -18,7 +18,7 @@ from workstation.asr import (
     pack_chunks,
     share_out,
 )
-from workstation.testimony import EnglishRoute, Word
+from workstation.domain.testimony import EnglishRoute, Word
 
 # Measured corpus WER of the pipeline defaults (base, beam 3, batch 2, CPU int8) on the 25 clips: 0.451
 # (plain faster-whisper with beam 5: 0.432 on these short clips; on a long recording the pipeline is
@@ -118,7 +118,7 @@ def test_pack_chunks_fills_windows_in_order():
 
 
 def test_time_map_from_compacted_speech_back_to_the_recording():
-    from workstation.asr import CompactTimeline
+    from workstation.speech.asr import CompactTimeline
 
     chunks = [SpeechChunk(((SR * 2, SR * 4), (SR * 10, SR * 11)), 0), SpeechChunk(((SR * 20, SR * 30),), SR * 3)]
     timeline = CompactTimeline(chunks)
@@ -138,7 +138,7 @@ def test_share_out_gives_every_chunk_to_exactly_one_worker(count, workers):
 
 def _joined(eval_clips, count: int, pause_s: float = 0.8) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
     """The first `count` eval clips joined with pauses: the audio and each clip's (start, end, reference)."""
-    from workstation import media
+    from workstation.speech import media
 
     pieces, places, cursor = [], [], 0.0
     for clip in eval_clips[:count]:
@@ -272,9 +272,9 @@ def test_coverage_on_the_eval_clips_joined(eval_clips, transcriber):
 
 def test_pipeline_reports_untranscribed_speech_and_leaves_its_english_to_a_person(whisper_base, eval_clips, monkeypatch):
     """Through run_pipeline (Whisper English route): the gap is a segment, flagged, warned about, not translated."""
-    from workstation import media
-    from workstation.pipeline import PipelineOptions, run_pipeline
-    from workstation.testimony import EnglishRoute
+    from workstation.speech import media
+    from workstation.speech.pipeline import PipelineOptions, run_pipeline
+    from workstation.domain.testimony import EnglishRoute
 
     audio, places = _joined(eval_clips, 3)
     start, end, _ = places[1]
@@ -289,8 +289,8 @@ def test_pipeline_reports_untranscribed_speech_and_leaves_its_english_to_a_perso
 
 
 def test_make_room_cuts_a_segment_around_what_was_found_inside_it():
-    from workstation.asr import make_room, untranscribed_segment
-    from workstation.testimony import Segment
+    from workstation.speech.asr import make_room, untranscribed_segment
+    from workstation.domain.testimony import Segment
 
     words = [Word(70.9, 71.2, " она", 0.9), Word(71.2, 78.0, " завела", 0.8), Word(78.0, 79.8, " прядь", 0.9)]
     host = Segment(70.9, 79.8, "она завела прядь", words=words)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.fixtures_pipeline import SR, encode_audio
-from workstation import media
+from workstation.speech import media
 
 
 def _wav(samples: np.ndarray, rate: int = SR, channels: int = 1) -> bytes:
@@ -190,7 +190,7 @@ def test_size_and_duration_limits(monkeypatch, clip_samples):
 
 
 def test_every_error_is_a_distinct_workstation_error():
-    from workstation.errors import WorkstationError
+    from workstation.platform.errors import WorkstationError
 
     classes = [media.NotAudioError, media.CorruptMediaError, media.EmptyMediaError, media.ZeroDurationError,
                media.SilentMediaError, media.TooLargeError, media.TooLongError]

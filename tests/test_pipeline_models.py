@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from workstation import models
-from workstation.cli import app
+from workstation.speech import models
+from workstation.cli.main import app
 
 BASE_SHA = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 
@@ -105,7 +105,7 @@ def test_dropped_in_model_usable_by_name_and_listed(models_dir, whisper_base):
     listed = {m.name: m for m in models.list_models()}
     assert listed["turbo"].kind == "whisper" and listed["turbo"].verified is None  # no recorded checksum
     assert listed["turbo"].size_bytes > 140_000_000
-    from workstation.asr import Transcriber
+    from workstation.speech.asr import Transcriber
 
     t = Transcriber("turbo", device="cpu")
     assert t.model_path == path and t.model_sha256 == BASE_SHA

@@ -14,10 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures_pipeline import SR
-from workstation import media, offline, pipeline
-from workstation.asr import PipelineCancelled
-from workstation.cli import app
-from workstation.testimony import EnglishRoute
+from workstation.speech import media, pipeline
+from workstation.platform import offline
+from workstation.speech.asr import PipelineCancelled
+from workstation.cli.main import app
+from workstation.domain.testimony import EnglishRoute
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +120,7 @@ def test_silent_recording_is_refused(whisper_base):
 
 def test_missing_model_is_a_clear_error(tmp_path, monkeypatch, eval_clips):
     monkeypatch.setenv("WORKSTATION_MODELS", str(tmp_path / "no-models"))
-    from workstation.models import ModelMissingError
+    from workstation.speech.models import ModelMissingError
 
     with pytest.raises(ModelMissingError, match="workstation models install"):
         pipeline.run_pipeline(eval_clips[0].data)
@@ -171,8 +172,8 @@ def test_cli_errors_are_one_clear_line(tmp_path):
 
 
 def test_argos_route_batched_aligned_and_recorded(argos_models, whisper_base, eval_clips):
-    from workstation import models
-    from workstation.glossary import Glossary
+    from workstation.speech import models
+    from workstation.domain.glossary import Glossary
 
     assert pipeline.english_route() is EnglishRoute.ARGOS
     clip = max(eval_clips, key=lambda c: c.duration_s)
@@ -228,7 +229,7 @@ def test_windows_never_leave_a_sliver_and_cover_the_recording():
     """A recording just over a window length stays one window; longer ones are cut, none shorter than the tail."""
     import numpy as np
 
-    from workstation import media
+    from workstation.speech import media
 
     rng = np.random.default_rng(3)
     sr = 16000

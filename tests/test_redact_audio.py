@@ -10,8 +10,8 @@ import wave
 import pytest
 
 from tests.fixtures_export import store_sample
-from workstation import redact as rd
-from workstation.export import export_testimony
+from workstation.evidence import redact as rd
+from workstation.evidence.render import export_testimony
 
 CLIP = "wav/voxforge_tiny_ru_0032.wav"  # "... перелёт из москвы в берлин"
 CASE = "TW-AUDIO-1"
@@ -19,20 +19,20 @@ CASE = "TW-AUDIO-1"
 
 @pytest.fixture(scope="module")
 def transcriber():
-    from workstation.asr import Transcriber
+    from workstation.speech.asr import Transcriber
 
     return Transcriber("base", device="cpu")
 
 
 def _transcript(transcriber, data: bytes) -> str:
-    from workstation import media
+    from workstation.speech import media
 
     return " ".join(s.ru for s in transcriber.transcribe(media.decode(data), language="ru")).lower()
 
 
 @pytest.mark.slow
 def test_redacted_audio_no_longer_says_the_names(vault_editor, eval_asr_dir, transcriber, tmp_path):
-    from workstation import media
+    from workstation.speech import media
 
     recording = (eval_asr_dir / CLIP).read_bytes()
     segments = transcriber.transcribe(media.decode(recording), language="ru")

@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from tests.fixtures_export import EXPORT_CASE, NAME_FORMS, every_readable_form, make_testimony
-from workstation import redact as rd
-from workstation.export import ExportInfo, export_testimony, render
-from workstation.glossary import Glossary
+from workstation.evidence import redact as rd
+from workstation.evidence.render import ExportInfo, export_testimony, render
+from workstation.domain.glossary import Glossary
 
 
 def _accept_all(table: rd.PseudonymTable) -> None:
@@ -165,7 +165,7 @@ def test_cli_redact_list_accept_and_export(export_vault, vault_path, tmp_path, m
     from typer.testing import CliRunner
 
     from tests.fixtures_vault import PASSPHRASE
-    from workstation.cli import app
+    from workstation.cli.main import app
 
     monkeypatch.setenv("WORKSTATION_PASSPHRASE", PASSPHRASE)
     base = ["--vault", str(vault_path), "--user", "edna"]

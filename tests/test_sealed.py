@@ -16,15 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from workstation import sandbox, sealed
-from workstation.config import REPO_ROOT
+from workstation.platform import sandbox
+
+from workstation.speech import sealed
+from workstation.platform.config import REPO_ROOT
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="network sealing is Linux-only")
 
 # After sealing, the same calls FFmpeg or ONNX Runtime would make, straight to libc.
 NATIVE_PROBE = r"""
 import ctypes, ctypes.util, json, os, socket, struct
-from workstation import sandbox
+from workstation.platform import sandbox
 result = sandbox.seal()
 libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
@@ -133,8 +135,8 @@ def test_unsealed_report_says_so_plainly() -> None:
 
 
 def test_real_pipeline_runs_in_the_sealed_worker(vault_clip: Path) -> None:
-    from workstation.pipeline import PipelineOptions
-    from workstation.testimony import Segment
+    from workstation.speech.pipeline import PipelineOptions
+    from workstation.domain.testimony import Segment
 
     stages: list[str] = []
     result = sealed.run_pipeline(vault_clip.read_bytes(), PipelineOptions(translate=False, device="cpu"),
@@ -146,16 +148,16 @@ def test_real_pipeline_runs_in_the_sealed_worker(vault_clip: Path) -> None:
 
 
 def test_worker_errors_arrive_as_the_same_exception() -> None:
-    from workstation.media import NotAudioError
-    from workstation.pipeline import PipelineOptions
+    from workstation.speech.media import NotAudioError
+    from workstation.speech.pipeline import PipelineOptions
 
     with pytest.raises(NotAudioError, match="not an audio or video recording"):
         sealed.run_pipeline(b"%PDF-1.4 not a recording " * 100, PipelineOptions(translate=False, device="cpu"))
 
 
 def test_cancel_stops_the_worker(vault_clip: Path) -> None:
-    from workstation.asr import PipelineCancelled
-    from workstation.pipeline import PipelineOptions
+    from workstation.speech.asr import PipelineCancelled
+    from workstation.speech.pipeline import PipelineOptions
 
     cancel = threading.Event()
     with pytest.raises(PipelineCancelled):
@@ -166,13 +168,13 @@ def test_cancel_stops_the_worker(vault_clip: Path) -> None:
 def test_a_forged_error_from_the_worker_cannot_name_arbitrary_classes() -> None:
     forged = sealed._rebuild_error({"module": "os", "name": "system", "message": "x"})
     assert isinstance(forged, sealed.SealedWorkerError)
-    forged = sealed._rebuild_error({"module": "workstation.sealed", "name": "PACKAGE_PARENT", "message": "x"})
+    forged = sealed._rebuild_error({"module": "workstation.speech.sealed", "name": "PACKAGE_PARENT", "message": "x"})
     assert isinstance(forged, sealed.SealedWorkerError)
 
 
 @linux_only
 def test_doctor_reports_each_protection_as_checked_here() -> None:
-    out = subprocess.run([sys.executable, "-m", "workstation.cli", "doctor"], check=False, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "workstation.cli.main", "doctor"], check=False, capture_output=True,
                          text=True, cwd=REPO_ROOT, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
@@ -181,8 +183,8 @@ def test_doctor_reports_each_protection_as_checked_here() -> None:
 
 
 def test_retranslation_runs_in_the_sealed_worker(vault_clip: Path) -> None:
-    from workstation.pipeline import PipelineOptions
-    from workstation.testimony import EnglishRoute, Segment
+    from workstation.speech.pipeline import PipelineOptions
+    from workstation.domain.testimony import EnglishRoute, Segment
 
     data = vault_clip.read_bytes()
     segments = [Segment(0.0, 2.0, "первая часть"), Segment(2.0, 3.9, "вторая часть")]
@@ -202,7 +204,8 @@ def test_a_malformed_answer_is_a_clear_error_not_a_crash() -> None:
 
 SERVER_PROBE = """
 import json, socket, subprocess, sys
-from workstation import sandbox
+from workstation.platform import sandbox
+from workstation.services import intake
 result = sandbox.restrict_server()
 def make(family, kind):
     try:
@@ -236,8 +239,8 @@ def test_app_server_filter_allows_tcp_and_unix_but_no_udp_for_it_and_its_childre
 def test_an_upload_is_checked_in_the_sealed_worker_not_in_the_app(vault_clip: Path, vault_editor,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Intake parses untrusted bytes: `ingest_recording` asks the worker, never FFmpeg in the process with the keys."""
-    from workstation import media
-    from workstation.testimony import TestimonyMeta
+    from workstation.speech import media
+    from workstation.domain.testimony import TestimonyMeta
 
     info = sealed.probe(vault_clip.read_bytes())
     assert info.container == "wav" and info.duration_s > 1.0
@@ -249,5 +252,5 @@ def test_an_upload_is_checked_in_the_sealed_worker_not_in_the_app(vault_clip: Pa
 
     monkeypatch.setattr(media, "probe", no_parsing_here)
     vault_editor.create_testimony(TestimonyMeta("SEALED-1"))
-    recorded = vault_editor.ingest_recording("SEALED-1", vault_clip.read_bytes(), "clip.wav")
+    recorded = intake.seal_recording(vault_editor, "SEALED-1", vault_clip.read_bytes(), "clip.wav")
     assert recorded.duration_s == pytest.approx(info.duration_s)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workstation.testimony import (
+from workstation.domain.testimony import (
     ConflictError, EditError, EnglishRoute, LockedError, Segment, Status, Testimony, TestimonyMeta, Word,
     approve, content_hash, edit_segment, merge_segments, set_reviewed, split_segment, unapprove,
 )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_ui import free_port, start_app, stop_app
-from workstation.commands.app_cmd import APP_SCRIPT, streamlit_flags
+from workstation.ui.server import APP_SCRIPT, streamlit_flags
 
 
 def test_flags_keep_the_server_local_and_quiet() -> None:
@@ -43,7 +43,7 @@ def test_server_listens_on_loopback_only_and_refuses_other_origins(running_app) 
     assert proc.poll() is None, "workstation app did not start"
     # `workstation app` is the server itself (no exec, no child): the guard that cli.main turned on never went off,
     # and stopping the command can never leave a server behind
-    assert "workstation.cli" in " ".join(psutil.Process(proc.pid).cmdline())
+    assert "workstation.cli.main" in " ".join(psutil.Process(proc.pid).cmdline())
     # system-wide, not per process: the server is not dumpable, so only root may read its /proc/PID/fd
     listening = [
         c.laddr for c in psutil.net_connections(kind="inet")

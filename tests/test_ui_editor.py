@@ -9,8 +9,8 @@ import zipfile
 import pytest
 
 from tests.fixtures_ui import PASSPHRASE, add_testimony, assert_no_exception, make_segments, open_app, texts
-from workstation.errors import WorkstationError
-from workstation.testimony import content_hash, set_reviewed
+from workstation.platform.errors import WorkstationError
+from workstation.domain.testimony import content_hash, set_reviewed
 
 
 @pytest.fixture()
@@ -47,7 +47,7 @@ def test_approval_needs_every_segment_reviewed_then_locks_with_the_hash(ui_users
 
 
 def test_export_only_when_asked_drafts_marked_and_encrypted_on_request(ui_users, case) -> None:
-    from workstation.export_crypto import decrypt_package
+    from workstation.evidence.package import decrypt_package
 
     edna = ui_users["edna"]
     at = open_app(edna, "page_export.py")
@@ -169,7 +169,7 @@ def test_account_page_changes_the_passphrase(ui_users) -> None:
 
 
 def test_redactions_decided_on_the_export_page_reach_the_export(ui_users, ui_clip) -> None:
-    from workstation.testimony import EnglishRoute, Segment
+    from workstation.domain.testimony import EnglishRoute, Segment
 
     edna = ui_users["edna"]
     segs = [Segment(0.0, 1.5, "Меня задержал Ахмед Кадыров в Грозном.", "Akhmed Kadyrov detained me in Grozny.",
@@ -199,7 +199,7 @@ def test_redactions_decided_on_the_export_page_reach_the_export(ui_users, ui_cli
 
 
 def test_export_to_a_folder_writes_there_without_the_browser(ui_users, case, tmp_path) -> None:
-    from workstation.manifest import verify_export
+    from workstation.evidence.manifest import verify_export
 
     edna = ui_users["edna"]
     at = open_app(edna, "page_export.py")

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from tests.fixtures_ui import PASSPHRASE, add_testimony, assert_no_exception, open_app, texts
-from workstation import jobs
-from workstation.jobs import Job, JobState, SpeedMeter
+from workstation.services import jobs
+from workstation.services.jobs import Job, JobState, SpeedMeter
 
 
 def _fill_new(at, code: str, files, consent: bool = True):

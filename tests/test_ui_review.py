@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures_ui import add_testimony, assert_no_exception, make_segments, open_app, texts
-from workstation.testimony import edit_segment
+from workstation.domain.testimony import edit_segment
 
 
 @pytest.fixture()
@@ -155,7 +155,7 @@ def test_play_decodes_exactly_the_span(review) -> None:
     assert_no_exception(at)
     audio = at.get("audio")
     assert audio, "no audio element"
-    from workstation import media
+    from workstation.speech import media
 
     wav = media.wav_bytes(media.decode(sess.read_recording("CASE-R"), start=seg.start, end=seg.end))
     n_samples = (len(wav) - 44) // 2
@@ -165,7 +165,7 @@ def test_play_decodes_exactly_the_span(review) -> None:
 def test_approved_testimony_is_read_only(review) -> None:
     sess, at = review
     editor = _editor_session(sess)
-    from workstation.testimony import set_reviewed
+    from workstation.domain.testimony import set_reviewed
 
     editor.update("CASE-R", lambda t: [set_reviewed(t, s.id, True, base_revision=s.revision, user="edna") for s in t.segments],
                   action="set_reviewed")
@@ -196,7 +196,7 @@ def test_retranslate_stale_segment_with_real_model(ui_users, ui_clip) -> None:
 
 
 def test_untranscribed_speech_is_shown_as_work_to_do_and_a_segment_can_be_added(ui_users, ui_clip) -> None:
-    from workstation.asr import untranscribed_segment
+    from workstation.speech.asr import untranscribed_segment
 
     segments = make_segments(4)  # 0–2, 2–4, 4–6, 6–8 s
     segments[2] = untranscribed_segment(4.2, 5.8)

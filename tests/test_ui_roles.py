@@ -36,7 +36,7 @@ def test_translator_cannot_reach_approval_even_by_address(ui_users) -> None:
     with pytest.raises(ValueError):
         at.switch_page("page_approval.py")  # not a registered page for this role
     # and the library refuses the action itself
-    from workstation.errors import WorkstationError
+    from workstation.platform.errors import WorkstationError
 
     add_testimony(ui_users["edna"], "CASE-A", _clip(), make_segments(2))
     with pytest.raises(WorkstationError):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from workstation import offline
+from workstation.platform import offline
 from workstation.ui import server
 
 
@@ -97,8 +97,8 @@ def test_no_store_middleware_replaces_cache_headers() -> None:
 
 def test_pages_warn_plainly_when_the_worker_cannot_be_sealed(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.fixtures_ui import open_app
-    from workstation import sealed
-    from workstation.commands.app_cmd import SEALING_ENV
+    from workstation.speech import sealed
+    from workstation.cli.app_cmd import SEALING_ENV
 
     report = sealed.SealingReport("none", "no network sealing on darwin: only the Python guard applies", True)
     monkeypatch.setenv(SEALING_ENV, report.describe())

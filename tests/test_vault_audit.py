@@ -164,7 +164,7 @@ def test_two_processes_append_without_interleaving(tmp_path: Path) -> None:
 
 
 def test_session_detects_deleted_audit_entry(vault_editor, vault_path: Path) -> None:
-    from workstation.testimony import TestimonyMeta
+    from workstation.domain.testimony import TestimonyMeta
 
     vault_editor.create_testimony(TestimonyMeta(case_code="AU-1"))
     vault_editor.load("AU-1")

@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 
 from tests.fixtures_vault import PASSPHRASE, vault_files
-from workstation.testimony import TestimonyMeta
+from workstation.domain.testimony import TestimonyMeta
 from workstation.vault import session as vs
+from workstation.services import intake
 
 
 def _fill(s: Any, vault_clip: Path) -> bytes:
     data = vault_clip.read_bytes()
     s.create_testimony(TestimonyMeta(case_code="BK-1", notes="kept"))
-    s.ingest_recording("BK-1", data, vault_clip.name)
+    intake.seal_recording(s, "BK-1", data, vault_clip.name)
     s.save_extra("BK-1", "pseudonyms", {"x": "y"})
     return data
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures_vault import OTHER_PASSPHRASE, PASSPHRASE
-from workstation.cli import app
+from workstation.cli.main import app
 from workstation.vault import session as vs
 
 
@@ -97,7 +97,7 @@ def test_errors_are_human_without_traceback(tmp_path: Path) -> None:
     """A real process (real Argon2id parameters): wrong passphrase and missing vault give one clear line."""
     vault = tmp_path / "v"
     env = {**os.environ, "WORKSTATION_VAULT": str(vault), "WORKSTATION_USER": "edna"}
-    run = lambda *a, **kw: subprocess.run([sys.executable, "-m", "workstation.cli", *a], capture_output=True,  # noqa: E731
+    run = lambda *a, **kw: subprocess.run([sys.executable, "-m", "workstation.cli.main", *a], capture_output=True,  # noqa: E731
                                           text=True, timeout=120, **kw)
     r = run("list", env={**env, "WORKSTATION_PASSPHRASE": PASSPHRASE})
     assert r.returncode == 1 and "no vault" in r.stderr and "Traceback" not in r.stderr

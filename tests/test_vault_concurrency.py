@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.fixtures_vault import PASSPHRASE
-from workstation import testimony as tm
-from workstation.testimony import Segment, TestimonyMeta
+from workstation.domain import testimony as tm
+from workstation.domain.testimony import Segment, TestimonyMeta
 
 
 def _edit_in_child(vault: str, user: str, segment_index: int, text: str, barrier: Any, results: Any, kdf: Any) -> None:
@@ -34,7 +34,7 @@ def _edit_in_child(vault: str, user: str, segment_index: int, text: str, barrier
 
 
 def test_two_processes_no_lost_update(vault_sessions: dict[str, Any], vault_path: Path) -> None:
-    from workstation.pipeline import PipelineResult
+    from workstation.speech.pipeline import PipelineResult
     from workstation.vault import session as vs
 
     edna = vault_sessions["edna"]

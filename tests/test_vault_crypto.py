@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from workstation.errors import WorkstationError
+from workstation.platform.errors import WorkstationError
 from workstation.vault import crypto
 from workstation.vault.crypto import AuthenticationError, FormatError
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workstation.errors import WorkstationError
+from workstation.platform.errors import WorkstationError
 from workstation.vault import crypto
 from workstation.vault.audit import AuditLog
 from workstation.vault.store import Store

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from workstation.glossary import Glossary
-from workstation.testimony import Segment, TestimonyMeta, edit_segment, set_reviewed
+from workstation.domain.glossary import Glossary
+from workstation.domain.testimony import Segment, TestimonyMeta, edit_segment, set_reviewed
 from workstation.vault import users
 from workstation.vault.users import Action, PermissionDeniedError, Role, WeakPassphraseError
+from workstation.services import intake
 
 # Written out by hand from DESIGN.md ("Who uses it, for what"), independently of users.PERMISSIONS.
 I, T, E = Role.INTERVIEWER, Role.TRANSLATOR, Role.EDITOR
@@ -54,7 +55,7 @@ def test_interviewer_reads_only_own() -> None:
 
 
 def _draft(s: Any, case: str) -> None:
-    from workstation.pipeline import PipelineResult
+    from workstation.speech.pipeline import PipelineResult
 
     s.create_testimony(TestimonyMeta(case_code=case))
     segs = [Segment(0.0, 1.0, "раз"), Segment(1.0, 2.0, "два")]
@@ -83,7 +84,7 @@ def test_session_enforces_the_matrix(vault_sessions: dict[str, Any], tmp_path: P
     with pytest.raises(PermissionDeniedError):
         inna.update_meta("IV-1", notes="x")
     with pytest.raises(PermissionDeniedError):  # uploading into, or processing, someone else's testimony
-        inna.ingest_recording("IV-1", b"RIFF", "a.wav")
+        intake.seal_recording(inna, "IV-1", b"RIFF", "a.wav")
     with pytest.raises(PermissionDeniedError):
         inna.store_processing_result("IV-1", None)
     for call in (lambda: ivan.approve("IV-1"), lambda: ivan.shred("IV-1"), ivan.audit_entries, ivan.verify,
@@ -99,11 +100,11 @@ def test_session_enforces_the_matrix(vault_sessions: dict[str, Any], tmp_path: P
     tanya.save_glossary(Glossary(terms={"раз": "one"}))
     for call in (lambda: tanya.create_testimony(TestimonyMeta(case_code="T-1")), lambda: tanya.approve("IN-1"),
                  lambda: tanya.unapprove("IN-1", "why"), lambda: tanya.shred("IN-1"), tanya.audit_entries,
-                 lambda: tanya.ingest_recording("IN-1", b"RIFF", "a.wav"), lambda: tanya.update_meta("IN-1", notes="x")):
+                 lambda: intake.seal_recording(tanya, "IN-1", b"RIFF", "a.wav"), lambda: tanya.update_meta("IN-1", notes="x")):
         with pytest.raises(PermissionDeniedError):
             call()
     # approving through update() with a harmless-looking action name is still an approval
-    from workstation import testimony as tm
+    from workstation.domain import testimony as tm
 
     def review_all(t: Any) -> None:
         for s in t.segments:

@@ -16,15 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fixtures_vault import OTHER_PASSPHRASE, PASSPHRASE, vault_files
-from workstation import testimony as tm
-from workstation.glossary import Glossary
-from workstation.testimony import ConflictError, Segment, Status, TestimonyMeta, Word
+from workstation.domain import testimony as tm
+from workstation.domain.glossary import Glossary
+from workstation.domain.testimony import ConflictError, Segment, Status, TestimonyMeta, Word
 from workstation.vault import session as vs
 from workstation.vault import users
+from workstation.services import intake
 
 
 def _result(segments: list[Segment]) -> Any:
-    from workstation.pipeline import PipelineResult
+    from workstation.speech.pipeline import PipelineResult
 
     return PipelineResult(segments=segments, language="ru", language_probability=0.98, duration_s=4.0,
                           warnings=["a warning"], models={"asr": "whisper-base", "mt": "none"})
@@ -42,7 +43,7 @@ def test_round_trip_of_every_record_kind(vault_editor: Any, vault_path: Path, va
     created = vault_editor.create_testimony(meta)
     assert created.owner == "edna" and created.status is Status.CREATED
     data = vault_clip.read_bytes()
-    info = vault_editor.ingest_recording("CH-2019-014", data, vault_clip.name)
+    info = intake.seal_recording(vault_editor, "CH-2019-014", data, vault_clip.name)
     assert info.sha256 == hashlib.sha256(data).hexdigest() and info.size == len(data) and info.duration_s > 1
     assert vault_editor.read_recording("CH-2019-014") == data
     assert vault_editor.recording_info("CH-2019-014") == info
@@ -75,7 +76,7 @@ def test_round_trip_of_every_record_kind(vault_editor: Any, vault_path: Path, va
 
 def test_views_and_edits_are_audited_without_content(vault_editor: Any, vault_clip: Path) -> None:
     vault_editor.create_testimony(TestimonyMeta(case_code="A-1", notes="secret note"))
-    vault_editor.ingest_recording("A-1", vault_clip.read_bytes(), "witness-real-name.wav")
+    intake.seal_recording(vault_editor, "A-1", vault_clip.read_bytes(), "witness-real-name.wav")
     vault_editor.store_processing_result("A-1", _result(_segments()))
     seg = vault_editor.load("A-1").segments[0]
     vault_editor.update("A-1", lambda t: tm.edit_segment(t, seg.id, "ru", "совсем другой текст", base_revision=0,
@@ -243,7 +244,7 @@ def test_lock_forgets_keys(vault_editor: Any) -> None:
 
 def test_shred_destroys_key_and_data(vault_editor: Any, vault_path: Path, vault_clip: Path) -> None:
     vault_editor.create_testimony(TestimonyMeta(case_code="S-1"))
-    vault_editor.ingest_recording("S-1", vault_clip.read_bytes(), vault_clip.name)
+    intake.seal_recording(vault_editor, "S-1", vault_clip.read_bytes(), vault_clip.name)
     vault_editor.save_extra("S-1", "pseudonyms", {"a": "b"})
     vault_editor.create_testimony(TestimonyMeta(case_code="S-2"))
     files_before = set(vault_files(vault_path))
@@ -316,11 +317,11 @@ def test_create_vault_refuses_existing_or_weak(tmp_path: Path, vault_editor: Any
 
 
 def test_bad_audio_is_refused_with_a_media_error(vault_editor: Any) -> None:
-    from workstation.media import MediaError
+    from workstation.speech.media import MediaError
 
     vault_editor.create_testimony(TestimonyMeta(case_code="B-1"))
     with pytest.raises(MediaError):
-        vault_editor.ingest_recording("B-1", b"this is not audio at all" * 100, "notes.txt")
+        intake.seal_recording(vault_editor, "B-1", b"this is not audio at all" * 100, "notes.txt")
     assert vault_editor.recording_info("B-1") is None
     assert vault_editor.load("B-1").status is Status.CREATED
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from workstation import testimony as tm
-from workstation.testimony import Segment, TestimonyMeta
+from workstation.domain import testimony as tm
+from workstation.domain.testimony import Segment, TestimonyMeta
 from workstation.vault import session as vs
 from workstation.vault.store import OBJECTS_DIR
+from workstation.services import intake
 
 
 def _object(vault: Path, s: Any, case: str, kind: str, blob: bool = False) -> Path:
@@ -30,7 +31,7 @@ def two_cases(vault_editor: Any, vault_clip: Path, eval_asr_dir: Path) -> Any:
     other = sorted((eval_asr_dir / "wav").glob("golos_*.wav"))[1]
     for case, clip in (("A-1", vault_clip), ("B-2", other)):
         vault_editor.create_testimony(TestimonyMeta(case_code=case))
-        vault_editor.ingest_recording(case, clip.read_bytes(), clip.name)
+        intake.seal_recording(vault_editor, case, clip.read_bytes(), clip.name)
     return vault_editor
 
 

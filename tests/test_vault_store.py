@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from workstation.testimony import ConflictError
+from workstation.domain.testimony import ConflictError
 from workstation.vault import crypto
 from workstation.vault.crypto import AuthenticationError, CryptoError
 from workstation.vault.store import INDEX_FILE, MissingObjectError, ReplayError, Store, StoreFormatError
+from workstation.services import intake
 
 KEY = bytes(range(32))
 OTHER = bytes(range(1, 33))
@@ -281,7 +282,7 @@ def test_bench_script_runs(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from workstation.config import REPO_ROOT
+    from workstation.platform.config import REPO_ROOT
 
     out = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "bench_vault.py"), "--size-mb", "8", "--unlocks", "1",
                           "--dir", str(tmp_path), "--json", str(tmp_path / "f.json")], capture_output=True, text=True,
@@ -301,7 +302,7 @@ def _objects_snapshot(vault: Path) -> dict[Path, bytes]:
 
 
 def test_session_replayed_testimony_record(vault_editor, vault_path: Path) -> None:
-    from workstation.testimony import TestimonyMeta
+    from workstation.domain.testimony import TestimonyMeta
     from workstation.vault import session as vs
 
     vault_editor.create_testimony(TestimonyMeta(case_code="RP-1", consent_scope="research"))
@@ -319,7 +320,7 @@ def test_session_replayed_testimony_record(vault_editor, vault_path: Path) -> No
 
 
 def test_session_swapped_recordings(vault_editor, vault_path: Path, vault_clip: Path) -> None:
-    from workstation.testimony import TestimonyMeta
+    from workstation.domain.testimony import TestimonyMeta
     from workstation.vault import session as vs
 
     data = vault_clip.read_bytes()
@@ -327,7 +328,7 @@ def test_session_swapped_recordings(vault_editor, vault_path: Path, vault_clip: 
     for code in ("SW-1", "SW-2"):
         vault_editor.create_testimony(TestimonyMeta(case_code=code))
         before = set(objects(vault_path))
-        vault_editor.ingest_recording(code, data, vault_clip.name)
+        intake.seal_recording(vault_editor, code, data, vault_clip.name)
         paths.append(max((p for p in objects(vault_path) if p not in before), key=lambda p: p.stat().st_size))
     a, b = (p.read_bytes() for p in paths)
     paths[0].write_bytes(b)
@@ -355,7 +356,7 @@ def test_large_blob_through_the_store_with_bounded_memory(tmp_path: Path) -> Non
     import subprocess
     import sys
 
-    from workstation.config import REPO_ROOT
+    from workstation.platform.config import REPO_ROOT
 
     def peak(size_mb: int) -> float:
         out = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "bench_vault.py"), "--_blob", str(size_mb),

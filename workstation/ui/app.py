@@ -1,6 +1,6 @@
 """The Streamlit workstation: unlock, role-based navigation, idle lock and "Lock now".
 
-Run by `workstation app` (see workstation/commands/app_cmd.py), which binds the server to 127.0.0.1 and
+Run by `workstation app` (see workstation/cli/app_cmd.py), which binds the server to 127.0.0.1 and
 switches off everything that could reach the network. The network guard is activated first thing here
 too, so even a library habit inside the server process cannot leave the machine.
 
@@ -11,7 +11,7 @@ protection.
 
 from __future__ import annotations
 
-from workstation import offline
+from workstation.platform import offline
 
 offline.activate()
 

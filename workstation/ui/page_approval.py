@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workstation.testimony import Status, content_hash
+from workstation.domain.testimony import Status, content_hash
 from workstation.ui import state
 
 

@@ -1,11 +1,11 @@
 """Editor: export a testimony, only when explicitly asked.
 
-"Prepare the export" runs ``workstation.export.build_export`` (permissions, draft rules, redaction, the
+"Prepare the export" runs ``workstation.evidence.render.build_export`` (permissions, draft rules, redaction, the
 manifest, the audit entry) entirely in memory; the download button then hands that zip — or, with a
 passphrase, the encrypted ``.twx`` package — to the browser. Nothing is written on this computer's disk by
 the app; the prepared bytes are dropped with "Forget", when another export is prepared, or on lock.
 
-"Export to a folder" skips the browser altogether: ``workstation.export.export_testimony`` writes the zip (or the
+"Export to a folder" skips the browser altogether: ``workstation.evidence.render.export_testimony`` writes the zip (or the
 encrypted package) straight into the folder the editor names on this computer (an encrypted USB stick, say), so no
 copy passes through the browser's download machinery or its temporary files.
 """
@@ -29,12 +29,12 @@ PREPARED_KEY = "export_prepared"  # in the decrypted cache: cleared on lock
 
 def package_bytes(package: Any, passphrase: str = "") -> tuple[str, bytes, str]:
     """(file name, bytes, mime) of a prepared export: a zip, or an encrypted package with a passphrase."""
-    from workstation.export import safe_name
+    from workstation.evidence.render import safe_name
 
     stem = safe_name(package.case_code)
     if not passphrase:
         return f"{stem}_export.zip", package.zip_bytes(), "application/zip"
-    from workstation.export_crypto import encrypt_package
+    from workstation.evidence.package import encrypt_package
 
     out = io.BytesIO()
     encrypt_package(package.zip_bytes(), passphrase, out)
@@ -42,7 +42,7 @@ def package_bytes(package: Any, passphrase: str = "") -> tuple[str, bytes, str]:
 
 
 def _prepare(case: str, formats: list[str], draft: bool, redact: bool, encrypt: bool) -> None:
-    from workstation import export
+    from workstation.evidence import render as export
 
     sess = state.require_session()
     passphrase = st.session_state.get("export_pass", "") if encrypt else ""
@@ -51,7 +51,7 @@ def _prepare(case: str, formats: list[str], draft: bool, redact: bool, encrypt: 
 
     def build() -> tuple[str, str, bytes, str]:
         if encrypt:
-            from workstation.export_crypto import check_export_passphrase
+            from workstation.evidence.package import check_export_passphrase
 
             check_export_passphrase(passphrase)  # before anything is rendered or audited
         package = export.build_export(sess, case, formats, draft=draft, redact=redact, destination="download")
@@ -65,7 +65,7 @@ def _prepare(case: str, formats: list[str], draft: bool, redact: bool, encrypt: 
 
 
 def _export_to_folder(case: str, formats: list[str], draft: bool, redact: bool, encrypt: bool) -> None:
-    from workstation import export
+    from workstation.evidence import render as export
 
     sess = state.require_session()
     passphrase = st.session_state.get("export_pass", "") if encrypt else None
@@ -88,14 +88,14 @@ def _forget() -> None:
     state.cache().pop(PREPARED_KEY, None)
 
 
-# --- redactions: the editor accepts or rejects each suggestion (workstation.redact keeps the table) -------
+# --- redactions: the editor accepts or rejects each suggestion (workstation.evidence.redact keeps the table) -------
 
 TABLE_KEY = "export_redactions"  # (case, PseudonymTable) in the decrypted cache
 
 
 def _table(case: str, *, refresh: bool = False) -> Any:
     """The case's pseudonym table with fresh suggestions merged in (natasha runs once per case per visit)."""
-    from workstation import redact
+    from workstation.evidence import redact
 
     store = state.cache()
     hit = store.get(TABLE_KEY)
@@ -107,7 +107,7 @@ def _table(case: str, *, refresh: bool = False) -> Any:
 
 def _decide(case: str, entry_id: str, decision: str, pseudonym_key: str) -> None:
     """Accept (with the pseudonym typed next to it, or the next free one) or reject one suggestion; saved at once."""
-    from workstation import redact
+    from workstation.evidence import redact
 
     pseudonym = (st.session_state.get(pseudonym_key) or "").strip()
 
@@ -124,7 +124,7 @@ def _decide(case: str, entry_id: str, decision: str, pseudonym_key: str) -> None
 
 
 def _add_name(case: str) -> None:
-    from workstation import redact
+    from workstation.evidence import redact
 
     text, kind = st.session_state.get("redact_add_text", ""), st.session_state.get("redact_add_kind", "PER")
 

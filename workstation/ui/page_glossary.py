@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workstation.glossary import Glossary
+from workstation.domain.glossary import Glossary
 from workstation.ui import state
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workstation import jobs
+from workstation.services import jobs
 from workstation.ui import nav, state
 
 

@@ -11,8 +11,8 @@ import datetime as dt
 
 import streamlit as st
 
-from workstation.errors import WorkstationError
-from workstation.testimony import TestimonyMeta
+from workstation.platform.errors import WorkstationError
+from workstation.domain.testimony import TestimonyMeta
 from workstation.ui import state
 
 AUDIO_TYPES = ["wav", "mp3", "m4a", "aac", "ogg", "oga", "opus", "flac", "webm", "mp4", "mov", "mkv", "amr", "3gp", "wma", "aiff"]
@@ -25,7 +25,7 @@ def case_codes(code: str, count: int) -> list[str]:
 
 def _model_choices() -> list[str]:
     try:
-        from workstation import models
+        from workstation.speech import models
 
         names = [m.name for m in models.list_models() if getattr(m, "kind", "whisper") in ("whisper", "asr") and getattr(m, "installed", True)]
     except Exception:  # noqa: BLE001 - the registry may not know any model yet; "base" is the embedded default
@@ -34,11 +34,9 @@ def _model_choices() -> list[str]:
 
 
 def _create_one(sess: object, meta: TestimonyMeta, name: str, data: bytes, start: bool, options: dict) -> str:
-    from workstation import jobs, sealed
+    from workstation.services import intake, jobs
 
-    sealed.probe(data)  # a clear message for a file that is not audio, before anything is created (sealed worker)
-    sess.create_testimony(meta)
-    info = sess.ingest_recording(meta.case_code, data, name)
+    info = intake.new_testimony(sess, meta, data, name)  # checked (sealed worker) before anything is created
     text = f"{meta.case_code}: recording sealed ({state.fmt_duration(getattr(info, 'duration_s', None))})"
     if start:
         jobs.queue_for(state.vault_path()).submit(sess, meta.case_code, options)

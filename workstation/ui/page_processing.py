@@ -1,7 +1,7 @@
 """The processing queue: every job's state, a live progress bar with time remaining, cancel and retry.
 
 The list refreshes itself every second (a fragment), without re-running the rest of the page; the
-jobs themselves run in the app's background worker (``workstation.jobs``), so closing or reloading the
+jobs themselves run in the app's background worker (``workstation.services.jobs``), so closing or reloading the
 page does not stop them.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workstation import jobs
-from workstation.jobs import Job, JobState
+from workstation.services import jobs
+from workstation.services.jobs import Job, JobState
 from workstation.ui import nav, state
 
 STATE_ICONS = {

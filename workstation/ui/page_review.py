@@ -1,6 +1,6 @@
 """Review: the transcript and its English draft side by side, with span playback and every correction.
 
-Every change goes through ``session.update(case_code, fn, action=...)`` with a ``workstation.testimony``
+Every change goes through ``session.update(case_code, fn, action=...)`` with a ``workstation.domain.testimony``
 operation and the revision the user saw, so a change made meanwhile in another window is reported as a
 conflict, never overwritten. Long interviews are paginated (25 segments a page by default): a page
 renders only its own rows, and actions run as widget callbacks so one click costs one script run.
@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from workstation.testimony import (
+from workstation.domain.testimony import (
     LOW_CONFIDENCE,
     EnglishRoute,
     SPEAKERS,
@@ -206,8 +206,8 @@ def _merge(case: str, first: str, second: str, bases: tuple[int, int]) -> None:
 
 def _retranslate(case: str, bases: dict[str, int]) -> None:
     """Machine-translate the chosen segments again (Argos, or Whisper speech translation of their spans)."""
-    from workstation import pipeline, sealed
-    from workstation.jobs import build_options
+    from workstation.speech import pipeline, sealed
+    from workstation.services.jobs import build_options
 
     sess = state.require_session()
     if not bases:
@@ -310,7 +310,7 @@ def _rename(case: str, label: str, key: str) -> None:
 
 
 def _audio_for(case: str, seg: Segment) -> None:
-    from workstation import media
+    from workstation.speech import media
 
     with state.shown_errors("Playing the segment"):
         data = state.recording(case)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workstation.errors import WorkstationError
+from workstation.platform.errors import WorkstationError
 from workstation.ui import nav, state
 
 
 def _after_unlock(vault_session: object) -> None:
     """Remember the session, then pick up processing interrupted by an app restart."""
-    from workstation import jobs
+    from workstation.services import jobs
 
     state.set_session(vault_session)
     vault_session = state.session()  # the serialised wrapper the page and the worker share

@@ -24,10 +24,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
-from workstation import offline
-from workstation.errors import WorkstationError
+from workstation.platform import offline
+from workstation.platform.errors import WorkstationError
 
 UPLOAD_SPOOL_MARGIN = 16 * 1024 * 1024  # multipart framing and headers on top of the file itself
 NO_STORE = b"no-store, private"
@@ -63,6 +64,42 @@ class NoStoreMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_no_store)
+
+
+APP_SCRIPT = Path(__file__).resolve().parent / "app.py"
+HOST = "127.0.0.1"
+
+
+def streamlit_flags(port: int, max_upload_mb: int) -> list[str]:
+    """The Streamlit configuration, as command-line flags (they override any config.toml)."""
+    origin = f"http://{HOST}:{port}"
+    options: list[tuple[str, str]] = [
+        ("server.address", HOST),
+        ("server.port", str(port)),
+        ("server.headless", "true"),
+        ("server.enableXsrfProtection", "true"),
+        ("server.enableCORS", "true"),
+        ("server.corsAllowedOrigins", origin),
+        ("server.corsAllowedOrigins", f"http://localhost:{port}"),
+        ("server.allowedHosts", HOST),
+        ("server.allowedHosts", "localhost"),
+        ("server.maxUploadSize", str(max_upload_mb)),
+        ("server.fileWatcherType", "none"),
+        ("server.runOnSave", "false"),
+        ("server.enableStaticServing", "false"),
+        ("server.enableAgentApi", "false"),
+        ("server.showEmailPrompt", "false"),
+        # a closed tab's state (and its unlocked session) is dropped after 10 s instead of 2 minutes
+        ("server.disconnectedSessionTTL", "10"),
+        ("browser.gatherUsageStats", "false"),
+        ("browser.serverAddress", HOST),
+        ("browser.serverPort", str(port)),
+        ("client.showErrorDetails", "none"),
+        ("client.toolbarMode", "minimal"),
+        ("global.developmentMode", "false"),
+        ("logger.level", "warning"),
+    ]
+    return [f"--{key}={value}" for key, value in options]
 
 
 def close_ip_lookups() -> None:
@@ -110,8 +147,7 @@ def prepare(max_upload_bytes: int) -> None:
 
 def serve(port: int, env: dict[str, str]) -> None:
     """Run the Streamlit server in this process until it stops (Ctrl+C, SIGTERM). Does not return normally."""
-    from workstation.commands.app_cmd import APP_SCRIPT, streamlit_flags
-    from workstation.config import load_settings
+    from workstation.platform.config import load_settings
 
     os.environ.update(env)
     settings = load_settings()

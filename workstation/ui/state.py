@@ -17,8 +17,8 @@ from typing import Any
 
 import streamlit as st
 
-from workstation.config import load_settings
-from workstation.errors import WorkstationError
+from workstation.platform.config import load_settings
+from workstation.platform.errors import WorkstationError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ _sweeper: threading.Thread | None = None
 
 
 def _release(path: str, vault_session: Any) -> None:
-    from workstation import jobs
+    from workstation.services import jobs
 
     jobs.queue_for(path).release(vault_session)
 
@@ -100,7 +100,7 @@ def _unwatch() -> None:
 
 def session() -> Any | None:
     """The unlocked vault session of this browser tab (serialised for the worker thread), or None."""
-    from workstation import jobs
+    from workstation.services import jobs
 
     current = st.session_state.get(SESSION_KEY)
     if current is None:
@@ -146,7 +146,7 @@ def idle_expired() -> bool:
 
 def lock(notice: str = "") -> None:
     """Forget everything decrypted in this tab at once and release the vault session."""
-    from workstation import jobs
+    from workstation.services import jobs
 
     current = session()
     _unwatch()
@@ -193,7 +193,7 @@ def testimony(case_code: str, *, fresh: bool = False) -> Any:
 
 def summaries(*, fresh: bool = False) -> list[Any]:
     """The testimonies this user may see (cached briefly: listing reads every testimony of the vault)."""
-    from workstation import jobs
+    from workstation.services import jobs
 
     store = cache()
     hit = store.get("summaries")

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.vault import crypto
-from workstation.fileio import file_lock, write_file_atomic
+from workstation.platform.fileio import file_lock, write_file_atomic
 
 __all__ = ["AuditLog", "AuditEntry", "AuditError", "GENESIS", "AUDIT_DIR"]
 

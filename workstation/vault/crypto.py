@@ -49,7 +49,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from workstation.errors import WorkstationError
+from workstation.platform.errors import WorkstationError
 
 __all__ = [
     "KEY_SIZE", "MIN_MEMORY_KIB", "DEFAULT_CHUNK_SIZE", "MAX_CHUNK_SIZE", "MAGIC", "FORMAT_VERSION", "HEADER_SIZE",

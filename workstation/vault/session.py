@@ -58,14 +58,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from workstation import testimony as tm
-from workstation.errors import WorkstationError
-from workstation.glossary import Glossary
-from workstation.hardening import lock_in_memory
-from workstation.testimony import ConflictError, Status, Testimony, TestimonyMeta
+from workstation.domain import testimony as tm
+from workstation.platform.digest import sha256_hex
+from workstation.platform.errors import WorkstationError
+from workstation.domain.glossary import Glossary
+from workstation.platform.hardening import lock_in_memory
+from workstation.domain.testimony import ConflictError, Status, Testimony, TestimonyMeta
 from workstation.vault import crypto, users
 from workstation.vault.audit import AuditLog
-from workstation.fileio import file_lock, fsync_dir, write_file_atomic
+from workstation.platform.fileio import file_lock, fsync_dir, write_file_atomic
 from workstation.vault.store import Store
 from workstation.vault.users import (
     Action,
@@ -628,11 +629,16 @@ class VaultSession:
         tid, entry = self._access(case_code, Action.VIEW)
         return self._recording_info(tid, entry)
 
-    def ingest_recording(self, case_code: str, data: bytes, filename: str) -> RecordingInfo:
-        """Seal the original bytes (chunked, encrypted) as the evidence copy; record its sha256."""
+    def ingest_recording(self, case_code: str, data: bytes, filename: str, *, container: str,
+                         duration_s: float) -> RecordingInfo:
+        """Seal the original bytes (chunked, encrypted) as the evidence copy; record its sha256.
+
+        The vault does not parse media: `container` and `duration_s` come from the intake check of the upload
+        (`services.intake`, which runs it in the sealed worker before anything is created).
+        """
         tid, entry = self._access(case_code, Action.INGEST)
         key = self._key(entry)
-        sha, container, duration = _probe(data)
+        sha, duration = sha256_hex(data), float(duration_s)
         with _vault_lock(self.path):  # two uploads for one case at once: the second is refused, never mixed
             if self._recording_info(tid, entry) is not None:
                 raise tm.EditError(
@@ -907,14 +913,6 @@ def _actions_for_change(before: dict[str, Any], after: dict[str, Any]) -> list[A
     elif before["status"] != after["status"] and Action.APPROVE not in needed:
         needed.append(Action.PROCESS)
     return needed
-
-
-def _probe(data: bytes) -> tuple[str, str, float]:
-    """sha256, container and duration of an upload; bad audio raises the pipeline's typed MediaError."""
-    from workstation import media, sealed
-
-    info = sealed.probe(data)  # untrusted bytes: parsed in the sealed worker, not in this process with the keys
-    return media.sha256_hex(data), info.container, float(info.duration_s)
 
 
 def _store_problems(store: Store) -> list[str]:

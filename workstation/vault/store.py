@@ -50,8 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from workstation.testimony import ConflictError
-from workstation.fileio import file_lock, fsync_dir, write_file_atomic
+from workstation.domain.testimony import ConflictError
+from workstation.platform.fileio import file_lock, fsync_dir, write_file_atomic
 from workstation.vault import crypto
 
 __all__ = ["Store", "write_file_atomic", "fsync_dir", "file_lock", "ReplayError", "MissingObjectError", "StoreFormatError", "INDEX_FILE", "OBJECTS_DIR", "LOCK_FILE"]
@@ -329,7 +329,7 @@ class Store:
         """Compare-and-swap write of a small record; returns its new version.
 
         ``expected_version`` is the version the caller read (0: the record must not exist yet). If the stored
-        version differs, :class:`~workstation.testimony.ConflictError` is raised and nothing is written.
+        version differs, :class:`~workstation.domain.testimony.ConflictError` is raised and nothing is written.
         """
         if not isinstance(expected_version, int) or expected_version < 0:
             raise ValueError("expected_version is the version read (0 for a new record)")

@@ -70,7 +70,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from workstation.errors import WorkstationError
+from workstation.platform.errors import WorkstationError
 from workstation.vault import crypto
 
 SLOT_FORMAT = "tw-slot-1"

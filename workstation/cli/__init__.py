@@ -1,0 +1,1 @@
+"""The command line shell: `workstation ...` parses input, calls a service, prints."""

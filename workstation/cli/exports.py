@@ -1,0 +1,168 @@
+"""`workstation approve [--mark-reviewed] | export | redact | verify-export | decrypt-export`.
+
+Thin shell over workstation.evidence.render, workstation.evidence.redact, workstation.evidence.manifest and workstation.evidence.package, with
+the vault CLI's options and unlock helper (workstation/cli/vault.py). Suggestions list names only to the
+editor's terminal; nothing is logged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from workstation.cli.vault import CliError, PassFileOpt, UserOpt, VaultOpt, _passphrase, _read_secret_file, _unlocked
+
+RecipientFileOpt = typer.Option(
+    None, "--passphrase-file", help="Read the export passphrase from this file (first line) instead of asking.",
+)
+
+
+def _export_passphrase(path: Path | None, *, confirm: bool) -> str:
+    if path is not None:
+        return _read_secret_file(path)
+    return _passphrase(None, env="WORKSTATION_EXPORT_PASSPHRASE", prompt="Export passphrase (for the recipient)",
+                       confirm=confirm)
+
+
+def _pair(item: str, sep: str, usage: str) -> tuple[str, str]:
+    left, found, right = item.partition(sep)
+    if not found:
+        raise CliError(usage)
+    return left.strip(), right
+
+
+def register(app: typer.Typer) -> None:
+    """Add the export and redaction commands to the top-level app."""
+
+    @app.command("approve")
+    def approve_cmd(
+        case: str = typer.Argument(..., help="Case code."),
+        mark_reviewed: bool = typer.Option(False, "--mark-reviewed",
+                                           help="Mark every segment reviewed first (scripted runs; the audit log says so)."),
+        vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
+    ) -> None:
+        """Approve a testimony (editor): it is locked and can be exported."""
+        from workstation.domain.testimony import set_reviewed
+        from workstation.vault.users import Action
+
+        with _unlocked(vault, user, passphrase_file) as s:
+            s.require(Action.APPROVE)
+            if mark_reviewed:
+                def mark_all(t):  # noqa: ANN001, ANN202
+                    todo = [seg for seg in t.segments if not seg.reviewed]
+                    for seg in todo:
+                        set_reviewed(t, seg.id, True, base_revision=seg.revision, user=s.user)
+                    return len(todo)
+
+                n = s.update(case, mark_all, action="marked_all_reviewed", details={"via": "cli-mark-reviewed"})
+                typer.echo(f"Marked {n} segment(s) reviewed.")
+            approval = s.approve(case)
+            typer.echo(f"Approved {case} as {approval.user} at {approval.at} (content hash {approval.content_hash[:16]}…).")
+
+    @app.command("export")
+    def export_cmd(
+        case: str = typer.Argument(..., help="Case code."),
+        out: Path = typer.Option(..., "--out", help="Folder to export into (new or empty, unless --zip/--encrypt)."),
+        fmt: str = typer.Option("docx,pdf,srt,vtt,txt,json", "--format",
+                                help="Comma-separated: docx,pdf,srt,vtt,txt,json,audio (or all)."),
+        as_zip: bool = typer.Option(False, "--zip", help="One zip file instead of loose files."),
+        encrypt: bool = typer.Option(False, "--encrypt", help="One passphrase-encrypted package (.twx) for the recipient."),
+        export_passphrase_file: Path | None = typer.Option(
+            None, "--export-passphrase-file", help="The recipient's passphrase from this file (else asked twice)."),
+        redact: bool = typer.Option(False, "--redact", help="Apply the accepted redactions (see `workstation redact`)."),
+        audio_mode: str = typer.Option("tone", "--audio-redaction", help="tone or silence over redacted audio."),
+        draft: bool = typer.Option(False, "--draft", help="Export a testimony that is not approved, watermarked DRAFT."),
+        vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
+    ) -> None:
+        """Export a testimony with its manifest (editor)."""
+        from workstation.evidence.render import export_testimony, parse_formats
+
+        formats = parse_formats(fmt)  # a typo fails before any passphrase is asked
+        with _unlocked(vault, user, passphrase_file) as s:
+            secret = _export_passphrase(export_passphrase_file, confirm=True) if encrypt else None
+            result = export_testimony(s, case, out, formats, as_zip=as_zip, passphrase=secret, redact=redact,
+                                      draft=draft, audio_mode=audio_mode)
+        for warning in result.warnings:
+            typer.secho(f"Warning: {warning}", fg=typer.colors.YELLOW, err=True)
+        kind = "encrypted package" if result.encrypted else "zip" if result.zipped else "folder"
+        flags = ", ".join(f for f, on in (("DRAFT", result.draft), ("redacted", result.redacted)) if on)
+        typer.echo(f"Exported {case} ({len(result.files)} files{', ' + flags if flags else ''}) to {kind} {result.path}")
+        typer.echo(f"Manifest sha256 {result.manifest_sha256} (recorded in the audit log).")
+
+    @app.command("redact")
+    def redact_cmd(
+        case: str = typer.Argument(..., help="Case code."),
+        accept: list[str] = typer.Option([], "--accept", help="Accept suggestion ID (repeatable; 'all' for every pending one)."),
+        reject: list[str] = typer.Option([], "--reject", help="Reject suggestion ID (repeatable)."),
+        pseudonym: list[str] = typer.Option([], "--pseudonym", help="ID=NAME: the pseudonym to use (accepts it)."),
+        variant: list[str] = typer.Option([], "--variant", help="ID=SPELLING: another spelling to catch (e.g. an exonym)."),
+        add: list[str] = typer.Option([], "--add", help="KIND:TEXT a name the suggestions missed (KIND: PER, LOC, ORG, SENSITIVE)."),
+        vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
+    ) -> None:
+        """List redaction suggestions for a testimony; accept, reject, rename pseudonyms (editor)."""
+        from workstation.evidence import redact as rd
+        from workstation.vault.users import Action
+
+        with _unlocked(vault, user, passphrase_file) as s:
+            s.require(Action.EXPORT)
+            table, _added = rd.refresh_table(s, case)
+            changed = bool(accept or reject or pseudonym or variant or add)
+            for item in add:
+                kind, text = _pair(item, ":", "--add needs KIND:TEXT, e.g. --add PER:Ахмед")
+                table.add(text, kind)
+            for entry_id in accept:
+                for eid in ([e.id for e in table.pending()] if entry_id == "all" else [entry_id]):
+                    table.accept(eid)
+            for entry_id in reject:
+                table.reject(entry_id)
+            for item in pseudonym:
+                table.accept(*_pair(item, "=", '--pseudonym needs ID=NAME, e.g. --pseudonym p1a2b3c="Witness B"'))
+            for item in variant:
+                table.add_variant(*_pair(item, "=", "--variant needs ID=SPELLING, e.g. --variant l1a2b3c=Moscow"))
+            if changed:
+                rd.save_table(s, case, table)
+                s.record_audit("redactions_decided", case, accepted=len(table.accepted()), pending=len(table.pending()))
+        rows = sorted(table.entries.values(), key=lambda e: (rd.KINDS.index(e.kind), e.decision, e.lemma))
+        if not rows:
+            typer.echo("No names or sensitive terms found. Add any the suggestions missed with --add KIND:TEXT.")
+            return
+        typer.echo(f"{'ID':8} {'KIND':9} {'DECISION':9} {'COUNT':>5}  NAME → PSEUDONYM")
+        for e in rows:
+            forms = ", ".join(f for f in e.forms if f != e.lemma)
+            extra = f" (forms: {forms})" if forms else ""
+            variants = f" [also: {', '.join(e.variants)}]" if e.variants else ""
+            typer.echo(f"{e.id:8} {e.kind:9} {e.decision:9} {e.count:>5}  {e.lemma}{extra}{variants}"
+                       + (f" → {e.pseudonym}" if e.pseudonym and e.decision == "accepted" else ""))
+        pending = sum(e.decision == "pending" for e in rows)
+        if pending:
+            typer.echo(f"{pending} pending: decide each (--accept ID / --reject ID) before exporting with --redact.")
+
+    @app.command("verify-export")
+    def verify_export_cmd(path: Path = typer.Argument(..., help="An export folder or zip.")) -> None:
+        """Check an export against its manifest; names every modified, missing or extra file."""
+        from workstation.evidence.manifest import verify_export
+
+        problems = verify_export(path)
+        if problems:
+            for p in problems:
+                typer.secho(p, fg=typer.colors.RED)
+            typer.echo(f"{len(problems)} problem(s): this export is NOT as it was exported.")
+            raise typer.Exit(1)
+        typer.echo(f"OK: every file of {path} matches its manifest.")
+
+    @app.command("decrypt-export")
+    def decrypt_export_cmd(
+        file: Path = typer.Argument(..., help="The encrypted export package (.twx)."),
+        out: Path = typer.Option(..., "--out", help="New or empty folder for the decrypted files."),
+        passphrase_file: Path | None = RecipientFileOpt,
+    ) -> None:
+        """Decrypt an encrypted export into a folder and verify it against its manifest."""
+        from workstation.evidence.package import decrypt_export
+
+        problems = decrypt_export(file, _export_passphrase(passphrase_file, confirm=False), out)
+        if problems:
+            for p in problems:
+                typer.secho(p, fg=typer.colors.RED)
+            raise typer.Exit(1)
+        typer.echo(f"Decrypted into {out}; every file matches its manifest.")

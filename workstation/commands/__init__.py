@@ -1,1 +1,0 @@
-"""CLI command groups; `workstation.cli` assembles them."""

@@ -1,0 +1,1 @@
+"""Evidence stage: rendered deliverables, the manifest, encrypted packages, redaction."""

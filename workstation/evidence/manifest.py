@@ -1,0 +1,198 @@
+"""The evidence manifest of an export, and `verify_export`, which checks an export against it.
+
+Every export carries `manifest.json`: what was exported (sha256 of each file), from what (the case code and the
+sha256 of the original recording as sealed in the vault), how (models and which route produced the English),
+who vouched for it (reviewers, approver, when) and where the vault's audit chain stood at export time. The
+sha256 of the manifest itself goes into the vault's audit entry for the export, so the workstation can later
+confirm that a manifest is the one it wrote. The pseudonym table never appears here.
+
+`verify_export(path)` takes an export folder or zip and returns one human-readable line per problem
+(modified, missing or extra file; unreadable manifest); an empty list means the export is intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from workstation.platform.errors import WorkstationError
+from workstation.domain.testimony import Testimony, content_hash
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = "testimony-workstation-export-manifest"
+MANIFEST_VERSION = 1
+
+_TASKS = {
+    "transcription": ("asr", "whisper", "transcription", "transcribe"),
+    "translation": ("mt", "argos", "translation", "translate"),
+}
+
+
+class ManifestError(WorkstationError):
+    """The manifest cannot be read (missing, not JSON, not ours)."""
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def models_section(models: Mapping[str, str]) -> dict[str, Any]:
+    """Group the testimony's flat model record ("asr.name", "asr_checksum", "mt"...) by task.
+
+    Each task gets name, version and checksum where the pipeline recorded them; the flat record is kept too.
+    """
+    out: dict[str, dict[str, str]] = {"transcription": {}, "translation": {}}
+    for key, value in models.items():
+        head, _, attr = key.replace(".", "_").partition("_")
+        for task, prefixes in _TASKS.items():
+            if head.lower() in prefixes:
+                attr = {"": "name", "sha256": "checksum"}.get(attr, attr)
+                out[task].setdefault(attr, value)
+    if models.get("en_route") == "whisper-translate":  # the English came from the transcription model itself
+        out["translation"].setdefault("checksum", out["transcription"].get("checksum", ""))
+    return {**out, "recorded": dict(models)}
+
+
+def review_section(t: Testimony) -> dict[str, Any]:
+    reviewers: dict[str, str] = {}
+    for rev in t.revisions:
+        if rev.field == "reviewed" and rev.new == "True":
+            reviewers[rev.user] = max(rev.at, reviewers.get(rev.user, ""))
+    return {
+        "segments": len(t.segments),
+        "reviewed_segments": sum(s.reviewed for s in t.segments),
+        "reviewers": [{"user": u, "last_reviewed_at": at} for u, at in sorted(reviewers.items())],
+    }
+
+
+def build_manifest(
+    t: Testimony,
+    files: Mapping[str, bytes],
+    *,
+    recording: Mapping[str, Any] | None,
+    audit_head: str,
+    exported_by: str,
+    exported_at: str,
+    draft: bool,
+    redacted: bool,
+    formats: list[str],
+    file_kinds: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The manifest of one export. `files` maps each exported file's name to its bytes."""
+    from workstation.evidence.render import route_counts  # export imports this module lazily too
+
+    kinds = file_kinds or {}
+    approval = t.approval
+    return {
+        "format": MANIFEST_FORMAT,
+        "version": MANIFEST_VERSION,
+        "case_code": t.case_code,
+        "exported_at": exported_at,
+        "exported_by": exported_by,
+        "status": str(t.status),
+        "draft": draft,
+        "redacted": redacted,
+        "formats": list(formats),
+        "recording": dict(recording) if recording else None,
+        # what an approval vouches for; equal to approval.content_hash when nothing changed since approval
+        "content_hash": content_hash(t),
+        "approval": {"user": approval.user, "at": approval.at, "content_hash": approval.content_hash} if approval else None,
+        "review": review_section(t),
+        "models": models_section(t.models),
+        "english_routes": route_counts(t),
+        "audit_head": audit_head,
+        "files": [
+            {"name": name, "sha256": sha256_hex(data), "size": len(data), "kind": kinds.get(name, "")}
+            for name, data in sorted(files.items())
+        ],
+    }
+
+
+def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
+    return (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
+
+
+# --- verification -------------------------------------------------------------------------------
+
+
+def _read_folder(root: Path) -> dict[str, bytes | None]:
+    """Every file under the folder by relative POSIX path; content read lazily (None until needed)."""
+    return {p.relative_to(root).as_posix(): None for p in sorted(root.rglob("*")) if p.is_file() or p.is_symlink()}
+
+
+def _looks_encrypted(path: Path) -> bool:
+    from workstation.evidence.package import is_encrypted_export
+
+    return is_encrypted_export(path)
+
+
+def load_manifest(data: bytes) -> dict[str, Any]:
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"{MANIFEST_NAME} is not valid JSON ({exc}); the export may be damaged.") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise ManifestError(f"{MANIFEST_NAME} is not a Testimony Workstation export manifest.")
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise ManifestError(f"{MANIFEST_NAME} has version {manifest.get('version')!r}; this workstation reads version 1.")
+    files = manifest.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, dict) and {"name", "sha256"} <= f.keys() for f in files):
+        raise ManifestError(f"{MANIFEST_NAME} has no valid list of files.")
+    return manifest
+
+
+def verify_export(path: str | Path) -> list[str]:
+    """Check an export folder or zip against its manifest: one line per problem, [] when intact."""
+    path = Path(path)
+    if not path.exists():
+        return [f"{path} does not exist."]
+    if path.is_file() and _looks_encrypted(path):
+        return [f"{path.name} is an encrypted export: decrypt it first with `workstation decrypt-export {path} --out DIR`."]
+    if path.is_file():
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = [i.filename for i in zf.infolist() if not i.is_dir()]
+                return _verify(names, zf.read)
+        except zipfile.BadZipFile:
+            return [f"{path.name} is neither an export folder nor a readable zip file."]
+    root = path
+    return _verify(list(_read_folder(root)), lambda name: (root / name).read_bytes())
+
+
+def _verify(names: list[str], read) -> list[str]:
+    if MANIFEST_NAME not in names:
+        return [f"missing: {MANIFEST_NAME} (no manifest: the export cannot be verified)"]
+    try:
+        manifest = load_manifest(read(MANIFEST_NAME))
+    except ManifestError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    listed: set[str] = set()
+    present = set(names)
+    for entry in manifest["files"]:
+        name = str(entry["name"])
+        pure = PurePosixPath(name)
+        if pure.is_absolute() or ".." in pure.parts or name == MANIFEST_NAME:
+            problems.append(f"manifest lists an invalid file name: {name!r}")
+            continue
+        listed.add(name)
+        if name not in present:
+            problems.append(f"missing: {name}")
+            continue
+        digest = sha256_hex(read(name))
+        if digest != entry["sha256"]:
+            problems.append(f"modified: {name} (sha256 is {digest}, the manifest says {entry['sha256']})")
+    for name in sorted(present - listed - {MANIFEST_NAME}):
+        problems.append(f"extra file: {name} (not in the manifest)")
+    return problems
+
+
+def manifest_from_zip_bytes(data: bytes) -> dict[str, Any]:
+    """The manifest inside an in-memory export zip (used after decrypting a package)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return load_manifest(zf.read(MANIFEST_NAME))

@@ -1,0 +1,631 @@
+"""Exports: pure renderers (Testimony → bytes) and `export_testimony`, the one way a testimony leaves the vault.
+
+Renderers (`render(testimony, variant, ...)`) know nothing of the vault: they turn a testimony (already redacted
+when asked) into DOCX (bilingual table, English-only), PDF (the same, with the bundled DejaVu Sans so Cyrillic
+renders on every machine), SRT and WebVTT (Russian, English), plain text and JSON. A draft (not approved) is
+watermarked DRAFT in every one of them.
+
+`export_testimony(session, ...)` checks permissions through the vault session, applies the pseudonym table,
+renders in memory, builds the manifest (workstation/evidence/manifest.py), records a content-free audit entry and only
+then writes exactly the requested files into the chosen folder: loose files, one zip, or one passphrase-encrypted
+package (workstation/evidence/package.py). Nothing plaintext is written anywhere else.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workstation.platform.errors import WorkstationError
+from workstation.domain.testimony import EnglishRoute, Segment, Status, Testimony, now_iso
+
+if TYPE_CHECKING:
+    from workstation.evidence.redact import PseudonymTable
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+FONT_REGULAR = ASSETS / "DejaVuSans.ttf"
+FONT_BOLD = ASSETS / "DejaVuSans-Bold.ttf"
+
+DRAFT_MARK = "DRAFT — NOT APPROVED"
+EXPORT_FORMATS = ("docx", "pdf", "srt", "vtt", "txt", "json", "audio")
+DEFAULT_FORMATS = ("docx", "pdf", "srt", "vtt", "txt", "json")
+# Each format asked for gives these files ("variants"); audio is handled by export_testimony (needs the recording).
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "docx": ("docx", "docx-en"),
+    "pdf": ("pdf", "pdf-en"),
+    "srt": ("srt-ru", "srt-en"),
+    "vtt": ("vtt-ru", "vtt-en"),
+    "txt": ("txt",),
+    "json": ("json",),
+}
+_SUFFIX = {
+    "docx": "_bilingual.docx", "docx-en": "_en.docx", "pdf": "_bilingual.pdf", "pdf-en": "_en.pdf",
+    "srt-ru": "_ru.srt", "srt-en": "_en.srt", "vtt-ru": "_ru.vtt", "vtt-en": "_en.vtt", "txt": ".txt", "json": ".json",
+}
+ROUTE_LABELS = {
+    EnglishRoute.ARGOS: "machine translation (Argos) of the Russian transcript",
+    EnglishRoute.WHISPER: "Whisper speech translation (lower-quality fallback)",
+    EnglishRoute.HUMAN: "written or corrected by a translator",
+    EnglishRoute.NONE: "no English",
+}
+
+
+class ExportError(WorkstationError):
+    """An export that cannot be made as asked (unknown format, folder not empty, nothing approved...)."""
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """Facts about the export itself shown in document headers (not part of the testimony)."""
+
+    exported_at: str = field(default_factory=now_iso)
+    exported_by: str = ""
+    recording_sha256: str = ""
+    redacted: bool = False
+
+
+# --- shared helpers -----------------------------------------------------------------------------
+
+
+def safe_name(case_code: str) -> str:
+    """A case code as a file-name stem: letters, digits, dot, dash, underscore only."""
+    name = re.sub(r"[^\w.\-]+", "_", case_code, flags=re.ASCII).strip("._")
+    return name or "testimony"
+
+
+def variant_filename(case_code: str, variant: str) -> str:
+    return safe_name(case_code) + _SUFFIX[variant]
+
+
+def hms(seconds: float) -> str:
+    s = int(round(max(0.0, seconds)))
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _cue_time(seconds: float, sep: str) -> str:
+    ms = int(round(max(0.0, seconds) * 1000))
+    return f"{ms // 3_600_000:02d}:{ms % 3_600_000 // 60_000:02d}:{ms % 60_000 // 1000:02d}{sep}{ms % 1000:03d}"
+
+
+def speaker_label(t: Testimony, seg: Segment) -> str:
+    return t.speaker_names.get(seg.speaker) or seg.speaker.capitalize()
+
+
+def route_counts(t: Testimony) -> dict[str, int]:
+    counts = Counter(str(s.en_route) for s in t.segments)
+    return {str(r): counts.get(str(r), 0) for r in EnglishRoute}
+
+
+def revision_summary(t: Testimony) -> dict[str, Any]:
+    """Counts only: the revisions' old and new texts would carry names a redacted export must not."""
+    return {
+        "count": len(t.revisions),
+        "by_field": dict(Counter(r.field for r in t.revisions)),
+        "by_user": dict(Counter(r.user for r in t.revisions)),
+        "last_at": max((r.at for r in t.revisions), default=None),
+    }
+
+
+def header_lines(t: Testimony, info: ExportInfo, draft: bool) -> list[tuple[str, str]]:
+    """The metadata block at the top of DOCX, PDF and text exports."""
+    m = t.meta
+    if t.approval and t.status is Status.APPROVED and not draft:
+        status = f"Approved by {t.approval.user} at {t.approval.at}"
+    else:
+        status = f"{DRAFT_MARK} (status: {t.status})"
+    routes = {k: v for k, v in route_counts(t).items() if v}
+    english = "; ".join(f"{n} segment(s): {ROUTE_LABELS[EnglishRoute(k)]}" for k, v in routes.items() for n in [v])
+    lines = [
+        ("Case code", m.case_code),
+        ("Interview date", m.interview_date),
+        ("Interviewer", m.interviewer),
+        ("Language", m.language),
+        ("Consent scope", m.consent_scope),
+        ("Sensitivity", m.sensitivity),
+        ("Status", status),
+        ("English produced by", english or "no English"),
+        ("Reviewed segments", f"{sum(s.reviewed for s in t.segments)} of {len(t.segments)}"),
+        ("Original recording sha256", info.recording_sha256),
+        ("Exported", info.exported_at + (f" by {info.exported_by}" if info.exported_by else "")),
+    ]
+    if info.redacted:
+        lines.append(("Redaction", "names replaced by pseudonyms; redacted audio spans replaced by a tone"))
+    if m.notes:
+        lines.append(("Notes", m.notes))
+    return [(k, v) for k, v in lines if v]
+
+
+# --- text formats -------------------------------------------------------------------------------
+
+
+UNTRANSCRIBED_MARK = "[untranscribed speech]"
+
+
+def _text(seg: Any, lang: str) -> str:
+    """A segment's text in one language; a draft's untranscribed speech says so instead of being blank."""
+    text = str(getattr(seg, lang))
+    return UNTRANSCRIBED_MARK if seg.untranscribed and not text.strip() else text
+
+
+def render_txt(t: Testimony, *, draft: bool, info: ExportInfo) -> bytes:
+    out: list[str] = []
+    if draft:
+        out += [f"*** {DRAFT_MARK} ***", ""]
+    out.append(f"Testimony {t.case_code}")
+    out += [f"{k}: {v}" for k, v in header_lines(t, info, draft)]
+    out.append("")
+    for seg in t.segments:
+        out.append(f"[{hms(seg.start)} – {hms(seg.end)}] {speaker_label(t, seg)}")
+        out.append(f"RU: {_one_line(_text(seg, 'ru'))}")
+        out.append(f"EN: {_one_line(_text(seg, 'en'))}")
+        out.append("")
+    return "\n".join(out).encode("utf-8")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def render_srt(t: Testimony, lang: str, *, draft: bool) -> bytes:
+    cues: list[tuple[float, float, str]] = []
+    if draft:
+        cues.append((0.0, 2.0, DRAFT_MARK))
+    for seg in t.segments:
+        text = _one_line(_text(seg, lang)).replace("-->", "→")
+        if text:
+            cues.append((seg.start, max(seg.end, seg.start + 0.001), text))
+    blocks = [
+        f"{i}\n{_cue_time(a, ',')} --> {_cue_time(b, ',')}\n{text}\n" for i, (a, b, text) in enumerate(cues, start=1)
+    ]
+    return "\n".join(blocks).encode("utf-8")
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_vtt(t: Testimony, lang: str, *, draft: bool) -> bytes:
+    out = [f"WEBVTT - {DRAFT_MARK}" if draft else "WEBVTT", ""]
+    if draft:
+        out += [f"NOTE {DRAFT_MARK}: this testimony has not been approved by an editor.", ""]
+        out += ["draft", f"{_cue_time(0, '.')} --> {_cue_time(2.0, '.')}", DRAFT_MARK, ""]
+    for seg in t.segments:
+        text = _one_line(_text(seg, lang))
+        if text:
+            voice = _vtt_escape(speaker_label(t, seg)).replace(">", "")
+            out += [seg.id, f"{_cue_time(seg.start, '.')} --> {_cue_time(max(seg.end, seg.start + 0.001), '.')}",
+                    f"<v {voice}>{_vtt_escape(text)}", ""]
+    return "\n".join(out).encode("utf-8")
+
+
+def testimony_json(t: Testimony, *, draft: bool, info: ExportInfo) -> dict[str, Any]:
+    return {
+        "format": "testimony-workstation-export",
+        "version": 1,
+        "draft": draft,
+        "redacted": info.redacted,
+        "case_code": t.case_code,
+        "meta": {k: v for k, v in vars(t.meta).items()},
+        "status": str(t.status),
+        "approval": vars(t.approval) if t.approval and not draft else None,
+        "exported_at": info.exported_at,
+        "exported_by": info.exported_by,
+        "recording_sha256": info.recording_sha256,
+        "speakers": {s.speaker: speaker_label(t, s) for s in t.segments},
+        "english_routes": route_counts(t),
+        "segments": [
+            {
+                "id": s.id,
+                "start": s.start,
+                "end": s.end,
+                "speaker": s.speaker,
+                "ru": s.ru,
+                "en": s.en,
+                "en_route": str(s.en_route),
+                "en_stale": s.en_stale,
+                "reviewed": s.reviewed,
+                "untranscribed": s.untranscribed,
+                "confidence": s.confidence,
+                "words": [{"start": w.start, "end": w.end, "text": w.text, "probability": w.probability} for w in s.words],
+            }
+            for s in t.segments
+        ],
+        "revision_summary": revision_summary(t),
+    }
+
+
+def render_json(t: Testimony, *, draft: bool, info: ExportInfo) -> bytes:
+    return json.dumps(testimony_json(t, draft=draft, info=info), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+# --- DOCX ---------------------------------------------------------------------------------------
+
+
+def render_docx(t: Testimony, *, bilingual: bool, draft: bool, info: ExportInfo) -> bytes:
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm, Pt, RGBColor
+
+    doc = Document()
+    props = doc.core_properties
+    props.title, props.author, props.comments = f"Testimony {t.case_code}", "Testimony Workstation", ""
+    props.last_modified_by, props.keywords = "", ("DRAFT" if draft else "")
+    section = doc.sections[0]
+    if bilingual:  # two text columns need the width
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = section.page_height, section.page_width
+    for side in ("left_margin", "right_margin"):
+        setattr(section, side, Cm(1.8))
+    if draft:  # on every page: the header repeats
+        run = section.header.paragraphs[0].add_run(f"{DRAFT_MARK} — {DRAFT_MARK}")
+        run.bold, run.font.size, run.font.color.rgb = True, Pt(20), RGBColor(0xC0, 0x00, 0x00)
+    title = f"Testimony {t.case_code}" + ("" if bilingual else " — English")
+    doc.add_heading(title, level=0)
+    if draft:
+        p = doc.add_paragraph()
+        run = p.add_run(f"{DRAFT_MARK}: this testimony has not been approved by an editor.")
+        run.bold, run.font.color.rgb = True, RGBColor(0xC0, 0x00, 0x00)
+    meta = doc.add_table(rows=0, cols=2)
+    meta.style = "Table Grid"
+    for key, value in header_lines(t, info, draft):
+        cells = meta.add_row().cells
+        cells[0].text, cells[1].text = key, value
+    doc.add_heading("Transcript and translation" if bilingual else "Transcript (English)", level=1)
+    heads = ["Time", "Speaker", "Russian", "English"] if bilingual else ["Time", "Speaker", "English"]
+    table = doc.add_table(rows=1, cols=len(heads))
+    table.style = "Table Grid"
+    for cell, head in zip(table.rows[0].cells, heads):
+        cell.text = head
+        cell.paragraphs[0].runs[0].bold = True
+    for seg in t.segments:
+        cells = table.add_row().cells
+        cells[0].text = f"{hms(seg.start)}–{hms(seg.end)}"
+        cells[1].text = speaker_label(t, seg)
+        texts = [_text(seg, "ru"), _text(seg, "en")] if bilingual else [_text(seg, "en")]
+        for cell, text in zip(cells[2:], texts):
+            cell.text = text
+    widths = [Cm(3.2), Cm(2.6), Cm(10.6), Cm(10.6)] if bilingual else [Cm(3.2), Cm(2.6), Cm(11.6)]
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths):
+            cell.width = width
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+# --- PDF ----------------------------------------------------------------------------------------
+
+
+def render_pdf(t: Testimony, *, bilingual: bool, draft: bool, info: ExportInfo) -> bytes:
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    class _Pdf(FPDF):
+        def header(self) -> None:
+            if not draft:
+                return
+            # a large light diagonal watermark behind the page's content, and a red line at the top
+            with self.local_context():
+                self.set_font("DejaVu", "B", 90)
+                self.set_text_color(235, 200, 200)
+                with self.rotation(35, self.w / 2, self.h / 2):
+                    self.text(self.w / 2 - self.get_string_width("DRAFT") / 2, self.h / 2 + 15, "DRAFT")
+                self.set_font("DejaVu", "B", 10)
+                self.set_text_color(192, 0, 0)
+                self.cell(0, 6, DRAFT_MARK, align="C", new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("DejaVu", "", 8)
+            self.set_text_color(90, 90, 90)
+            self.cell(0, 6, f"{t.case_code} — page {self.page_no()}/{{nb}}", align="C")
+
+    pdf = _Pdf(orientation="L" if bilingual else "P", format="A4")
+    pdf.add_font("DejaVu", "", str(FONT_REGULAR))
+    pdf.add_font("DejaVu", "B", str(FONT_BOLD))
+    pdf.set_title(f"Testimony {t.case_code}")
+    pdf.set_author("Testimony Workstation")
+    pdf.set_creator("Testimony Workstation")
+    if draft:
+        pdf.set_subject(DRAFT_MARK)
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 16)
+    pdf.multi_cell(0, 9, f"Testimony {t.case_code}" + ("" if bilingual else " — English"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    with pdf.table(col_widths=(45, 135 if not bilingual else 222), first_row_as_headings=False, line_height=5, text_align="LEFT") as meta:
+        for key, value in header_lines(t, info, draft):
+            row = meta.row()
+            row.cell(key)
+            row.cell(value)
+    pdf.ln(4)
+    heads = ("Time", "Speaker", "Russian", "English") if bilingual else ("Time", "Speaker", "English")
+    widths = (34, 24, 105, 104) if bilingual else (34, 24, 122)
+    with pdf.table(col_widths=widths, line_height=5, text_align="LEFT", headings_style=FontFace(emphasis="BOLD"), repeat_headings=1) as table:
+        table.row(heads)
+        for seg in t.segments:
+            texts = (_text(seg, "ru"), _text(seg, "en")) if bilingual else (_text(seg, "en"),)
+            table.row((f"{hms(seg.start)}–{hms(seg.end)}", speaker_label(t, seg), *texts))
+    return bytes(pdf.output())
+
+
+# --- dispatch -----------------------------------------------------------------------------------
+
+
+def render(
+    t: Testimony,
+    variant: str,
+    *,
+    draft: bool = False,
+    table: PseudonymTable | None = None,
+    info: ExportInfo | None = None,
+) -> bytes:
+    """Render one file of an export. `variant` is one of VARIANTS' values (e.g. "docx", "srt-en", "json").
+
+    With `table`, the accepted redactions are applied first (the table itself never appears in the output).
+    """
+    info = info or ExportInfo()
+    if table is not None:
+        from workstation.evidence.redact import redact_testimony
+
+        t = redact_testimony(t, table).testimony
+        info = ExportInfo(info.exported_at, info.exported_by, info.recording_sha256, redacted=True)
+    match variant:
+        case "docx" | "docx-en":
+            return render_docx(t, bilingual=variant == "docx", draft=draft, info=info)
+        case "pdf" | "pdf-en":
+            return render_pdf(t, bilingual=variant == "pdf", draft=draft, info=info)
+        case "srt-ru" | "srt-en":
+            return render_srt(t, variant[-2:], draft=draft)
+        case "vtt-ru" | "vtt-en":
+            return render_vtt(t, variant[-2:], draft=draft)
+        case "txt":
+            return render_txt(t, draft=draft, info=info)
+        case "json":
+            return render_json(t, draft=draft, info=info)
+    raise ExportError(f"Unknown export format {variant!r}; choose from {', '.join(EXPORT_FORMATS)}.")
+
+
+def parse_formats(spec: str | Sequence[str] | None) -> list[str]:
+    """"docx,pdf" or ["docx", "pdf"] → validated, de-duplicated list; None or "" → the default set."""
+    items = spec.split(",") if isinstance(spec, str) else list(spec or [])
+    formats = [f.strip().lower() for f in items if f.strip()]
+    if not formats:
+        return list(DEFAULT_FORMATS)
+    if "all" in formats:
+        return list(EXPORT_FORMATS)
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
+    if unknown:
+        raise ExportError(f"Unknown export format(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FORMATS)}.")
+    return list(dict.fromkeys(formats))
+
+
+def render_files(
+    t: Testimony, formats: Sequence[str], *, draft: bool, info: ExportInfo
+) -> dict[str, tuple[str, bytes]]:
+    """Every text/document file for `formats` (audio excluded): filename → (variant, bytes). `t` is final
+    (already redacted when it should be)."""
+    files: dict[str, tuple[str, bytes]] = {}
+    for fmt in formats:
+        for variant in VARIANTS.get(fmt, ()):
+            files[variant_filename(t.case_code, variant)] = (variant, render(t, variant, draft=draft, info=info))
+    return files
+
+
+# --- the export itself (vault-facing) -----------------------------------------------------------
+
+AUDIO_SAMPLE_RATE = 16000
+
+
+@dataclass
+class ExportPackage:
+    """Everything an export consists of, in memory: file name → bytes (manifest.json included)."""
+
+    case_code: str
+    files: dict[str, bytes]
+    manifest: dict[str, Any]
+    manifest_sha256: str
+    draft: bool
+    redacted: bool
+    warnings: list[str] = field(default_factory=list)
+
+    def zip_bytes(self) -> bytes:
+        """One zip, built in memory (never a temporary file)."""
+        import zipfile
+
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in self.files.items():
+                zf.writestr(name, data)
+        return buf.getvalue()
+
+
+@dataclass
+class ExportResult:
+    path: Path  # the folder, the zip or the encrypted package written
+    files: list[str]  # names inside (manifest.json included)
+    manifest: dict[str, Any]
+    manifest_sha256: str
+    draft: bool
+    redacted: bool
+    zipped: bool
+    encrypted: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def _check_exportable(t: Testimony, draft: bool) -> bool:
+    """Whether this export is a draft; raises ExportError when the testimony may not leave as asked."""
+    from workstation.domain.testimony import content_hash
+
+    if t.status is Status.APPROVED:
+        if t.approval is None or content_hash(t) != t.approval.content_hash:
+            raise ExportError(
+                f"Testimony {t.case_code} is marked approved but its content no longer matches what was approved. "
+                "It was not exported. Run `workstation verify` and have an editor review and approve it again."
+            )
+        return False  # approved: a normal export even if a draft was asked for
+    if not draft:
+        raise ExportError(
+            f"Testimony {t.case_code} is not approved (status: {t.status}). Approve it first, or export a draft "
+            "(--draft): every file is then watermarked DRAFT and the manifest says so."
+        )
+    if not t.segments:
+        raise ExportError(f"Testimony {t.case_code} has no transcript yet; there is nothing to export.")
+    return True
+
+
+def _redacted_audio_wav(recording: bytes, spans: list[tuple[float, float]], mode: str) -> bytes:
+    """Decode the recording minute by minute, tone out the spans, write a 16-bit mono WAV in memory."""
+    from workstation.speech import media
+    from workstation.evidence.redact import redact_audio
+
+    out = media.PcmWriter(AUDIO_SAMPLE_RATE)
+    offset = 0.0
+    for chunk in media.iter_decode(recording, 60.0):
+        local = [(a - offset, b - offset) for a, b in spans if b + 1.0 > offset and a - 1.0 < offset + len(chunk) / AUDIO_SAMPLE_RATE]
+        out.write(redact_audio(chunk, local, sample_rate=AUDIO_SAMPLE_RATE, mode=mode))
+        offset += len(chunk) / AUDIO_SAMPLE_RATE
+    return out.finish()
+
+
+def _audio_extension(filename: str, container: str) -> str:
+    ext = Path(filename).suffix.lower().lstrip(".") or container.split(",")[0].lower()
+    return "." + (ext if re.fullmatch(r"[a-z0-9]{1,5}", ext) else "bin")
+
+
+def build_export(
+    session: Any,
+    case_code: str,
+    formats: Sequence[str] | str | None = None,
+    *,
+    redact: bool = False,
+    draft: bool = False,
+    audio_mode: str = "tone",
+    destination: str = "memory",
+) -> ExportPackage:
+    """Check permissions, render every requested file in memory, build the manifest and audit the export.
+
+    The caller decides where the bytes go (`export_testimony` writes them; the UI hands them to the browser).
+    `destination` is a short word for the audit entry (folder, zip, encrypted, download).
+    """
+    from workstation.evidence.manifest import MANIFEST_NAME, build_manifest, manifest_bytes, sha256_hex
+    from workstation.vault.users import Action
+
+    session.require(Action.EXPORT)
+    fmts = parse_formats(formats)
+    t = session.load(case_code)
+    is_draft = _check_exportable(t, draft)
+    warnings: list[str] = []
+    if draft and not is_draft:
+        warnings.append("The testimony is approved: exported as approved, not as a draft.")
+    rec = session.recording_info(case_code)
+    exported_at = now_iso()
+    spans: list[tuple[float, float]] = []
+    final = t
+    if redact:
+        from workstation.evidence import redact as rd
+
+        table = rd.table_for_export(session, case_code, t)
+        red = rd.redact_testimony(t, table)
+        final, spans = red.testimony, red.audio_spans
+        if not table.accepted():
+            warnings.append("No redaction was accepted: the text is unchanged (every suggestion was rejected).")
+        if red.whole_segments and "audio" in fmts:
+            warnings.append(f"{red.whole_segments} segment(s) had a redacted name the word timings could not place: "
+                            "their whole audio was replaced.")
+    info = ExportInfo(exported_at, session.user, rec.sha256 if rec else "", redacted=redact)
+    rendered = render_files(final, fmts, draft=is_draft, info=info)
+    files = {name: data for name, (_v, data) in rendered.items()}
+    kinds = {name: v for name, (v, _d) in rendered.items()}
+    if "audio" in fmts:
+        if rec is None:
+            raise ExportError(f"Testimony {case_code} has no recording, so there is no audio to export.")
+        recording = session.read_recording(case_code)
+        if redact:
+            name = f"{safe_name(t.case_code)}_redacted.wav"
+            files[name], kinds[name] = _redacted_audio_wav(recording, spans, audio_mode), "audio-redacted"
+        else:  # the evidence copy itself: its sha256 equals the manifest's recording sha256
+            name = f"{safe_name(t.case_code)}_original{_audio_extension(rec.filename, rec.container)}"
+            files[name], kinds[name] = recording, "audio-original"
+        del recording
+    recording_section = (
+        {"sha256": rec.sha256, "size": rec.size, "duration_s": rec.duration_s, "container": rec.container} if rec else None
+    )
+    manifest = build_manifest(
+        t, files, recording=recording_section, audit_head=session.audit_head(), exported_by=session.user,
+        exported_at=exported_at, draft=is_draft, redacted=redact, formats=fmts, file_kinds=kinds,
+    )
+    raw = manifest_bytes(manifest)
+    files[MANIFEST_NAME] = raw
+    digest = sha256_hex(raw)
+    session.record_audit(
+        "exported", case_code, formats="|".join(fmts), draft=is_draft, redacted=redact, files=len(files),
+        manifest_sha256=digest, destination=destination,
+    )
+    return ExportPackage(t.case_code, files, manifest, digest, is_draft, redact, warnings)
+
+
+def _new_file(path: Path) -> None:
+    if path.exists():
+        raise ExportError(f"{path} already exists; choose another folder or move the old export away first.")
+
+
+def export_testimony(
+    session: Any,
+    case_code: str,
+    out_dir: str | Path,
+    formats: Sequence[str] | str | None = None,
+    *,
+    as_zip: bool = False,
+    passphrase: str | None = None,
+    redact: bool = False,
+    draft: bool = False,
+    audio_mode: str = "tone",
+) -> ExportResult:
+    """Export one testimony into `out_dir`: loose files (the folder must be new or empty), one zip, or —
+    with a passphrase — one encrypted package (`.twx`, always a zip inside). Writes nothing anywhere else."""
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out} is a file; give a folder to export into.")
+    if passphrase is not None:
+        from workstation.evidence.package import check_export_passphrase
+
+        check_export_passphrase(passphrase)
+    stem = safe_name(case_code)
+    if passphrase is not None:
+        target, destination = out / f"{stem}_export.twx", "encrypted"
+    elif as_zip:
+        target, destination = out / f"{stem}_export.zip", "zip"
+    else:
+        target, destination = out, "folder"
+        if out.exists() and any(out.iterdir()):
+            raise ExportError(f"The folder {out} is not empty; export into a new or empty folder (or use --zip).")
+    if target is not out:
+        _new_file(target)
+    package = build_export(session, case_code, formats, redact=redact, draft=draft, audio_mode=audio_mode,
+                           destination=destination)
+    out.mkdir(parents=True, exist_ok=True)
+    if target is out:
+        for name, data in package.files.items():  # manifest.json is last
+            (out / name).write_bytes(data)
+    elif passphrase is not None:
+        from workstation.evidence.package import encrypt_package
+
+        partial = target.with_name(target.name + ".part")  # ciphertext only; renamed when complete
+        try:
+            with open(partial, "wb") as fh:
+                encrypt_package(package.zip_bytes(), passphrase, fh)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    else:
+        target.write_bytes(package.zip_bytes())
+    return ExportResult(target, list(package.files), package.manifest, package.manifest_sha256, package.draft,
+                        package.redacted, zipped=destination != "folder", encrypted=passphrase is not None,
+                        warnings=package.warnings)

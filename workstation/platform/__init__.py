@@ -1,0 +1,1 @@
+"""Platform: settings, durable files, process hardening, the network guard and the sandbox. Imports nothing above it."""

@@ -1,0 +1,54 @@
+"""Settings: where the vault and the models live, and the limits. Environment variables `WORKSTATION_*`.
+
+Read once per call (not cached at import) so tests and the CLI can point at other folders.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from workstation.platform.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_VAULT = Path.home() / "TestimonyVault"
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}.") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    vault_path: Path
+    models_dir: Path
+    max_upload_bytes: int
+    max_duration_s: int
+    cpu_threads: int
+    device: str  # "auto", "cpu" or "cuda"
+    idle_lock_s: int
+
+
+def load_settings() -> Settings:
+    return Settings(
+        vault_path=_env_path("WORKSTATION_VAULT", DEFAULT_VAULT),
+        models_dir=_env_path("WORKSTATION_MODELS", REPO_ROOT / "models"),
+        # 4 GiB covers a 3-hour recording even as uncompressed 16-bit stereo WAV at 48 kHz (~2 GB).
+        max_upload_bytes=_env_int("WORKSTATION_MAX_UPLOAD_MB", 4096) * 1024 * 1024,
+        max_duration_s=_env_int("WORKSTATION_MAX_DURATION_H", 6) * 3600,
+        cpu_threads=_env_int("WORKSTATION_CPU_THREADS", os.cpu_count() or 1),
+        device=os.environ.get("WORKSTATION_DEVICE", "auto"),
+        idle_lock_s=_env_int("WORKSTATION_IDLE_LOCK_MIN", 15) * 60,
+    )

@@ -1,0 +1,99 @@
+"""The sealed worker process: `python -m workstation.speech.sealed_worker`. Started only by `workstation.speech.sealed`.
+
+Its first act, before numpy, PyAV or a model is imported, is `sandbox.seal()` (no network below Python), then the
+process hardening (not dumpable, no core dumps), the Python guard and native telemetry off. Only then does it
+read a request from stdin and decode untrusted media / run the models on it.
+
+Protocol (stdin/stdout, both pipes): frames of a 4-byte big-endian length and a UTF-8 JSON object. The worker
+sends ``{"type": "ready", "sealing", "detail", "reachable"}`` first. A request is one frame ``{"op": ...,
+"data_len": N}`` followed by N raw bytes (the recording, never written anywhere). Answers: any number of
+``{"type": "progress", "fraction", "stage"}`` then one ``{"type": "result", ...}`` or ``{"type": "error",
+"module", "name", "message"}``. File descriptor 1 is the protocol channel only: whatever a library prints
+goes to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, BinaryIO
+
+
+def _channels() -> tuple[BinaryIO, BinaryIO]:
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # a library's print() must not corrupt the protocol
+    return sys.stdin.buffer, out
+
+
+def main() -> int:
+    from workstation.platform import sandbox
+
+    sealed = sandbox.seal()  # first, while this process is still a single thread
+    reachable = sandbox.network_reachable()
+
+    from workstation.platform import hardening, offline
+    from workstation.speech.sealed import read_frame, write_frame
+
+    hardening.harden_process()
+    offline.activate()
+    offline.disable_native_telemetry()
+    inp, out = _channels()
+    write_frame(out, {"type": "ready", "sealing": sealed.describe(), "detail": sealed.detail, "reachable": reachable})
+    request = read_frame(inp)
+    if request is None:
+        return 0
+    expected = int(request.get("data_len", 0))
+    data = inp.read(expected)
+    if len(data) != expected:  # the app stopped sending (cancelled, or it is exiting): nothing to do
+        return 1
+    try:
+        answer = _handle(str(request.get("op")), request, data, out)
+    except Exception as exc:  # noqa: BLE001 - sent back as a typed error (a message only from WorkstationError)
+        write_frame(out, _error(exc))
+        return 1
+    write_frame(out, {"type": "result", **answer})
+    return 0
+
+
+def _handle(op: str, request: dict[str, Any], data: bytes, out: BinaryIO) -> dict[str, Any]:
+    from workstation.speech import sealed
+
+    def progress(fraction: float, stage: str) -> None:
+        sealed.write_frame(out, {"type": "progress", "fraction": float(fraction), "stage": str(stage)})
+
+    if op == "check":
+        return {}
+    if op == "probe":  # the intake check of an upload: FFmpeg/libsndfile parse it here, not in the app
+        import dataclasses
+
+        from workstation.speech import media
+
+        return {"info": dataclasses.asdict(media.probe(data))}
+    if op == "pipeline":
+        from workstation.speech import pipeline
+
+        options = sealed.options_from_dict(request["options"])
+        result = pipeline.run_pipeline(data, options, progress=progress)
+        return {"result": sealed.result_to_dict(result)}
+    if op == "retranslate":
+        from workstation.speech import pipeline
+        from workstation.domain.testimony import Segment
+
+        options = sealed.options_from_dict(request["options"])
+        segments = [Segment.from_dict(s) for s in request["segments"]]
+        pairs = pipeline.retranslate(segments, options.glossary, options, audio=data or None)
+        return {"translations": [[text, str(route)] for text, route in pairs]}
+    raise ValueError(f"unknown request {op!r}")
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    from workstation.platform.errors import WorkstationError, failure_site
+
+    if isinstance(exc, WorkstationError):
+        return {"type": "error", "module": type(exc).__module__, "name": type(exc).__name__, "message": str(exc)}
+    print(f"sealed worker: {type(exc).__name__} at {failure_site(exc)}", file=sys.stderr)
+    return {"type": "error", "module": "", "name": type(exc).__name__, "message": ""}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Translation stage: argostranslate (razdel splitting, glossary) and the Argos package installer."""
