@@ -10,7 +10,8 @@ import zipfile
 import pytest
 
 from tests.fixtures_export import EXPORT_CASE, store_sample
-from workstation.evidence.render import ExportError, build_export, export_testimony
+from workstation.evidence.render import ExportError
+from workstation.services.exports import build_export, export_testimony
 from workstation.evidence.package import ExportCryptoError, decrypt_export, is_encrypted_export
 from workstation.evidence.manifest import MANIFEST_NAME, sha256_hex, verify_export
 from workstation.vault.users import PermissionDeniedError

@@ -20,13 +20,14 @@ from pathlib import Path
 import typer
 
 from workstation.ui.server import HOST
+from workstation.platform.offline import OFFLINE_ENV
+from workstation.platform import sandbox
+from workstation.speech import sealed
 
 SEALING_ENV = "WORKSTATION_SEALING_WARNING"  # set for the pages when the worker cannot be sealed on this system
 
 
 def app_env(vault: Path | None, idle_lock_min: int | None) -> dict[str, str]:
-    from workstation.platform.offline import OFFLINE_ENV
-
     env = dict(os.environ)
     env.update(OFFLINE_ENV)
     if vault is not None:
@@ -38,7 +39,6 @@ def app_env(vault: Path | None, idle_lock_min: int | None) -> dict[str, str]:
 
 def register(app: typer.Typer) -> None:
     """Add `workstation app`."""
-
     @app.command("app")
     def run_app(
         port: int = typer.Option(8501, "--port", min=1, max=65535, help="Port on 127.0.0.1."),
@@ -48,9 +48,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Start the workstation in your browser at http://127.0.0.1:PORT (this computer only)."""
-        from workstation.platform import sandbox
-        from workstation.speech import sealed
-        from workstation.ui import server
+        from workstation.ui import server  # lazy: Streamlit loads only for `workstation app` (CLI start-up time)
 
         env = app_env(vault, idle_lock_min)
         report = sealed.check()

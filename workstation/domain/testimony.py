@@ -52,6 +52,14 @@ class EnglishRoute(StrEnum):
     HUMAN = "human"  # typed or corrected by a translator
 
 
+ROUTE_LABELS: dict[EnglishRoute, str] = {  # the one wording of each route, in the app and in every export
+    EnglishRoute.ARGOS: "machine translation (Argos) of the Russian transcript",
+    EnglishRoute.WHISPER: "Whisper speech translation (lower quality: check carefully)",
+    EnglishRoute.HUMAN: "written or corrected by a translator",
+    EnglishRoute.NONE: "no English yet",
+}
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 

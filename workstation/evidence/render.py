@@ -1,14 +1,13 @@
-"""Exports: pure renderers (Testimony → bytes) and `export_testimony`, the one way a testimony leaves the vault.
+"""Renderers: Testimony → bytes of each deliverable. The export itself is `workstation.services.exports`.
 
 Renderers (`render(testimony, variant, ...)`) know nothing of the vault: they turn a testimony (already redacted
 when asked) into DOCX (bilingual table, English-only), PDF (the same, with the bundled DejaVu Sans so Cyrillic
 renders on every machine), SRT and WebVTT (Russian, English), plain text and JSON. A draft (not approved) is
 watermarked DRAFT in every one of them.
 
-`export_testimony(session, ...)` checks permissions through the vault session, applies the pseudonym table,
-renders in memory, builds the manifest (workstation/evidence/manifest.py), records a content-free audit entry and only
-then writes exactly the requested files into the chosen folder: loose files, one zip, or one passphrase-encrypted
-package (workstation/evidence/package.py). Nothing plaintext is written anywhere else.
+`workstation.services.exports` checks permissions through the vault session, applies the pseudonym table, calls
+these renderers in memory, builds the manifest (`evidence/manifest.py`), records a content-free audit entry and only then
+writes exactly the requested files: loose files, one zip, or one passphrase-encrypted package (`evidence/package.py`).
 """
 
 from __future__ import annotations
@@ -23,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workstation.platform.errors import WorkstationError
-from workstation.domain.testimony import EnglishRoute, Segment, Status, Testimony, now_iso
+from workstation.domain import timefmt
+from workstation.domain.testimony import ROUTE_LABELS, EnglishRoute, Segment, Status, Testimony, now_iso
 
 if TYPE_CHECKING:
     from workstation.evidence.redact import PseudonymTable
@@ -47,12 +47,6 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 _SUFFIX = {
     "docx": "_bilingual.docx", "docx-en": "_en.docx", "pdf": "_bilingual.pdf", "pdf-en": "_en.pdf",
     "srt-ru": "_ru.srt", "srt-en": "_en.srt", "vtt-ru": "_ru.vtt", "vtt-en": "_en.vtt", "txt": ".txt", "json": ".json",
-}
-ROUTE_LABELS = {
-    EnglishRoute.ARGOS: "machine translation (Argos) of the Russian transcript",
-    EnglishRoute.WHISPER: "Whisper speech translation (lower-quality fallback)",
-    EnglishRoute.HUMAN: "written or corrected by a translator",
-    EnglishRoute.NONE: "no English",
 }
 
 
@@ -81,16 +75,6 @@ def safe_name(case_code: str) -> str:
 
 def variant_filename(case_code: str, variant: str) -> str:
     return safe_name(case_code) + _SUFFIX[variant]
-
-
-def hms(seconds: float) -> str:
-    s = int(round(max(0.0, seconds)))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def _cue_time(seconds: float, sep: str) -> str:
-    ms = int(round(max(0.0, seconds) * 1000))
-    return f"{ms // 3_600_000:02d}:{ms % 3_600_000 // 60_000:02d}:{ms % 60_000 // 1000:02d}{sep}{ms % 1000:03d}"
 
 
 def speaker_label(t: Testimony, seg: Segment) -> str:
@@ -161,7 +145,7 @@ def render_txt(t: Testimony, *, draft: bool, info: ExportInfo) -> bytes:
     out += [f"{k}: {v}" for k, v in header_lines(t, info, draft)]
     out.append("")
     for seg in t.segments:
-        out.append(f"[{hms(seg.start)} – {hms(seg.end)}] {speaker_label(t, seg)}")
+        out.append(f"[{timefmt.hms(seg.start)} – {timefmt.hms(seg.end)}] {speaker_label(t, seg)}")
         out.append(f"RU: {_one_line(_text(seg, 'ru'))}")
         out.append(f"EN: {_one_line(_text(seg, 'en'))}")
         out.append("")
@@ -181,7 +165,7 @@ def render_srt(t: Testimony, lang: str, *, draft: bool) -> bytes:
         if text:
             cues.append((seg.start, max(seg.end, seg.start + 0.001), text))
     blocks = [
-        f"{i}\n{_cue_time(a, ',')} --> {_cue_time(b, ',')}\n{text}\n" for i, (a, b, text) in enumerate(cues, start=1)
+        f"{i}\n{timefmt.cue(a, ',')} --> {timefmt.cue(b, ',')}\n{text}\n" for i, (a, b, text) in enumerate(cues, start=1)
     ]
     return "\n".join(blocks).encode("utf-8")
 
@@ -194,12 +178,12 @@ def render_vtt(t: Testimony, lang: str, *, draft: bool) -> bytes:
     out = [f"WEBVTT - {DRAFT_MARK}" if draft else "WEBVTT", ""]
     if draft:
         out += [f"NOTE {DRAFT_MARK}: this testimony has not been approved by an editor.", ""]
-        out += ["draft", f"{_cue_time(0, '.')} --> {_cue_time(2.0, '.')}", DRAFT_MARK, ""]
+        out += ["draft", f"{timefmt.cue(0, '.')} --> {timefmt.cue(2.0, '.')}", DRAFT_MARK, ""]
     for seg in t.segments:
         text = _one_line(_text(seg, lang))
         if text:
             voice = _vtt_escape(speaker_label(t, seg)).replace(">", "")
-            out += [seg.id, f"{_cue_time(seg.start, '.')} --> {_cue_time(max(seg.end, seg.start + 0.001), '.')}",
+            out += [seg.id, f"{timefmt.cue(seg.start, '.')} --> {timefmt.cue(max(seg.end, seg.start + 0.001), '.')}",
                     f"<v {voice}>{_vtt_escape(text)}", ""]
     return "\n".join(out).encode("utf-8")
 
@@ -285,7 +269,7 @@ def render_docx(t: Testimony, *, bilingual: bool, draft: bool, info: ExportInfo)
         cell.paragraphs[0].runs[0].bold = True
     for seg in t.segments:
         cells = table.add_row().cells
-        cells[0].text = f"{hms(seg.start)}–{hms(seg.end)}"
+        cells[0].text = f"{timefmt.hms(seg.start)}–{timefmt.hms(seg.end)}"
         cells[1].text = speaker_label(t, seg)
         texts = [_text(seg, "ru"), _text(seg, "en")] if bilingual else [_text(seg, "en")]
         for cell, text in zip(cells[2:], texts):
@@ -351,7 +335,7 @@ def render_pdf(t: Testimony, *, bilingual: bool, draft: bool, info: ExportInfo) 
         table.row(heads)
         for seg in t.segments:
             texts = (_text(seg, "ru"), _text(seg, "en")) if bilingual else (_text(seg, "en"),)
-            table.row((f"{hms(seg.start)}–{hms(seg.end)}", speaker_label(t, seg), *texts))
+            table.row((f"{timefmt.hms(seg.start)}–{timefmt.hms(seg.end)}", speaker_label(t, seg), *texts))
     return bytes(pdf.output())
 
 
@@ -416,216 +400,3 @@ def render_files(
         for variant in VARIANTS.get(fmt, ()):
             files[variant_filename(t.case_code, variant)] = (variant, render(t, variant, draft=draft, info=info))
     return files
-
-
-# --- the export itself (vault-facing) -----------------------------------------------------------
-
-AUDIO_SAMPLE_RATE = 16000
-
-
-@dataclass
-class ExportPackage:
-    """Everything an export consists of, in memory: file name → bytes (manifest.json included)."""
-
-    case_code: str
-    files: dict[str, bytes]
-    manifest: dict[str, Any]
-    manifest_sha256: str
-    draft: bool
-    redacted: bool
-    warnings: list[str] = field(default_factory=list)
-
-    def zip_bytes(self) -> bytes:
-        """One zip, built in memory (never a temporary file)."""
-        import zipfile
-
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, data in self.files.items():
-                zf.writestr(name, data)
-        return buf.getvalue()
-
-
-@dataclass
-class ExportResult:
-    path: Path  # the folder, the zip or the encrypted package written
-    files: list[str]  # names inside (manifest.json included)
-    manifest: dict[str, Any]
-    manifest_sha256: str
-    draft: bool
-    redacted: bool
-    zipped: bool
-    encrypted: bool
-    warnings: list[str] = field(default_factory=list)
-
-
-def _check_exportable(t: Testimony, draft: bool) -> bool:
-    """Whether this export is a draft; raises ExportError when the testimony may not leave as asked."""
-    from workstation.domain.testimony import content_hash
-
-    if t.status is Status.APPROVED:
-        if t.approval is None or content_hash(t) != t.approval.content_hash:
-            raise ExportError(
-                f"Testimony {t.case_code} is marked approved but its content no longer matches what was approved. "
-                "It was not exported. Run `workstation verify` and have an editor review and approve it again."
-            )
-        return False  # approved: a normal export even if a draft was asked for
-    if not draft:
-        raise ExportError(
-            f"Testimony {t.case_code} is not approved (status: {t.status}). Approve it first, or export a draft "
-            "(--draft): every file is then watermarked DRAFT and the manifest says so."
-        )
-    if not t.segments:
-        raise ExportError(f"Testimony {t.case_code} has no transcript yet; there is nothing to export.")
-    return True
-
-
-def _redacted_audio_wav(recording: bytes, spans: list[tuple[float, float]], mode: str) -> bytes:
-    """Decode the recording minute by minute, tone out the spans, write a 16-bit mono WAV in memory."""
-    from workstation.speech import media
-    from workstation.evidence.redact import redact_audio
-
-    out = media.PcmWriter(AUDIO_SAMPLE_RATE)
-    offset = 0.0
-    for chunk in media.iter_decode(recording, 60.0):
-        local = [(a - offset, b - offset) for a, b in spans if b + 1.0 > offset and a - 1.0 < offset + len(chunk) / AUDIO_SAMPLE_RATE]
-        out.write(redact_audio(chunk, local, sample_rate=AUDIO_SAMPLE_RATE, mode=mode))
-        offset += len(chunk) / AUDIO_SAMPLE_RATE
-    return out.finish()
-
-
-def _audio_extension(filename: str, container: str) -> str:
-    ext = Path(filename).suffix.lower().lstrip(".") or container.split(",")[0].lower()
-    return "." + (ext if re.fullmatch(r"[a-z0-9]{1,5}", ext) else "bin")
-
-
-def build_export(
-    session: Any,
-    case_code: str,
-    formats: Sequence[str] | str | None = None,
-    *,
-    redact: bool = False,
-    draft: bool = False,
-    audio_mode: str = "tone",
-    destination: str = "memory",
-) -> ExportPackage:
-    """Check permissions, render every requested file in memory, build the manifest and audit the export.
-
-    The caller decides where the bytes go (`export_testimony` writes them; the UI hands them to the browser).
-    `destination` is a short word for the audit entry (folder, zip, encrypted, download).
-    """
-    from workstation.evidence.manifest import MANIFEST_NAME, build_manifest, manifest_bytes, sha256_hex
-    from workstation.vault.users import Action
-
-    session.require(Action.EXPORT)
-    fmts = parse_formats(formats)
-    t = session.load(case_code)
-    is_draft = _check_exportable(t, draft)
-    warnings: list[str] = []
-    if draft and not is_draft:
-        warnings.append("The testimony is approved: exported as approved, not as a draft.")
-    rec = session.recording_info(case_code)
-    exported_at = now_iso()
-    spans: list[tuple[float, float]] = []
-    final = t
-    if redact:
-        from workstation.evidence import redact as rd
-
-        table = rd.table_for_export(session, case_code, t)
-        red = rd.redact_testimony(t, table)
-        final, spans = red.testimony, red.audio_spans
-        if not table.accepted():
-            warnings.append("No redaction was accepted: the text is unchanged (every suggestion was rejected).")
-        if red.whole_segments and "audio" in fmts:
-            warnings.append(f"{red.whole_segments} segment(s) had a redacted name the word timings could not place: "
-                            "their whole audio was replaced.")
-    info = ExportInfo(exported_at, session.user, rec.sha256 if rec else "", redacted=redact)
-    rendered = render_files(final, fmts, draft=is_draft, info=info)
-    files = {name: data for name, (_v, data) in rendered.items()}
-    kinds = {name: v for name, (v, _d) in rendered.items()}
-    if "audio" in fmts:
-        if rec is None:
-            raise ExportError(f"Testimony {case_code} has no recording, so there is no audio to export.")
-        recording = session.read_recording(case_code)
-        if redact:
-            name = f"{safe_name(t.case_code)}_redacted.wav"
-            files[name], kinds[name] = _redacted_audio_wav(recording, spans, audio_mode), "audio-redacted"
-        else:  # the evidence copy itself: its sha256 equals the manifest's recording sha256
-            name = f"{safe_name(t.case_code)}_original{_audio_extension(rec.filename, rec.container)}"
-            files[name], kinds[name] = recording, "audio-original"
-        del recording
-    recording_section = (
-        {"sha256": rec.sha256, "size": rec.size, "duration_s": rec.duration_s, "container": rec.container} if rec else None
-    )
-    manifest = build_manifest(
-        t, files, recording=recording_section, audit_head=session.audit_head(), exported_by=session.user,
-        exported_at=exported_at, draft=is_draft, redacted=redact, formats=fmts, file_kinds=kinds,
-    )
-    raw = manifest_bytes(manifest)
-    files[MANIFEST_NAME] = raw
-    digest = sha256_hex(raw)
-    session.record_audit(
-        "exported", case_code, formats="|".join(fmts), draft=is_draft, redacted=redact, files=len(files),
-        manifest_sha256=digest, destination=destination,
-    )
-    return ExportPackage(t.case_code, files, manifest, digest, is_draft, redact, warnings)
-
-
-def _new_file(path: Path) -> None:
-    if path.exists():
-        raise ExportError(f"{path} already exists; choose another folder or move the old export away first.")
-
-
-def export_testimony(
-    session: Any,
-    case_code: str,
-    out_dir: str | Path,
-    formats: Sequence[str] | str | None = None,
-    *,
-    as_zip: bool = False,
-    passphrase: str | None = None,
-    redact: bool = False,
-    draft: bool = False,
-    audio_mode: str = "tone",
-) -> ExportResult:
-    """Export one testimony into `out_dir`: loose files (the folder must be new or empty), one zip, or —
-    with a passphrase — one encrypted package (`.twx`, always a zip inside). Writes nothing anywhere else."""
-    out = Path(out_dir).expanduser()
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"{out} is a file; give a folder to export into.")
-    if passphrase is not None:
-        from workstation.evidence.package import check_export_passphrase
-
-        check_export_passphrase(passphrase)
-    stem = safe_name(case_code)
-    if passphrase is not None:
-        target, destination = out / f"{stem}_export.twx", "encrypted"
-    elif as_zip:
-        target, destination = out / f"{stem}_export.zip", "zip"
-    else:
-        target, destination = out, "folder"
-        if out.exists() and any(out.iterdir()):
-            raise ExportError(f"The folder {out} is not empty; export into a new or empty folder (or use --zip).")
-    if target is not out:
-        _new_file(target)
-    package = build_export(session, case_code, formats, redact=redact, draft=draft, audio_mode=audio_mode,
-                           destination=destination)
-    out.mkdir(parents=True, exist_ok=True)
-    if target is out:
-        for name, data in package.files.items():  # manifest.json is last
-            (out / name).write_bytes(data)
-    elif passphrase is not None:
-        from workstation.evidence.package import encrypt_package
-
-        partial = target.with_name(target.name + ".part")  # ciphertext only; renamed when complete
-        try:
-            with open(partial, "wb") as fh:
-                encrypt_package(package.zip_bytes(), passphrase, fh)
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
-    else:
-        target.write_bytes(package.zip_bytes())
-    return ExportResult(target, list(package.files), package.manifest, package.manifest_sha256, package.draft,
-                        package.redacted, zipped=destination != "folder", encrypted=passphrase is not None,
-                        warnings=package.warnings)

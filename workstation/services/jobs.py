@@ -34,6 +34,8 @@ from typing import Any
 
 from workstation.platform.errors import WorkstationError, failure_site
 from workstation.domain.testimony import new_id
+from workstation.services import processing
+from workstation.speech.pipeline import PipelineCancelled
 
 log = logging.getLogger(__name__)
 
@@ -115,28 +117,6 @@ class SpeedMeter:
         return max(0.0, (1.0 - progress) * dt / dp)
 
 
-def _default_runner(data: bytes, options: Any, progress: Callable[[float, str], None], cancel: threading.Event) -> Any:
-    from workstation.speech import sealed  # decoding and the models run in a worker process with no network
-
-    return sealed.run_pipeline(data, options, progress=progress, cancel=cancel)
-
-
-def build_options(session: Any, overrides: dict[str, Any]) -> Any:
-    """PipelineOptions from the settings, the vault's glossary and the job's overrides (model, translate)."""
-    from workstation.speech import pipeline
-    from workstation.platform.config import load_settings
-
-    settings = load_settings()
-    fields = getattr(pipeline.PipelineOptions, "__dataclass_fields__", {})
-    values: dict[str, Any] = {"device": settings.device, "cpu_threads": settings.cpu_threads}
-    try:
-        values["glossary"] = session.load_glossary()
-    except WorkstationError:
-        pass  # no glossary yet is fine; processing must not fail on it
-    values.update(overrides)
-    return pipeline.PipelineOptions(**{k: v for k, v in values.items() if k in fields})
-
-
 @dataclass
 class _Entry:
     job: Job
@@ -148,8 +128,8 @@ class _Entry:
 class JobQueue:
     """The processing queue of one vault. Thread-safe; the UI polls :meth:`jobs` for progress."""
 
-    def __init__(self, runner: Callable[..., Any] | None = None) -> None:
-        self._runner = runner or _default_runner
+    def __init__(self, runner: processing.Runner | None = None) -> None:
+        self._runner = runner or processing.sealed_runner
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
         self._entries: dict[str, _Entry] = {}  # case_code -> latest job of that testimony in this process
@@ -335,19 +315,16 @@ class JobQueue:
                 self._save(entry, force=True, record=snapshot)
 
         try:
-            data = session.read_recording(job.case_code)
-            options = build_options(session, job.options)
-            result = self._runner(data, options, progress, entry.cancel)
-            del data
-            session.store_processing_result(job.case_code, result)
-            warnings = list(getattr(result, "warnings", []) or [])
+            outcome = processing.process(session, job.case_code, job.options, progress=progress, cancel=entry.cancel,
+                                         runner=self._runner)
+            warnings = outcome.warnings
             with self._lock:
                 job.progress, job.eta_s = 1.0, 0.0
                 if warnings:
                     job.note = " ".join([job.note, *warnings]).strip()
                 self._finish(entry, JobState.DONE)
         except Exception as exc:  # the worker must survive anything and say what happened
-            cancelled = entry.cancel.is_set() or type(exc).__name__ == "PipelineCancelled"
+            cancelled = entry.cancel.is_set() or isinstance(exc, PipelineCancelled)
             with self._lock:
                 if cancelled:
                     self._finish(entry, JobState.CANCELLED)

@@ -28,13 +28,15 @@ from typing import Any, TypeVar
 import numpy as np
 
 from workstation.speech import coverage
+from workstation.speech.media import SAMPLE_RATE
 from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.domain.testimony import EnglishRoute, Segment, Word
+from workstation.speech.models import ModelCorruptError
+from workstation.speech import models
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 MAX_CLIP_S = 30.0  # Whisper's window
 NO_SPEECH_PROB = 0.6  # with LOW_LOGPROB: Whisper's own "this was silence" rule
 LOW_LOGPROB = -1.0
@@ -104,7 +106,6 @@ def load_whisper(path: Path, device: str, compute_type: str, cpu_threads: int, w
         if model is None:
             from faster_whisper import WhisperModel
 
-            from workstation.speech.models import ModelCorruptError
 
             try:
                 model = WhisperModel(
@@ -242,7 +243,6 @@ class Transcriber:
         batch_size: int = 0,
         workers: int = 0,
     ) -> None:
-        from workstation.speech import models
 
         self.model_name = model
         self.model_path = models.whisper_model_path(model)
@@ -265,7 +265,6 @@ class Transcriber:
     @property
     def model_sha256(self) -> str:
         if self._sha256 is None:
-            from workstation.speech import models
 
             self._sha256 = models.whisper_model_checksum(self.model_path)
         return self._sha256

@@ -30,6 +30,7 @@ from typing import Any
 from workstation.platform.config import REPO_ROOT, load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.platform.fileio import fsync_dir, write_file_atomic
+from workstation.platform import offline
 
 DEFAULT_WHISPER = "base"
 DEFAULT_FOLDER = "whisper-base"
@@ -361,7 +362,7 @@ def list_whisper_models(*, verify: bool = False) -> list[ModelInfo]:
 
 def _argos_module() -> Any | None:
     try:
-        from workstation.translation import argos_package
+        from workstation.translation import argos_package  # lazy: argostranslate and its packages load only when an Argos model is asked about
     except ImportError:
         return None
     return argos_package
@@ -437,7 +438,6 @@ def install_argos(from_file: Path | None = None) -> Any:
         if not Path(from_file).is_file():
             raise ModelMissingError(f"There is no file at {from_file}. Give the path to a .argosmodel file.")
         return module.install_from_file(Path(from_file))
-    from workstation.platform import offline
 
     with offline.allow_network():  # the one place the product ever goes online, started by the user
         return module.install_from_index()

@@ -106,7 +106,7 @@ def _argos_translator(options: PipelineOptions, warnings: list[str] | None = Non
     how to repair the package.
     """
     try:
-        from workstation.translation import mt
+        from workstation.translation import mt  # lazy: argostranslate loads only when translating
     except ImportError:
         return None
     try:
@@ -124,7 +124,7 @@ def _argos_translator(options: PipelineOptions, warnings: list[str] | None = Non
 def english_route() -> EnglishRoute:
     """The route new English drafts take on this machine (without loading any model)."""
     try:
-        from workstation.translation import argos_package
+        from workstation.translation import argos_package  # lazy: argostranslate loads only when translating
 
         return EnglishRoute.ARGOS if argos_package.installed_ru_en() is not None else EnglishRoute.WHISPER
     except (ImportError, WorkstationError):

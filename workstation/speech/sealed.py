@@ -28,6 +28,13 @@ from pathlib import Path
 from typing import IO, Any, Self
 
 from workstation.platform.errors import WorkstationError
+from workstation.domain.glossary import Glossary
+from workstation.speech.pipeline import PipelineOptions
+from workstation.speech.pipeline import PipelineResult
+from workstation.domain.testimony import Segment
+from workstation.speech.media import MediaInfo
+from workstation.speech.asr import PipelineCancelled
+from workstation.domain.testimony import EnglishRoute
 
 MAX_FRAME = 512 * 1024 * 1024  # a result frame holds a whole transcript with word timings; nothing near this
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
@@ -89,7 +96,7 @@ def read_frame(inp: IO[bytes]) -> dict[str, Any] | None:
 # --- (de)serialising the pipeline's types as plain JSON --------------------------------------------
 
 
-def options_to_dict(options: Any) -> dict[str, Any]:
+def options_to_dict(options: PipelineOptions) -> dict[str, Any]:
     values = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
     glossary = values.get("glossary")
     if glossary is not None:
@@ -97,10 +104,7 @@ def options_to_dict(options: Any) -> dict[str, Any]:
     return values
 
 
-def options_from_dict(data: dict[str, Any]) -> Any:
-    from workstation.domain.glossary import Glossary
-    from workstation.speech.pipeline import PipelineOptions
-
+def options_from_dict(data: dict[str, Any]) -> PipelineOptions:
     known = {f.name for f in dataclasses.fields(PipelineOptions)}
     values = {k: v for k, v in data.items() if k in known}
     if values.get("glossary") is not None:
@@ -108,16 +112,13 @@ def options_from_dict(data: dict[str, Any]) -> Any:
     return PipelineOptions(**values)
 
 
-def result_to_dict(result: Any) -> dict[str, Any]:
+def result_to_dict(result: PipelineResult) -> dict[str, Any]:
     values = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     values["segments"] = [s.to_dict() for s in result.segments]
     return values
 
 
-def result_from_dict(data: dict[str, Any]) -> Any:
-    from workstation.speech.pipeline import PipelineResult
-    from workstation.domain.testimony import Segment
-
+def result_from_dict(data: dict[str, Any]) -> PipelineResult:
     known = {f.name for f in dataclasses.fields(PipelineResult)}
     values = {k: v for k, v in data.items() if k in known}
     values["segments"] = [Segment.from_dict(s) for s in values.get("segments", [])]
@@ -224,10 +225,8 @@ def check() -> SealingReport:
         return worker.report
 
 
-def probe(data: bytes) -> Any:
+def probe(data: bytes) -> MediaInfo:
     """`media.probe` in a sealed worker: an upload is parsed (and fully decoded once) with no network at hand."""
-    from workstation.speech.media import MediaInfo
-
     with Worker() as worker:
         for message in worker.request("probe", data):
             if message.get("type") == "result":
@@ -242,10 +241,9 @@ def _kill_on_cancel(worker: Worker, cancel: threading.Event, done: threading.Eve
             return
 
 
-def run_pipeline(data: bytes, options: Any, progress: ProgressFn | None = None,
-                 cancel: threading.Event | None = None) -> Any:
+def run_pipeline(data: bytes, options: PipelineOptions, progress: ProgressFn | None = None,
+                 cancel: threading.Event | None = None) -> PipelineResult:
     """`pipeline.run_pipeline` in a sealed worker: same arguments, same result and errors, no network."""
-    from workstation.speech.asr import PipelineCancelled
 
     if cancel is not None and cancel.is_set():
         raise PipelineCancelled("Processing was cancelled.")
@@ -279,10 +277,9 @@ def _parsed(build: Callable[[Any], Any], payload: Any) -> Any:
         raise SealedWorkerError("The sealed worker sent a malformed answer. Nothing was saved; try again.") from exc
 
 
-def retranslate(segments: list[Any], options: Any, *, audio: bytes | None = None) -> list[tuple[str, Any]]:
+def retranslate(segments: list[Segment], options: PipelineOptions, *,
+                audio: bytes | None = None) -> list[tuple[str, EnglishRoute]]:
     """`pipeline.retranslate` in a sealed worker (Argos, or Whisper speech translation of the spans of `audio`)."""
-    from workstation.domain.testimony import EnglishRoute
-
     with Worker() as worker:
         for message in worker.request("retranslate", audio or b"", options=options_to_dict(options),
                                       segments=[s.to_dict() for s in segments]):

@@ -26,13 +26,13 @@ def _channels() -> tuple[BinaryIO, BinaryIO]:
 
 
 def main() -> int:
-    from workstation.platform import sandbox
+    from workstation.platform import sandbox  # lazy: imported only after seal(): sealing needs a single-threaded process
 
     sealed = sandbox.seal()  # first, while this process is still a single thread
     reachable = sandbox.network_reachable()
 
-    from workstation.platform import hardening, offline
-    from workstation.speech.sealed import read_frame, write_frame
+    from workstation.platform import hardening, offline  # lazy: imported only after seal(): sealing needs a single-threaded process
+    from workstation.speech.sealed import read_frame, write_frame  # lazy: imported only after seal(): sealing needs a single-threaded process
 
     hardening.harden_process()
     offline.activate()
@@ -56,7 +56,7 @@ def main() -> int:
 
 
 def _handle(op: str, request: dict[str, Any], data: bytes, out: BinaryIO) -> dict[str, Any]:
-    from workstation.speech import sealed
+    from workstation.speech import sealed  # lazy: imported only after seal(): sealing needs a single-threaded process
 
     def progress(fraction: float, stage: str) -> None:
         sealed.write_frame(out, {"type": "progress", "fraction": float(fraction), "stage": str(stage)})
@@ -66,18 +66,18 @@ def _handle(op: str, request: dict[str, Any], data: bytes, out: BinaryIO) -> dic
     if op == "probe":  # the intake check of an upload: FFmpeg/libsndfile parse it here, not in the app
         import dataclasses
 
-        from workstation.speech import media
+        from workstation.speech import media  # lazy: imported only after seal(): sealing needs a single-threaded process
 
         return {"info": dataclasses.asdict(media.probe(data))}
     if op == "pipeline":
-        from workstation.speech import pipeline
+        from workstation.speech import pipeline  # lazy: imported only after seal(): sealing needs a single-threaded process
 
         options = sealed.options_from_dict(request["options"])
         result = pipeline.run_pipeline(data, options, progress=progress)
         return {"result": sealed.result_to_dict(result)}
     if op == "retranslate":
-        from workstation.speech import pipeline
-        from workstation.domain.testimony import Segment
+        from workstation.speech import pipeline  # lazy: imported only after seal(): sealing needs a single-threaded process
+        from workstation.domain.testimony import Segment  # lazy: imported only after seal(): sealing needs a single-threaded process
 
         options = sealed.options_from_dict(request["options"])
         segments = [Segment.from_dict(s) for s in request["segments"]]
@@ -87,7 +87,7 @@ def _handle(op: str, request: dict[str, Any], data: bytes, out: BinaryIO) -> dic
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
-    from workstation.platform.errors import WorkstationError, failure_site
+    from workstation.platform.errors import WorkstationError, failure_site  # lazy: imported only after seal(): sealing needs a single-threaded process
 
     if isinstance(exc, WorkstationError):
         return {"type": "error", "module": type(exc).__module__, "name": type(exc).__name__, "message": str(exc)}

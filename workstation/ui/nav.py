@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workstation.vault.users import Action, can
+
 
 @dataclass(frozen=True)
 class PageSpec:
@@ -34,8 +36,6 @@ PAGES: tuple[PageSpec, ...] = (
 
 
 def _can(role: str, action: str) -> bool:
-    from workstation.vault.users import Action, can
-
     return can(role, Action(action))
 
 

@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
+from workstation.services import audit_view
 from workstation.ui import state
-
-
-def _field(entry: Any, name: str, default: Any = "") -> Any:
-    return entry.get(name, default) if isinstance(entry, dict) else getattr(entry, name, default)
-
-
-def _rows(entries: list[Any]) -> list[dict[str, Any]]:
-    rows = []
-    for e in entries:
-        details = _field(e, "details", {}) or {}
-        rows.append({
-            "when": str(_field(e, "at", "") or _field(e, "time", "")),
-            "user": _field(e, "user"),
-            "action": _field(e, "action"),
-            "case": _field(e, "case_code") or "",
-            "details": ", ".join(f"{k}={v}" for k, v in details.items()) if isinstance(details, dict) else str(details),
-        })
-    return rows
 
 
 def render() -> None:
@@ -32,7 +13,7 @@ def render() -> None:
     st.title("Audit log")
     st.caption("Every action is recorded with who and when — never the content. Entries are chained and authenticated.")
     with state.shown_errors("Reading the audit log"):
-        rows = _rows(list(sess.audit_entries()))
+        rows = [r.as_dict() for r in audit_view.rows(sess)]
         c1, c2, c3, c4 = st.columns(4)
         users = c1.multiselect("User", sorted({r["user"] for r in rows}))
         actions = c2.multiselect("Action", sorted({r["action"] for r in rows}))

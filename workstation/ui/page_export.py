@@ -1,22 +1,22 @@
 """Editor: export a testimony, only when explicitly asked.
 
-"Prepare the export" runs ``workstation.evidence.render.build_export`` (permissions, draft rules, redaction, the
+"Prepare the export" runs ``workstation.services.exports.download`` (permissions, draft rules, redaction, the
 manifest, the audit entry) entirely in memory; the download button then hands that zip — or, with a
 passphrase, the encrypted ``.twx`` package — to the browser. Nothing is written on this computer's disk by
 the app; the prepared bytes are dropped with "Forget", when another export is prepared, or on lock.
 
-"Export to a folder" skips the browser altogether: ``workstation.evidence.render.export_testimony`` writes the zip (or the
+"Export to a folder" skips the browser altogether: ``workstation.services.exports.export_testimony`` writes the zip (or the
 encrypted package) straight into the folder the editor names on this computer (an encrypted USB stick, say), so no
 copy passes through the browser's download machinery or its temporary files.
 """
 
 from __future__ import annotations
 
-import io
-from typing import Any
-
 import streamlit as st
 
+from workstation.evidence.redact import PseudonymTable
+from workstation.services import exports, redactions
+from workstation.services.redactions import Decisions
 from workstation.ui import state
 
 FORMAT_LABELS = {
@@ -27,61 +27,30 @@ FORMAT_LABELS = {
 PREPARED_KEY = "export_prepared"  # in the decrypted cache: cleared on lock
 
 
-def package_bytes(package: Any, passphrase: str = "") -> tuple[str, bytes, str]:
-    """(file name, bytes, mime) of a prepared export: a zip, or an encrypted package with a passphrase."""
-    from workstation.evidence.render import safe_name
-
-    stem = safe_name(package.case_code)
-    if not passphrase:
-        return f"{stem}_export.zip", package.zip_bytes(), "application/zip"
-    from workstation.evidence.package import encrypt_package
-
-    out = io.BytesIO()
-    encrypt_package(package.zip_bytes(), passphrase, out)
-    return f"{stem}_export.twx", out.getvalue(), "application/octet-stream"
-
-
 def _prepare(case: str, formats: list[str], draft: bool, redact: bool, encrypt: bool) -> None:
-    from workstation.evidence import render as export
-
-    sess = state.require_session()
     passphrase = st.session_state.get("export_pass", "") if encrypt else ""
     st.session_state["export_pass"] = ""  # never kept in the page's state
     state.cache().pop(PREPARED_KEY, None)
-
-    def build() -> tuple[str, str, bytes, str]:
-        if encrypt:
-            from workstation.evidence.package import check_export_passphrase
-
-            check_export_passphrase(passphrase)  # before anything is rendered or audited
-        package = export.build_export(sess, case, formats, draft=draft, redact=redact, destination="download")
-        for warning in package.warnings:
+    out = state.run_action(exports.download, state.require_session(), case, formats, draft=draft, redact=redact,
+                           passphrase=passphrase, what="Preparing the export")
+    if out is not None:
+        prepared, warnings = out
+        for warning in warnings:
             state.flash("warning", warning)
-        return (case, *package_bytes(package, passphrase))
-
-    prepared = state.run_action(build, what="Preparing the export")
-    if prepared is not None:
-        state.cache()[PREPARED_KEY] = prepared
+        state.cache()[PREPARED_KEY] = (case, prepared)
 
 
 def _export_to_folder(case: str, formats: list[str], draft: bool, redact: bool, encrypt: bool) -> None:
-    from workstation.evidence import render as export
-
-    sess = state.require_session()
     passphrase = st.session_state.get("export_pass", "") if encrypt else None
     st.session_state["export_pass"] = ""
     folder = (st.session_state.get("export_folder") or "").strip()
     if not folder:
         state.flash("warning", "Type the folder to export into first (for example your encrypted USB stick).")
         return
-
-    def write() -> Any:
-        return export.export_testimony(sess, case, folder, formats, as_zip=True, passphrase=passphrase,
-                                       redact=redact, draft=draft)
-
-    result = state.run_action(write, what="Exporting to the folder")
+    result = state.run_action(exports.export_testimony, state.require_session(), case, folder, formats, as_zip=True,
+                              passphrase=passphrase, redact=redact, draft=draft, what="Exporting to the folder")
     if result is not None:
-        state.flash("success", f"Exported to {folder} (written by this computer, not downloaded by the browser).")
+        state.flash("success", f"Exported to {result.path} (written by this computer, not downloaded by the browser).")
 
 
 def _forget() -> None:
@@ -93,48 +62,34 @@ def _forget() -> None:
 TABLE_KEY = "export_redactions"  # (case, PseudonymTable) in the decrypted cache
 
 
-def _table(case: str, *, refresh: bool = False) -> Any:
+def _table(case: str) -> PseudonymTable:
     """The case's pseudonym table with fresh suggestions merged in (natasha runs once per case per visit)."""
-    from workstation.evidence import redact
-
     store = state.cache()
     hit = store.get(TABLE_KEY)
-    if refresh or not hit or hit[0] != case:
-        table, _added = redact.refresh_table(state.require_session(), case)
+    if not hit or hit[0] != case:
+        table, _added = redactions.refresh_table(state.require_session(), case)
         store[TABLE_KEY] = hit = (case, table)
     return hit[1]
 
 
 def _decide(case: str, entry_id: str, decision: str, pseudonym_key: str) -> None:
-    """Accept (with the pseudonym typed next to it, or the next free one) or reject one suggestion; saved at once."""
-    from workstation.evidence import redact
-
+    """Accept (with the pseudonym typed next to it, or the next free one) or reject one suggestion; saved and audited."""
     pseudonym = (st.session_state.get(pseudonym_key) or "").strip()
-
-    def apply() -> None:
-        table = _table(case)
-        if decision == "accepted":
-            table.accept(entry_id, pseudonym or None)
-        else:
-            table.reject(entry_id)
-        redact.save_table(state.require_session(), case, table)
-
-    state.run_action(apply, what="Saving the redaction decision")
+    if decision != "accepted":
+        decisions = Decisions(reject=[entry_id])
+    elif pseudonym:
+        decisions = Decisions(pseudonyms={entry_id: pseudonym})
+    else:
+        decisions = Decisions(accept=[entry_id])
+    state.run_action(redactions.decide, state.require_session(), case, decisions, what="Saving the redaction decision")
     state.cache().pop(TABLE_KEY, None)  # re-read what was saved (or, after an error, what is still saved)
 
 
 def _add_name(case: str) -> None:
-    from workstation.evidence import redact
-
     text, kind = st.session_state.get("redact_add_text", ""), st.session_state.get("redact_add_kind", "PER")
-
-    def apply() -> None:
-        table = _table(case)
-        table.add(text, kind)
-        redact.save_table(state.require_session(), case, table)
-
-    if state.run_action(apply, success="Added and accepted.", what="Adding the name") is None:
-        state.cache().pop(TABLE_KEY, None)
+    state.run_action(redactions.decide, state.require_session(), case, Decisions(add=[(kind, text)]),
+                     success="Added and accepted.", what="Adding the name")
+    state.cache().pop(TABLE_KEY, None)
     st.session_state["redact_add_text"] = ""
 
 
@@ -191,8 +146,8 @@ def render() -> None:
                       args=(case, formats, draft, redact, encrypt), disabled=not formats or (not approved and not draft))
         prepared = state.cache().get(PREPARED_KEY)
         if prepared and prepared[0] == case:
-            _case, name, data, mime = prepared
-            st.download_button(f"Download {name}", data=data, file_name=name, mime=mime, key="export_download",
+            _case, ready = prepared
+            st.download_button(f"Download {ready.name}", data=ready.data, file_name=ready.name, mime=ready.mime, key="export_download",
                                on_click="ignore", type="primary")
             st.button("Forget the prepared export", key="export_forget", on_click=_forget)
             st.caption("The file goes to your browser's download folder: keep it on encrypted storage.")

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workstation.domain.glossary import Glossary
+from workstation.services import review
 from workstation.ui import state
-
-
-def _lines(text: str) -> list[str]:
-    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
 
 
 def render() -> None:
@@ -30,20 +26,10 @@ def render() -> None:
             saved = st.form_submit_button("Save the glossary", type="primary", key="gl_save")
     if not saved:
         return
-    terms: dict[str, str] = {}
-    problems = []
-    for row in edited:
-        ru, en = (row.get("Russian") or "").strip(), (row.get("English") or "").strip()
-        if ru and en:
-            terms[ru] = en
-        elif ru or en:
-            problems.append(ru or en)
-    if problems:
-        st.error("Every term needs both a Russian and an English side: " + ", ".join(problems) + ". Nothing was saved.")
-        return
+    terms = {(row.get("Russian") or ""): (row.get("English") or "") for row in edited}
     with state.shown_errors("Saving the glossary"):
-        sess.save_glossary(Glossary(terms=terms, keep=_lines(keep), sensitive=_lines(sensitive)))
-        state.flash("success", f"Glossary saved: {len(terms)} term(s). It applies to translations made from now on.")
+        g = review.save_glossary(sess, terms, keep.splitlines(), sensitive.splitlines())
+        state.flash("success", f"Glossary saved: {len(g.terms)} term(s). It applies to translations made from now on.")
         st.rerun()
 
 

@@ -8,12 +8,15 @@ testimony each (CODE-1, CODE-2, ...), sharing the metadata typed here.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import streamlit as st
 
 from workstation.platform.errors import WorkstationError
 from workstation.domain.testimony import TestimonyMeta
+from workstation.services import intake, inventory, jobs
 from workstation.ui import state
+from workstation.vault.session import VaultSession
 
 AUDIO_TYPES = ["wav", "mp3", "m4a", "aac", "ogg", "oga", "opus", "flac", "webm", "mp4", "mov", "mkv", "amr", "3gp", "wma", "aiff"]
 UPLOAD_KEY = "new_upload_round"  # bumping it gives a fresh, empty uploader (frees the bytes)
@@ -25,19 +28,14 @@ def case_codes(code: str, count: int) -> list[str]:
 
 def _model_choices() -> list[str]:
     try:
-        from workstation.speech import models
-
-        names = [m.name for m in models.list_models() if getattr(m, "kind", "whisper") in ("whisper", "asr") and getattr(m, "installed", True)]
-    except Exception:  # noqa: BLE001 - the registry may not know any model yet; "base" is the embedded default
-        names = []
-    return list(dict.fromkeys(["base", *names]))
+        return inventory.whisper_choices()
+    except WorkstationError:  # a damaged model folder: "base" (the embedded default) can still be chosen
+        return [inventory.DEFAULT_WHISPER]
 
 
-def _create_one(sess: object, meta: TestimonyMeta, name: str, data: bytes, start: bool, options: dict) -> str:
-    from workstation.services import intake, jobs
-
+def _create_one(sess: VaultSession, meta: TestimonyMeta, name: str, data: bytes, start: bool, options: dict[str, Any]) -> str:
     info = intake.new_testimony(sess, meta, data, name)  # checked (sealed worker) before anything is created
-    text = f"{meta.case_code}: recording sealed ({state.fmt_duration(getattr(info, 'duration_s', None))})"
+    text = f"{meta.case_code}: recording sealed ({state.fmt_duration(info.duration_s)})"
     if start:
         jobs.queue_for(state.vault_path()).submit(sess, meta.case_code, options)
         text += " and queued for processing"

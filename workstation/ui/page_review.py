@@ -1,8 +1,8 @@
 """Review: the transcript and its English draft side by side, with span playback and every correction.
 
-Every change goes through ``session.update(case_code, fn, action=...)`` with a ``workstation.domain.testimony``
-operation and the revision the user saw, so a change made meanwhile in another window is reported as a
-conflict, never overwritten. Long interviews are paginated (25 segments a page by default): a page
+Every change goes through `workstation.services.review`: one revision-checked save of a pure domain operation with
+the revision the user saw, so a change made meanwhile in another window is reported as a conflict, never
+overwritten. Long interviews are paginated (25 segments a page by default): a page
 renders only its own rows, and actions run as widget callbacks so one click costs one script run.
 
 Interviewers see their own testimonies read-only; approved testimonies are read-only for everyone.
@@ -15,46 +15,16 @@ from typing import Any
 
 import streamlit as st
 
-from workstation.domain.testimony import (
-    LOW_CONFIDENCE,
-    EnglishRoute,
-    SPEAKERS,
-    Segment,
-    Status,
-    Testimony,
-    edit_segment,
-    find_in_column,
-    merge_segments,
-    rename_speaker,
-    replace_in_column,
-    add_segment,
-    remove_empty_segment,
-    set_reviewed,
-    set_times,
-    set_translation,
-    split_segment,
-)
+from workstation.domain.testimony import LOW_CONFIDENCE, ROUTE_LABELS, SPEAKERS, EnglishRoute, Segment, Status, Testimony, find_in_column
+from workstation.services import review
+from workstation.services.review import FILTERS
 from workstation.ui import nav, state
 
-FILTERS = {
-    "Needs review": lambda s: not s.reviewed or s.untranscribed or s.en_stale or s.confidence < LOW_CONFIDENCE
-    or bool(s.low_confidence_words()),
-    "Untranscribed speech": lambda s: s.untranscribed,
-    "Low confidence": lambda s: not s.untranscribed and (s.confidence < LOW_CONFIDENCE or bool(s.low_confidence_words())),
-    "Stale translation": lambda s: s.en_stale,
-    "Unreviewed": lambda s: not s.reviewed,
-}
 PAGE_SIZES = (25, 50, 100)
 EDIT_KEY = "review_editing"  # segment id open in the editor
 EDIT_BASE_KEY = "review_edit_base"  # {segment id: revision the edit started from}
 PLAY_KEY = "review_playing"
 SELECT_PREFIX = "review_sel_"
-ROUTE_LABELS = {
-    "argos": "machine translation (Argos)",
-    "whisper-translate": "Whisper speech translation — lower quality, check carefully",
-    "human": "translator",
-    "none": "no English yet",
-}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -101,14 +71,9 @@ def _clear_selection() -> None:
 # --- actions (widget callbacks; each is one revision-checked update) ------------------------------
 
 
-def _update(case: str, fn: Any, action: str, details: dict[str, Any] | None = None, *, success: str = "") -> Any:
-    """One revision-checked save; the saved testimony becomes this tab's fresh copy (no second load)."""
-    sess = state.require_session()
-
-    def apply(t: Testimony) -> tuple[Any, Testimony]:
-        return fn(t), t
-
-    out = state.run_action(sess.update, case, apply, action=action, details=details or {}, success=success, what="Saving")
+def _save(fn: Any, case: str, *args: Any, success: str = "", **kwargs: Any) -> Any:
+    """One revision-checked save through the review service; the saved testimony becomes this tab's fresh copy."""
+    out = state.run_action(fn, state.require_session(), case, *args, success=success, what="Saving", **kwargs)
     if out is None:  # refused or conflicting: show the latest version on the next render
         state.forget(case)
         return None
@@ -118,25 +83,15 @@ def _update(case: str, fn: Any, action: str, details: dict[str, Any] | None = No
 
 
 def _toggle_reviewed(case: str, seg_id: str, base: int, widget_key: str) -> None:
-    value = bool(st.session_state.get(widget_key))
-    user = state.require_session().user
-    _update(case, lambda t: set_reviewed(t, seg_id, value, base_revision=base, user=user), "set_reviewed", {"segment": seg_id})
+    _save(review.set_reviewed, case, seg_id, bool(st.session_state.get(widget_key)), base_revision=base)
 
 
 def _mark_reviewed(case: str, bases: dict[str, int]) -> None:
-    user = state.require_session().user
-
-    def apply(t: Testimony) -> int:
-        done = 0
-        for seg_id, base in bases.items():
-            seg = t.segment(seg_id)
-            if not seg.reviewed and not seg.untranscribed:  # untranscribed speech needs a person's text first
-                set_reviewed(t, seg_id, True, base_revision=base, user=user)
-                done += 1
-        return done
-
-    if bases:
-        _update(case, apply, "set_reviewed", {"segments": len(bases)}, success=f"Marked {len(bases)} segment(s) reviewed.")
+    if not bases:
+        return
+    outcome = _save(review.mark_reviewed, case, bases)
+    if outcome:
+        state.flash("warning" if outcome.skipped else "success", outcome.describe())
         _clear_selection()
 
 
@@ -168,15 +123,7 @@ def _save_edit(case: str, seg: Segment) -> None:
     if not changes:
         _close_editor()
         return
-    user = state.require_session().user
-
-    def apply(t: Testimony) -> bool:
-        rev = base
-        for fld, value in changes.items():
-            rev = edit_segment(t, seg.id, fld, value, base_revision=rev, user=user).revision
-        return True
-
-    if _update(case, apply, "edit_segment", {"segment": seg.id, "fields": "|".join(sorted(changes))}, success="Saved."):
+    if _save(review.edit, case, seg.id, changes, base_revision=base, success="Saved."):
         _close_editor()  # on a conflict the editor stays open with the user's text in it
 
 
@@ -188,75 +135,45 @@ def _take_theirs(seg_id: str, revision: int) -> None:
 
 def _split(case: str, seg_id: str, base: int, at_key: str) -> None:
     at = st.session_state.get(at_key)
-    user = state.require_session().user
     if at is None:
         return
-    _update(case, lambda t: split_segment(t, seg_id, float(at), base_revision=base, user=user), "split_segment",
-            {"segment": seg_id}, success="Segment split; both halves need review.")
+    _save(review.split, case, seg_id, float(at), base_revision=base, success="Segment split; both halves need review.")
     _close_editor()
 
 
 def _merge(case: str, first: str, second: str, bases: tuple[int, int]) -> None:
-    user = state.require_session().user
-    _update(case, lambda t: merge_segments(t, first, second, base_revisions=bases, user=user), "merge_segments",
-            {"segments": f"{first}|{second}"}, success="Segments merged; the merged segment needs review.")
+    _save(review.merge, case, first, second, base_revisions=bases, success="Segments merged; the merged segment needs review.")
     _close_editor()
     _clear_selection()
 
 
 def _retranslate(case: str, bases: dict[str, int]) -> None:
     """Machine-translate the chosen segments again (Argos, or Whisper speech translation of their spans)."""
-    from workstation.speech import pipeline, sealed
-    from workstation.services.jobs import build_options
-
-    sess = state.require_session()
     if not bases:
         state.flash("warning", "Select the segments to re-translate first.")
         return
-
-    def run() -> int:
-        t = state.testimony(case, fresh=True)
-        segs = [t.segment(i) for i in bases]
-        argos = pipeline.english_route() is EnglishRoute.ARGOS
-        audio = None if argos else state.recording(case)  # Whisper re-translates the spans of the recording
-        options = build_options(sess, {})
-        results = sealed.retranslate(segs, options, audio=audio)  # the models run in the worker with no network
-        user = sess.user
-
-        def apply(t2: Testimony) -> int:
-            for seg, (en, route) in zip(segs, results):
-                set_translation(t2, seg.id, en, route, base_revision=bases[seg.id], user=user)
-            return len(segs)
-
-        return _update(case, apply, "retranslate", {"segments": len(segs)})
-
-    count = state.run_action(run, what="Re-translation")
+    audio = None if review.english_route() is EnglishRoute.ARGOS else state.recording(case)  # already in memory
+    count = _save(review.retranslate, case, bases, audio=audio)
     if count:
         state.flash("success", f"Re-translated {count} segment(s). Check the new English before marking them reviewed.")
         _clear_selection()
 
 
 def _remove(case: str, seg_id: str, base: int) -> None:
-    user = state.require_session().user
-    _update(case, lambda t: remove_empty_segment(t, seg_id, base_revision=base, user=user), "remove_segment",
-            {"segment": seg_id}, success="Empty segment removed.")
+    _save(review.remove_segment, case, seg_id, base_revision=base, success="Empty segment removed.")
 
 
 def _add(case: str) -> None:
-    user = state.require_session().user
     start, end = st.session_state.get("add_start"), st.session_state.get("add_end")
     if start is None or end is None:
         return
-    text = st.session_state.get("add_ru", "")
-    _update(case, lambda t: add_segment(t, float(start), float(end), user=user, ru=text), "add_segment",
-            success="Segment added; it needs review.")
+    _save(review.add_segment, case, float(start), float(end), ru=st.session_state.get("add_ru", ""),
+          success="Segment added; it needs review.")
 
 
 def _retime(case: str, seg_id: str, base: int) -> None:
-    user = state.require_session().user
     start, end = st.session_state.get(f"time_start_{seg_id}"), st.session_state.get(f"time_end_{seg_id}")
-    rev = _update(case, lambda t: set_times(t, seg_id, float(start), float(end), base_revision=base, user=user),
-                  "set_times", {"segment": seg_id}, success="Times changed.")
+    rev = _save(review.set_times, case, seg_id, float(start), float(end), base_revision=base, success="Times changed.")
     if rev:  # the editor stays open with what was typed in it, now based on the re-timed revision
         st.session_state[EDIT_BASE_KEY] = {seg_id: rev.revision}
 
@@ -290,32 +207,20 @@ def _play(seg_id: str) -> None:
 
 
 def _replace(case: str, fld: str, needle: str, replacement: str, bases: dict[str, int], case_sensitive: bool) -> None:
-    user = state.require_session().user
-    _update(
-        case,
-        lambda t: replace_in_column(t, fld, needle, replacement, base_revisions=bases, user=user, case_sensitive=case_sensitive),
-        "replace_in_column",
-        {"column": fld, "segments": len(bases)},
-        success=f"Replaced in {len(bases)} segment(s) of the {'Russian' if fld == 'ru' else 'English'} column.",
-    )
+    _save(review.replace, case, fld, needle, replacement, bases=bases, case_sensitive=case_sensitive,
+          success=f"Replaced in {len(bases)} segment(s) of the {'Russian' if fld == 'ru' else 'English'} column.")
 
 
 def _rename(case: str, label: str, key: str) -> None:
-    user = state.require_session().user
-    name = st.session_state.get(key, "")
-    _update(case, lambda t: rename_speaker(t, label, name, user=user), "rename_speaker", {"label": label}, success="Speaker renamed.")
+    _save(review.rename_speaker, case, label, st.session_state.get(key, ""), success="Speaker renamed.")
 
 
 # --- rendering -------------------------------------------------------------------------------------
 
 
 def _audio_for(case: str, seg: Segment) -> None:
-    from workstation.speech import media
-
     with state.shown_errors("Playing the segment"):
-        data = state.recording(case)
-        samples = media.decode(data, start=seg.start, end=seg.end)
-        st.audio(media.wav_bytes(samples), format="audio/wav", autoplay=True)
+        st.audio(review.span_audio(state.recording(case), seg.start, seg.end), format="audio/wav", autoplay=True)
 
 
 def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> None:
@@ -328,7 +233,7 @@ def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> 
         badges = []
         if seg.untranscribed:
             badges.append(":red-badge[untranscribed speech]")
-        elif seg.low_confidence_words() or seg.confidence < LOW_CONFIDENCE:
+        elif review.low_confidence(seg):
             badges.append(":orange-badge[low confidence]")
         if seg.en_stale:
             badges.append(":red-badge[English stale]")
@@ -344,7 +249,7 @@ def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> 
             if seg.ru or not seg.untranscribed:
                 ru_col.markdown(marked_russian(seg))
             en_col.markdown(_md(seg.en) if seg.en else "_(no English yet)_")
-            en_col.caption(ROUTE_LABELS.get(str(seg.en_route), str(seg.en_route)) + ("  " + " ".join(badges) if badges else ""))
+            en_col.caption(ROUTE_LABELS[EnglishRoute(seg.en_route)] + ("  " + " ".join(badges) if badges else ""))
         with act:
             if editable:
                 key = f"rv_{seg.id}_{seg.revision}"
@@ -410,7 +315,7 @@ def _header(t: Testimony) -> None:
     total = len(t.segments)
     reviewed = sum(s.reviewed for s in t.segments)
     stale = sum(s.en_stale for s in t.segments)
-    low = sum(1 for s in t.segments if FILTERS["Low confidence"](s))
+    low = sum(1 for s in t.segments if review.low_confidence(s))
     gaps = [s for s in t.segments if s.untranscribed]
     st.progress(reviewed / total if total else 0.0, text=f"{reviewed} of {total} segments reviewed · {stale} stale · {low} low confidence")
     if gaps:
@@ -457,7 +362,7 @@ def _bulk(case: str, t: Testimony, shown: list[Segment]) -> None:
     by_id = {s.id: s for s in t.segments}
     chosen = [i for i in chosen if i in by_id]
     c1, c2, c3, c4 = st.columns(4)
-    markable = {s.id: s.revision for s in shown if not s.reviewed and not s.untranscribed}  # gaps need text first
+    markable = {s.id: s.revision for s in shown if not s.reviewed and review.why_not_markable(s) is None}
     c1.button(f"Mark {len(markable)} on this page reviewed", key="bulk_page_rv", on_click=_mark_reviewed,
               args=(case, markable), disabled=not markable)
     c2.button(f"Mark {len(chosen)} selected reviewed", key="bulk_sel_rv", on_click=_mark_reviewed,

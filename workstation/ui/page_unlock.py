@@ -6,12 +6,12 @@ import streamlit as st
 
 from workstation.platform.errors import WorkstationError
 from workstation.ui import nav, state
+from workstation.services import jobs
+from workstation.vault import session as vault
 
 
 def _after_unlock(vault_session: object) -> None:
     """Remember the session, then pick up processing interrupted by an app restart."""
-    from workstation.services import jobs
-
     state.set_session(vault_session)
     vault_session = state.session()  # the serialised wrapper the page and the worker share
     try:
@@ -27,8 +27,6 @@ def _after_unlock(vault_session: object) -> None:
 
 def _try_create() -> None:
     """Form callback (runs before the page is drawn): the passphrase fields are emptied whatever happens."""
-    from workstation.vault import session as vault
-
     name = st.session_state.get("create_user", "").strip()
     passphrase, again = st.session_state.get("create_pass", ""), st.session_state.get("create_again", "")
     st.session_state["create_pass"] = st.session_state["create_again"] = ""
@@ -61,8 +59,6 @@ def _create_vault() -> None:
 
 def _try_unlock() -> None:
     """Form callback: try the passphrase, then empty its field so it never lingers in the page's state."""
-    from workstation.vault import session as vault
-
     user = st.session_state.get("unlock_user", "").strip()
     passphrase = st.session_state.get("unlock_pass", "")
     st.session_state["unlock_pass"] = ""
@@ -87,8 +83,6 @@ def _unlock() -> None:
 
 
 def render() -> None:
-    from workstation.vault import session as vault
-
     notice = st.session_state.pop(state.NOTICE_KEY, "")
     if notice:
         st.info(notice, icon=":material/lock:")

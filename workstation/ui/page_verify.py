@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from workstation.services import verification
 from workstation.ui import state
 
 REPORT_KEY = "verify_report"
 
 
 def _verify() -> None:
-    sess = state.require_session()
-    report = state.run_action(sess.verify, what="Verification")
+    report = state.run_action(verification.verify_vault, state.require_session(), what="Verification")
     if report is not None:
         st.session_state[REPORT_KEY] = list(report.problems)
 

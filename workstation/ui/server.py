@@ -29,6 +29,7 @@ from typing import Any
 
 from workstation.platform import offline
 from workstation.platform.errors import WorkstationError
+from workstation.platform.config import load_settings
 
 UPLOAD_SPOOL_MARGIN = 16 * 1024 * 1024  # multipart framing and headers on top of the file itself
 NO_STORE = b"no-store, private"
@@ -147,8 +148,6 @@ def prepare(max_upload_bytes: int) -> None:
 
 def serve(port: int, env: dict[str, str]) -> None:
     """Run the Streamlit server in this process until it stops (Ctrl+C, SIGTERM). Does not return normally."""
-    from workstation.platform.config import load_settings
-
     os.environ.update(env)
     settings = load_settings()
     prepare(settings.max_upload_bytes)

@@ -17,8 +17,10 @@ from typing import Any
 
 import streamlit as st
 
+from workstation.domain import timefmt
 from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
+from workstation.services import jobs
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,6 @@ _sweeper: threading.Thread | None = None
 
 
 def _release(path: str, vault_session: Any) -> None:
-    from workstation.services import jobs
-
     jobs.queue_for(path).release(vault_session)
 
 
@@ -100,8 +100,6 @@ def _unwatch() -> None:
 
 def session() -> Any | None:
     """The unlocked vault session of this browser tab (serialised for the worker thread), or None."""
-    from workstation.services import jobs
-
     current = st.session_state.get(SESSION_KEY)
     if current is None:
         return None
@@ -146,8 +144,6 @@ def idle_expired() -> bool:
 
 def lock(notice: str = "") -> None:
     """Forget everything decrypted in this tab at once and release the vault session."""
-    from workstation.services import jobs
-
     current = session()
     _unwatch()
     st.session_state.clear()
@@ -193,8 +189,6 @@ def testimony(case_code: str, *, fresh: bool = False) -> Any:
 
 def summaries(*, fresh: bool = False) -> list[Any]:
     """The testimonies this user may see (cached briefly: listing reads every testimony of the vault)."""
-    from workstation.services import jobs
-
     store = cache()
     hit = store.get("summaries")
     finished = jobs.queue_for(vault_path()).finished  # a job that ended changed a testimony's status
@@ -309,21 +303,5 @@ def _is_streamlit_control_flow(exc: BaseException) -> bool:
     return type(exc).__name__ in {"RerunException", "StopException"}
 
 
-def fmt_time(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "estimating…"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    m, s = divmod(seconds, 60)
-    if m < 60:
-        return f"{m} min {s:02d} s"
-    h, m = divmod(m, 60)
-    return f"{h} h {m:02d} min"
+fmt_time = timefmt.position
+fmt_duration = timefmt.duration

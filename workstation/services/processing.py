@@ -1,0 +1,77 @@
+"""Processing: pipeline options from the settings (one place), and one recording processed and stored.
+
+Both shells go through here: `workstation process` and the app's job queue (`services.jobs`), so the device,
+threads and glossary a run uses never depend on which shell started it (`WORKSTATION_DEVICE` is honoured by both).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from workstation.domain.glossary import Glossary
+from workstation.domain.testimony import Testimony
+from workstation.platform.config import load_settings
+from workstation.platform.errors import WorkstationError
+from workstation.speech import sealed
+from workstation.speech.pipeline import PipelineOptions, PipelineResult
+from workstation.vault.session import VaultSession
+from workstation.vault.users import Action
+
+ProgressFn = Callable[[float, str], None]
+Runner = Callable[[bytes, PipelineOptions, ProgressFn, threading.Event], PipelineResult]
+
+
+def sealed_runner(data: bytes, options: PipelineOptions, progress: ProgressFn, cancel: threading.Event) -> PipelineResult:
+    """The default runner: decoding and the models run in the sealed worker process, which has no network."""
+    return sealed.run_pipeline(data, options, progress=progress, cancel=cancel)
+
+
+def options_from_settings(overrides: dict[str, Any], glossary: Glossary | None = None) -> PipelineOptions:
+    """PipelineOptions from the settings (device, threads) and the caller's overrides — the one place both
+    shells get them. An empty override (e.g. `device=""` from a command line not given one) keeps the setting."""
+    settings = load_settings()
+    known = {f.name for f in fields(PipelineOptions)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise WorkstationError(f"Unknown processing option(s): {', '.join(unknown)}.")
+    values: dict[str, Any] = {"device": settings.device, "cpu_threads": settings.cpu_threads}
+    if glossary is not None:
+        values["glossary"] = glossary
+    values.update({k: v for k, v in overrides.items() if v != ""})
+    return PipelineOptions(**values)
+
+
+def build_options(session: VaultSession, overrides: dict[str, Any]) -> PipelineOptions:
+    """Options for a recording of the vault: the settings, the vault's glossary, the caller's overrides."""
+    try:
+        glossary: Glossary | None = session.load_glossary()
+    except WorkstationError:
+        glossary = None  # no glossary yet is fine; processing must not fail on it
+    return options_from_settings(overrides, glossary)
+
+
+def transcribe(data: bytes, overrides: dict[str, Any], *, progress: ProgressFn | None = None) -> PipelineResult:
+    """A file outside the vault (`workstation transcribe`): the same sealed pipeline, nothing stored."""
+    return sealed.run_pipeline(data, options_from_settings(overrides), progress=progress)
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    testimony: Testimony
+    warnings: list[str]
+
+
+def process(session: VaultSession, case_code: str, overrides: dict[str, Any] | None = None, *,
+            progress: ProgressFn | None = None, cancel: threading.Event | None = None,
+            runner: Runner = sealed_runner) -> ProcessOutcome:
+    """Transcribe (and translate) a sealed recording and store the result as the testimony's draft."""
+    session.require(Action.PROCESS)
+    data = session.read_recording(case_code)
+    options = build_options(session, overrides or {})
+    result = runner(data, options, progress or (lambda _f, _s: None), cancel or threading.Event())
+    del data
+    t = session.store_processing_result(case_code, result)
+    return ProcessOutcome(t, list(result.warnings))

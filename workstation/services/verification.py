@@ -1,0 +1,26 @@
+"""Verification: the vault (chain, records, blobs, originals' sha256), an export against its manifest, and
+decrypting an encrypted export package into a folder (verified as it is written)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workstation.evidence.manifest import verify_export as _verify_export
+from workstation.evidence.package import decrypt_export as _decrypt_export
+from workstation.vault.session import VaultSession, VerifyReport
+from workstation.vault.users import Action
+
+
+def verify_vault(session: VaultSession) -> VerifyReport:
+    session.require(Action.VERIFY)
+    return session.verify()
+
+
+def verify_export(path: Path | str) -> list[str]:
+    """Every problem of an export folder or zip against its manifest (empty: intact). Needs no vault."""
+    return _verify_export(path)
+
+
+def decrypt_export(package: Path | str, passphrase: str, out_dir: Path | str) -> list[str]:
+    """Decrypt a `.twx` package into a new or empty folder; the problems found checking it (empty: intact)."""
+    return _decrypt_export(package, passphrase, out_dir)
