@@ -19,7 +19,8 @@ from workstation.services import inventory, processing
 models_app = typer.Typer(help="Install, list and verify the speech and translation models.", no_args_is_help=True)
 
 
-def _size(n: int) -> str:
+def _size(size: int) -> str:
+    n = float(size)
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

@@ -115,9 +115,10 @@ def activate() -> None:
         _originals.update(
             connect=socket.socket.connect, connect_ex=socket.socket.connect_ex, getaddrinfo=socket.getaddrinfo
         )
-        socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
-        socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
+        # setattr: the guard replaces library functions whose exact signatures typeshed spells differently
+        setattr(socket.socket, "connect", _guarded_connect)  # noqa: B010
+        setattr(socket.socket, "connect_ex", _guarded_connect_ex)  # noqa: B010
+        setattr(socket, "getaddrinfo", _guarded_getaddrinfo)  # noqa: B010
         _active = True
 
 

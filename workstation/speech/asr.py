@@ -20,6 +20,7 @@ import bisect
 import logging
 import re
 import threading
+from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,7 @@ class LanguageGuess:
 ProgressFn = Callable[[float], None]
 T = TypeVar("T")
 
-_MODEL_CACHE: dict[tuple[str, str, str, int], Any] = {}
+_MODEL_CACHE: dict[tuple[str, str, str, int, int], Any] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -422,7 +423,7 @@ class Transcriber:
 
         for index in range(0, len(holes), max(1, self.workers)):
             batch = holes[index : index + max(1, self.workers)]
-            for part in _in_parallel(lambda k, i=index: one_by_one(i + k), len(batch)):
+            for part in _in_parallel(partial(_offset_call, one_by_one, index), len(batch)):
                 repaired.extend(part)
         return repaired
 
@@ -603,6 +604,10 @@ class _TailKeepingModel:
             )
             segments.append({"seek": seek, "start": start, "end": time_offset + segment_duration, "tokens": tail})
         return segments, next_seek, single_ending
+
+
+def _offset_call(run: Callable[[int], T], offset: int, k: int) -> T:
+    return run(offset + k)
 
 
 def _in_parallel(run: Callable[[int], T], count: int) -> list[T]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -269,7 +269,7 @@ class _Decoder:
         except Exception:  # noqa: BLE001 - not every container can seek in memory; decoding from the start works
             pass
 
-    def frames(self) -> Iterator[tuple[float | None, np.ndarray]]:
+    def frames(self) -> Generator[tuple[float | None, np.ndarray], None, None]:
         """(start time in seconds or None, float32 mono 16 kHz samples) per decoded frame."""
         import av
 
@@ -418,7 +418,7 @@ class _SoundfileDecoder(_Decoder):
             self.file.seek(min(self.file.frames, int(seconds * self.file.samplerate)))
             self.seconds_in = self.file.tell() / self.file.samplerate
 
-    def frames(self) -> Iterator[tuple[float | None, np.ndarray]]:
+    def frames(self) -> Generator[tuple[float | None, np.ndarray], None, None]:
         import soundfile
 
         rate = int(self.file.samplerate)

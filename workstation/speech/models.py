@@ -121,11 +121,13 @@ def _read_stamp(folder: Path) -> dict[str, Any] | None:
 
 def _stamp_matches(folder: Path, expected: str) -> bool:
     stamp = _read_stamp(folder)
+    if not stamp:
+        return False
     try:
         st = (folder / "model.bin").stat()
     except OSError:
         return False
-    return bool(stamp) and stamp.get("sha256") == expected and stamp.get("size") == st.st_size and (
+    return stamp.get("sha256") == expected and stamp.get("size") == st.st_size and (
         stamp.get("mtime_ns") == st.st_mtime_ns
     )
 

@@ -142,7 +142,7 @@ def argos_settings() -> ModuleType:
                     os.environ[key] = value
     # argostranslate logs the text it translates at INFO level: never let that reach a handler.
     logging.getLogger("argostranslate").setLevel(logging.WARNING)
-    settings = sys.modules["argostranslate.settings"]
+    settings: Any = sys.modules["argostranslate.settings"]
     settings.package_data_dir = packages
     settings.package_dirs = [packages]
     return settings

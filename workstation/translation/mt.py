@@ -195,7 +195,7 @@ class ArgosTranslator:
 
         self.package = package
         self._pkg = Package(package.path)
-        self._tokenizer = getattr(self._pkg, "tokenizer", None)
+        self._tokenizer: Any = getattr(self._pkg, "tokenizer", None)  # argostranslate: untyped, absent when damaged
         if self._tokenizer is None:
             raise ArgosPackageCorruptError(
                 f"The package in {package.path} has no tokenizer (sentencepiece.model or bpe.model)."

@@ -22,6 +22,7 @@ import streamlit as st  # noqa: E402
 
 from workstation.ui import state  # noqa: E402
 from workstation.ui.nav import allowed_pages  # noqa: E402
+from workstation.vault.session import VaultSession  # noqa: E402
 
 UI_DIR = Path(__file__).resolve().parent
 IDLE_CHECK_EVERY_S = 15
@@ -52,7 +53,7 @@ def _idle_watch() -> None:
     st.caption(f"Locks itself after {state.fmt_duration(left)} without activity.")
 
 
-def _sidebar(vault_session: object) -> None:
+def _sidebar(vault_session: VaultSession) -> None:
     with st.sidebar:
         st.markdown(f"**{vault_session.user}** · {vault_session.role}")
         st.button(

@@ -131,7 +131,7 @@ def render() -> None:
             st.warning("This testimony is not approved yet.")
             draft = st.checkbox("Export it as a draft (every file is marked DRAFT — NOT APPROVED)", key="export_draft")
         formats = st.multiselect("Formats", list(FORMAT_LABELS), default=["docx", "pdf", "txt", "json"],
-                                 format_func=FORMAT_LABELS.get, key="export_formats")
+                                 format_func=lambda f: FORMAT_LABELS[f], key="export_formats")
         _redactions(case)
         redact = st.checkbox("Apply the accepted redactions (pseudonyms in the text, tone over names in the audio)",
                              key="export_redact")

@@ -12,6 +12,7 @@ import streamlit as st
 from workstation.services import jobs
 from workstation.services.jobs import Job, JobState
 from workstation.ui import nav, state
+from workstation.vault.session import TestimonySummary, VaultSession
 
 STATE_ICONS = {
     JobState.QUEUED: ":material/schedule:", JobState.RUNNING: ":material/autorenew:", JobState.DONE: ":material/check_circle:",
@@ -73,10 +74,15 @@ def job_list(statuses: dict[str, str]) -> None:
             _job_line(job, may_process, statuses)
 
 
-def _unprocessed(sess: object, summaries: list) -> None:
+def _unprocessed(sess: VaultSession, summaries: list[TestimonySummary]) -> None:
     """Testimonies with a sealed recording that were never processed (or whose job was lost)."""
     q = _queue()
-    waiting = [t for t in summaries if str(t.status) == "ingested" and not (q.get(t.case_code) and q.get(t.case_code).active)]
+
+    def running(case: str) -> bool:
+        job = q.get(case)
+        return job is not None and job.active
+
+    waiting = [t for t in summaries if str(t.status) == "ingested" and not running(t.case_code)]
     if not waiting or not nav.may_process(sess.role):
         return
     st.subheader("Sealed, not processed")

@@ -60,7 +60,7 @@ def speaker_name(t: Testimony, label: str) -> str:
 
 
 def selected_ids() -> list[str]:
-    return [k.removeprefix(SELECT_PREFIX) for k, v in st.session_state.items() if k.startswith(SELECT_PREFIX) and v]
+    return [str(k).removeprefix(SELECT_PREFIX) for k, v in st.session_state.items() if str(k).startswith(SELECT_PREFIX) and v]
 
 
 def _clear_selection() -> None:
@@ -173,6 +173,8 @@ def _add(case: str) -> None:
 
 def _retime(case: str, seg_id: str, base: int) -> None:
     start, end = st.session_state.get(f"time_start_{seg_id}"), st.session_state.get(f"time_end_{seg_id}")
+    if start is None or end is None:
+        return
     rev = _save(review.set_times, case, seg_id, float(start), float(end), base_revision=base, success="Times changed.")
     if rev:  # the editor stays open with what was typed in it, now based on the re-timed revision
         st.session_state[EDIT_BASE_KEY] = {seg_id: rev.revision}

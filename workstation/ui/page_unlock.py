@@ -8,12 +8,13 @@ from workstation.platform.errors import WorkstationError
 from workstation.ui import nav, state
 from workstation.services import jobs
 from workstation.vault import session as vault
+from workstation.vault.session import VaultSession
 
 
-def _after_unlock(vault_session: object) -> None:
+def _after_unlock(vault_session: VaultSession) -> None:
     """Remember the session, then pick up processing interrupted by an app restart."""
     state.set_session(vault_session)
-    vault_session = state.session()  # the serialised wrapper the page and the worker share
+    vault_session = state.require_session()  # the serialised wrapper the page and the worker share
     try:
         statuses = {t.case_code: str(t.status) for t in vault_session.list_testimonies()}
         found = jobs.queue_for(state.vault_path()).recover(

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import streamlit as st
 
@@ -21,6 +21,7 @@ from workstation.domain import timefmt
 from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.services import jobs
+from workstation.vault.session import VaultSession
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ def _watch(vault_session: Any) -> None:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    if ctx is None or _server() is None or _server().is_active_session(ctx.session_id) is not True:
+    server = _server()
+    if ctx is None or server is None or server.is_active_session(ctx.session_id) is not True:
         return  # not a browser session of a real server (AppTest mocks the runtime): nothing to watch
     with _open_lock:
         _open[ctx.session_id] = (str(vault_path()), vault_session)
@@ -98,7 +100,7 @@ def _unwatch() -> None:
             _open.pop(ctx.session_id, None)
 
 
-def session() -> Any | None:
+def session() -> VaultSession | None:
     """The unlocked vault session of this browser tab (serialised for the worker thread), or None."""
     current = st.session_state.get(SESSION_KEY)
     if current is None:
@@ -111,10 +113,11 @@ def session() -> Any | None:
         st.session_state[NOTICE_KEY] = "This window was locked while it was disconnected. Unlock to continue."
         return None
     _watch(current)  # (again after a reconnection: the sweeper may have let go of it)
-    return current
+    # the wrapper forwards every VaultSession method, one call at a time: pages use it as the session itself
+    return cast("VaultSession", current)
 
 
-def require_session() -> Any:
+def require_session() -> VaultSession:
     current = session()
     if current is None:  # a page reached without unlocking (should not happen: app.py routes to unlock)
         st.warning("The vault is locked. Unlock it to continue.")
@@ -122,7 +125,7 @@ def require_session() -> Any:
     return current
 
 
-def set_session(vault_session: Any) -> None:
+def set_session(vault_session: VaultSession) -> None:
     st.session_state[SESSION_KEY] = vault_session
     session()  # wrap it and register it with the sweeper
     touch()

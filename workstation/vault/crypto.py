@@ -41,7 +41,7 @@ import struct
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -224,7 +224,7 @@ def _read_full(src: BinaryIO, n: int) -> bytes:
     return b"".join(parts) if len(parts) != 1 else parts[0]
 
 
-def _chunks(src: BinaryIO, size: int) -> Iterator[tuple[int, bytes, bool]]:
+def _chunks(src: Readable, size: int) -> Iterator[tuple[int, bytes, bool]]:
     """(index, chunk, is_last) for reads of ``size`` bytes; one chunk read ahead tells which one is last."""
     index, current = 0, _read_full(src, size)
     while True:
@@ -235,7 +235,13 @@ def _chunks(src: BinaryIO, size: int) -> Iterator[tuple[int, bytes, bool]]:
         current, index = following, index + 1
 
 
-def iter_encrypt(key: bytes, src: BinaryIO, *, aad: bytes, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+class Readable(Protocol):
+    """What encryption reads from: a file, or the store's view of a record's bytes (no copy)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+def iter_encrypt(key: bytes, src: Readable, *, aad: bytes, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
     """The container as a sequence of byte strings (header, then one per chunk); memory: two chunks."""
     _check_key(key)
     header = _new_header(chunk_size)
@@ -298,7 +304,7 @@ def seal(key: bytes, plaintext: bytes, *, aad: bytes) -> bytes:
     """Encrypt a small record into one container (same format as streams)."""
     if not isinstance(plaintext, (bytes, bytearray, memoryview)):
         raise TypeError("seal() takes bytes")
-    return b"".join(iter_encrypt(key, _BytesReader(plaintext), aad=aad))  # type: ignore[arg-type]
+    return b"".join(iter_encrypt(key, _BytesReader(plaintext), aad=aad))
 
 
 def unseal(key: bytes, sealed: bytes, *, aad: bytes) -> bytes:

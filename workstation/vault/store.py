@@ -248,7 +248,7 @@ class Store:
             header = None
         return live, max(int(entry["v"]) if entry else 0, header.version if header else 0)
 
-    def _write(self, key: bytes, kind: str, object_id: str, src: BinaryIO, expected_version: int | None) -> int:
+    def _write(self, key: bytes, kind: str, object_id: str, src: crypto.Readable, expected_version: int | None) -> int:
         name = _name(kind, object_id)
         self.objects.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._lock():
@@ -407,7 +407,7 @@ class Store:
             pending = index.pending.get("name") if index.pending else None
             files = {p.name for p in self.objects.iterdir() if not p.name.startswith(".")} if self.objects.is_dir() else set()
             for name, entry in sorted(index.objects.items()):
-                what = f"{_KINDS.get(entry.get('k'), 'object')} file {name[:12]}"
+                what = f"{_KINDS.get(str(entry.get('k')), 'object')} file {name[:12]}"
                 if name == pending:
                     continue
                 if name not in files:
