@@ -212,7 +212,7 @@ def _parse_header(header: bytes) -> None:
         raise AuthenticationError(f"The file header is invalid: {_DAMAGED}")
 
 
-def _read_full(src: BinaryIO, n: int) -> bytes:
+def _read_full(src: Readable, n: int) -> bytes:
     """Read exactly ``n`` bytes unless the stream ends first (raw streams may return short reads)."""
     parts, got = [], 0
     while got < n:
