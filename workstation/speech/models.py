@@ -31,6 +31,8 @@ from workstation.platform.config import REPO_ROOT, load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.platform.fileio import fsync_dir, write_file_atomic
 from workstation.platform import offline
+from workstation.translation import argos_package
+from workstation.translation.argos_package import ArgosPackageInfo
 
 DEFAULT_WHISPER = "base"
 DEFAULT_FOLDER = "whisper-base"
@@ -362,22 +364,11 @@ def list_whisper_models(*, verify: bool = False) -> list[ModelInfo]:
     return found
 
 
-def _argos_module() -> Any | None:
-    try:
-        from workstation.translation import argos_package  # lazy: argostranslate and its packages load only when an Argos model is asked about
-    except ImportError:
-        return None
-    return argos_package
-
-
-def installed_argos(*, verify: bool = False) -> Any | None:
-    """The verified Argos ru→en package info, or None (no package, or the MT module is not there).
+def installed_argos(*, verify: bool = False) -> ArgosPackageInfo | None:
+    """The verified Argos ru→en package info, or None (no package installed).
 
     `verify` re-hashes every file of the package; a damaged package raises its own error (with a fix)."""
-    module = _argos_module()
-    if module is None:
-        return None
-    return module.installed_ru_en(deep=verify)
+    return argos_package.installed_ru_en(deep=verify)
 
 
 def english_route_description() -> str:
@@ -386,7 +377,7 @@ def english_route_description() -> str:
     except WorkstationError as exc:
         return f"Whisper speech translation, because the Argos package is damaged: {exc}"
     if info is not None:
-        return f"Argos ru→en ({getattr(info, 'name', 'ru-en')} {getattr(info, 'version', '')})".strip()
+        return f"Argos ru→en ({info.name} {info.version})"
     return "Whisper speech translation (lower quality; install the Argos ru→en package for better English)"
 
 
@@ -411,15 +402,15 @@ def list_models(*, verify: bool = False) -> list[ModelInfo]:
     if argos is not None:
         result.append(
             ModelInfo(
-                name=str(getattr(argos, "name", "ru-en")),
+                name=argos.name,
                 kind="argos",
-                path=Path(str(getattr(argos, "path", ""))) if getattr(argos, "path", None) else None,
-                size_bytes=int(getattr(argos, "size_bytes", 0) or 0),
-                sha256=str(getattr(argos, "sha256", "") or ""),
+                path=Path(argos.path),
+                size_bytes=argos.size_bytes,
+                sha256=argos.sha256,
                 installed=True,
                 verified=True,
                 used_for="English (Argos ru→en)",
-                note=f"version {getattr(argos, 'version', '')}",
+                note=f"version {argos.version}",
             )
         )
     return result
@@ -428,18 +419,12 @@ def list_models(*, verify: bool = False) -> list[ModelInfo]:
 # --- Argos --------------------------------------------------------------------------------------
 
 
-def install_argos(from_file: Path | None = None) -> Any:
+def install_argos(from_file: Path | None = None) -> ArgosPackageInfo:
     """Install the Argos ru→en package from a .argosmodel file, or (explicitly online) from the Argos index."""
-    module = _argos_module()
-    if module is None:
-        raise ModelError(
-            "Machine translation support is not part of this installation yet; the English draft comes from "
-            "Whisper's speech translation."
-        )
     if from_file is not None:
         if not Path(from_file).is_file():
             raise ModelMissingError(f"There is no file at {from_file}. Give the path to a .argosmodel file.")
-        return module.install_from_file(Path(from_file))
+        return argos_package.install_from_file(Path(from_file))
 
     with offline.allow_network():  # the one place the product ever goes online, started by the user
-        return module.install_from_index()
+        return argos_package.install_from_index()

@@ -310,7 +310,7 @@ def _models_record(transcriber: Transcriber, translator: Any | None, translate: 
         record["en_route"] = str(EnglishRoute.NONE)
     elif translator is not None:
         record["en_route"] = str(EnglishRoute.ARGOS)
-        for key, value in (getattr(translator, "info", None) or {}).items():
+        for key, value in translator.info.items():
             record[f"mt_{key}"] = str(value)
     else:
         record["en_route"] = str(EnglishRoute.WHISPER)

@@ -9,6 +9,7 @@ from workstation.ui import nav, state
 from workstation.services import jobs
 from workstation.vault import session as vault
 from workstation.vault.session import VaultSession
+from workstation.vault.users import ThrottledError
 
 
 def _after_unlock(vault_session: VaultSession) -> None:
@@ -69,7 +70,7 @@ def _try_unlock() -> None:
     try:
         vault_session = vault.unlock(state.vault_path(), user, passphrase)
     except WorkstationError as exc:  # wrong passphrase, unknown user, throttled: each says what to do
-        state.flash("warning" if getattr(exc, "seconds", None) else "error", str(exc))
+        state.flash("warning" if isinstance(exc, ThrottledError) else "error", str(exc))
         return
     _after_unlock(vault_session)
 
