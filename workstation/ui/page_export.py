@@ -18,6 +18,7 @@ from workstation.evidence.redact import PseudonymTable
 from workstation.services import exports, redactions
 from workstation.services.redactions import Decisions
 from workstation.ui import state
+from workstation.domain.testimony import Status
 
 FORMAT_LABELS = {
     "docx": "Word (bilingual + English)", "pdf": "PDF (bilingual + English)", "srt": "Subtitles SRT (ru, en)",
@@ -125,7 +126,7 @@ def render() -> None:
         if summary is None:
             return
         case = summary.case_code
-        approved = str(summary.status) == "approved"
+        approved = summary.status is Status.APPROVED
         draft = False
         if not approved:
             st.warning("This testimony is not approved yet.")

@@ -11,6 +11,7 @@ import streamlit as st
 
 from workstation.services import jobs
 from workstation.ui import nav, state
+from workstation.domain.testimony import Status
 
 
 def _open(case: str, page: str) -> None:
@@ -51,7 +52,7 @@ def render() -> None:
                 if job and job.active:
                     details.append(f"processing: {job.state} {job.progress:.0%}")
                 c2.caption(" · ".join(details))
-                if str(t.status) in ("draft", "approved"):
+                if t.status in (Status.DRAFT, Status.APPROVED):
                     c3.button("Open", key=f"open_{t.case_code}", on_click=_open, args=(t.case_code, "page_review.py"))
 
 

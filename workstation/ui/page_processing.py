@@ -13,6 +13,7 @@ from workstation.services import jobs
 from workstation.services.jobs import Job, JobState
 from workstation.ui import nav, state
 from workstation.vault.session import TestimonySummary, VaultSession
+from workstation.domain.testimony import Status
 
 STATE_ICONS = {
     JobState.QUEUED: ":material/schedule:", JobState.RUNNING: ":material/autorenew:", JobState.DONE: ":material/check_circle:",
@@ -82,7 +83,7 @@ def _unprocessed(sess: VaultSession, summaries: list[TestimonySummary]) -> None:
         job = q.get(case)
         return job is not None and job.active
 
-    waiting = [t for t in summaries if str(t.status) == "ingested" and not running(t.case_code)]
+    waiting = [t for t in summaries if t.status is Status.INGESTED and not running(t.case_code)]
     if not waiting or not nav.may_process(sess.role):
         return
     st.subheader("Sealed, not processed")

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from workstation.domain import timefmt
 from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.services import jobs
 from workstation.vault.session import VaultSession
+from workstation.domain.testimony import Status
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +274,7 @@ def processed_case(empty_message: str) -> Any | None:
 
     Says ``empty_message`` and returns None when there is none yet.
     """
-    found = [s for s in summaries() if str(s.status) in ("draft", "approved")]
+    found = [s for s in summaries() if s.status in (Status.DRAFT, Status.APPROVED)]
     case = selected_case([s.case_code for s in found])
     if case is None:
         st.info(empty_message)
@@ -303,7 +305,7 @@ def page(title: str, what: str) -> Iterator[Any]:
 
 def _is_streamlit_control_flow(exc: BaseException) -> bool:
     # st.rerun / st.stop / st.switch_page raise these to steer the script; they must pass through.
-    return type(exc).__name__ in {"RerunException", "StopException"}
+    return isinstance(exc, RerunException | StopException)
 
 
 fmt_time = timefmt.position
