@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.fixtures_pipeline import SR, encode_audio
+from workstation.platform.digest import sha256_hex
 from workstation.speech import media
 
 
@@ -107,7 +108,7 @@ def test_wav_bytes_roundtrip_and_sha256(clip_samples):
     assert data[:4] == b"RIFF"
     back = media.decode(data)
     np.testing.assert_allclose(back, clip_samples, atol=2e-4)
-    assert media.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+    assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
 
 
 # --- bad inputs: each its own error --------------------------------------------------------------

@@ -14,7 +14,6 @@ duration limits (`WORKSTATION_MAX_UPLOAD_MB`, `WORKSTATION_MAX_DURATION_H`).
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -98,10 +97,6 @@ class MediaInfo:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _looks_like_media(data: bytes) -> bool:
