@@ -11,6 +11,7 @@ import pytest
 
 from tests.fixtures_export import store_sample
 from workstation.evidence import redact as rd
+from workstation.services import redactions
 from workstation.evidence.render import export_testimony
 
 CLIP = "wav/voxforge_tiny_ru_0032.wav"  # "... перелёт из москвы в берлин"
@@ -42,13 +43,13 @@ def test_redacted_audio_no_longer_says_the_names(vault_editor, eval_asr_dir, tra
         seg.en = "In a few years, a trip to Mars will be no harder than a flight from Moscow to Berlin."
     store_sample(vault_editor, approved=True, recording=recording, segments=segments, case=CASE)
 
-    table, _ = rd.refresh_table(vault_editor, CASE)
+    table, _ = redactions.refresh_table(vault_editor, CASE)
     wanted = {"Москва", "Берлин"}
     for e in list(table.entries.values()):
         (table.accept if e.lemma in wanted else table.reject)(e.id)
     assert {e.lemma for e in table.accepted()} == wanted
     table.add_variant(rd.suggestion_id("LOC", "Москва"), "Moscow")  # an exonym no transliteration yields
-    rd.save_table(vault_editor, CASE, table)
+    redactions.save_table(vault_editor, CASE, table)
 
     result = export_testimony(vault_editor, CASE, tmp_path / "out", "audio,json", redact=True)
     wav = (tmp_path / "out" / f"{CASE}_redacted.wav").read_bytes()

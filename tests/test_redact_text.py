@@ -11,6 +11,7 @@ import pytest
 
 from tests.fixtures_export import EXPORT_CASE, NAME_FORMS, every_readable_form, make_testimony
 from workstation.evidence import redact as rd
+from workstation.services import redactions
 from workstation.evidence.render import ExportInfo, export_testimony, render
 from workstation.domain.glossary import Glossary
 
@@ -126,13 +127,13 @@ def test_redacted_export_contains_no_form_of_any_name_in_any_byte(export_vault, 
     plain = export_testimony(export_vault, EXPORT_CASE, tmp_path / "plain", ALL_FORMATS)
     assert {f for _n, f in _found_forms(_all_bytes(plain))} >= {"Ахмеда", "Ахмедом", "Akhmed", "Ahmed", "Argun", "Kadyrov"}
 
-    table, added = rd.refresh_table(export_vault, EXPORT_CASE)
+    table, added = redactions.refresh_table(export_vault, EXPORT_CASE)
     assert added and all(e.decision == "pending" for e in added)
     with pytest.raises(rd.RedactionError, match="still undecided"):
         export_testimony(export_vault, EXPORT_CASE, tmp_path / "early", ALL_FORMATS, redact=True)
     assert not (tmp_path / "early").exists()
     _accept_all(table)
-    rd.save_table(export_vault, EXPORT_CASE, table)
+    redactions.save_table(export_vault, EXPORT_CASE, table)
     result = export_testimony(export_vault, EXPORT_CASE, tmp_path / "red", ALL_FORMATS, redact=True, as_zip=True)
     files = _all_bytes(result)
     assert len(files) == 11

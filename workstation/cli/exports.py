@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Approve a testimony (editor): it is locked and can be exported."""
         from workstation.domain.testimony import set_reviewed
-        from workstation.vault.users import Action
+        from workstation.vault.permissions import Action
 
         with _unlocked(vault, user, passphrase_file) as s:
             s.require(Action.APPROVE)
@@ -101,8 +101,9 @@ def register(app: typer.Typer) -> None:
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
         """List redaction suggestions for a testimony; accept, reject, rename pseudonyms (editor)."""
-        from workstation.evidence import redact as rd
-        from workstation.vault.users import Action
+        from workstation.evidence.redact import KINDS
+        from workstation.services import redactions as rd
+        from workstation.vault.permissions import Action
 
         with _unlocked(vault, user, passphrase_file) as s:
             s.require(Action.EXPORT)
@@ -123,7 +124,7 @@ def register(app: typer.Typer) -> None:
             if changed:
                 rd.save_table(s, case, table)
                 s.record_audit("redactions_decided", case, accepted=len(table.accepted()), pending=len(table.pending()))
-        rows = sorted(table.entries.values(), key=lambda e: (rd.KINDS.index(e.kind), e.decision, e.lemma))
+        rows = sorted(table.entries.values(), key=lambda e: (KINDS.index(e.kind), e.decision, e.lemma))
         if not rows:
             typer.echo("No names or sensitive terms found. Add any the suggestions missed with --add KIND:TEXT.")
             return

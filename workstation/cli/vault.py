@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a new vault with its first editor account (passphrase asked twice)."""
         from workstation.vault import session as vs
-        from workstation.vault import users as vu
+        from workstation.vault import accounts as vu
 
         path = _vault_path(vault)
         if vs.vault_exists(path):
@@ -156,7 +156,7 @@ def register(app: typer.Typer) -> None:
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
         """Add an account."""
-        from workstation.vault import users as vu
+        from workstation.vault import permissions as vu
 
         role_value = vu.parse_role(role)
         with _unlocked(vault, user, passphrase_file) as session:
@@ -237,7 +237,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Transcribe and translate a sealed recording; the result is stored as the draft."""
         from workstation.speech import pipeline, sealed
-        from workstation.vault.users import Action
+        from workstation.vault.permissions import Action
 
         with _unlocked(vault, user, passphrase_file) as session:
             session.require(Action.PROCESS)
@@ -355,7 +355,7 @@ def register(app: typer.Typer) -> None:
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
         """Consent withdrawn: destroy a testimony's key and data. Irreversible."""
-        from workstation.vault.users import Action
+        from workstation.vault.permissions import Action
 
         with _unlocked(vault, user, passphrase_file) as session:
             session.require(Action.SHRED)

@@ -16,17 +16,29 @@ from __future__ import annotations
 import io
 import json
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from workstation.domain.testimony import (
+    EnglishRoute,
+    Segment,
+    Status,
+    Testimony,
+    content_hash,
+    now_iso,
+    route_counts,
+)
+from workstation.evidence.manifest import MANIFEST_NAME, build_manifest, manifest_bytes
+from workstation.evidence.package import check_export_passphrase, encrypt_package
+from workstation.evidence.redact import PseudonymTable, redact_audio, redact_testimony
+from workstation.platform.digest import sha256_hex
 from workstation.platform.errors import WorkstationError
-from workstation.domain.testimony import EnglishRoute, Segment, Status, Testimony, now_iso
-
-if TYPE_CHECKING:
-    from workstation.evidence.redact import PseudonymTable
+from workstation.speech import media
+from workstation.vault.permissions import Action
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 FONT_REGULAR = ASSETS / "DejaVuSans.ttf"
@@ -97,11 +109,6 @@ def speaker_label(t: Testimony, seg: Segment) -> str:
     return t.speaker_names.get(seg.speaker) or seg.speaker.capitalize()
 
 
-def route_counts(t: Testimony) -> dict[str, int]:
-    counts = Counter(str(s.en_route) for s in t.segments)
-    return {str(r): counts.get(str(r), 0) for r in EnglishRoute}
-
-
 def revision_summary(t: Testimony) -> dict[str, Any]:
     """Counts only: the revisions' old and new texts would carry names a redacted export must not."""
     return {
@@ -147,9 +154,9 @@ def header_lines(t: Testimony, info: ExportInfo, draft: bool) -> list[tuple[str,
 UNTRANSCRIBED_MARK = "[untranscribed speech]"
 
 
-def _text(seg: Any, lang: str) -> str:
+def _text(seg: Segment, lang: str) -> str:
     """A segment's text in one language; a draft's untranscribed speech says so instead of being blank."""
-    text = str(getattr(seg, lang))
+    text = seg.ru if lang == "ru" else seg.en
     return UNTRANSCRIBED_MARK if seg.untranscribed and not text.strip() else text
 
 
@@ -372,8 +379,6 @@ def render(
     """
     info = info or ExportInfo()
     if table is not None:
-        from workstation.evidence.redact import redact_testimony
-
         t = redact_testimony(t, table).testimony
         info = ExportInfo(info.exported_at, info.exported_by, info.recording_sha256, redacted=True)
     match variant:
@@ -437,8 +442,6 @@ class ExportPackage:
 
     def zip_bytes(self) -> bytes:
         """One zip, built in memory (never a temporary file)."""
-        import zipfile
-
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in self.files.items():
@@ -461,8 +464,6 @@ class ExportResult:
 
 def _check_exportable(t: Testimony, draft: bool) -> bool:
     """Whether this export is a draft; raises ExportError when the testimony may not leave as asked."""
-    from workstation.domain.testimony import content_hash
-
     if t.status is Status.APPROVED:
         if t.approval is None or content_hash(t) != t.approval.content_hash:
             raise ExportError(
@@ -482,9 +483,6 @@ def _check_exportable(t: Testimony, draft: bool) -> bool:
 
 def _redacted_audio_wav(recording: bytes, spans: list[tuple[float, float]], mode: str) -> bytes:
     """Decode the recording minute by minute, tone out the spans, write a 16-bit mono WAV in memory."""
-    from workstation.speech import media
-    from workstation.evidence.redact import redact_audio
-
     out = media.PcmWriter(AUDIO_SAMPLE_RATE)
     offset = 0.0
     for chunk in media.iter_decode(recording, 60.0):
@@ -514,9 +512,6 @@ def build_export(
     The caller decides where the bytes go (`export_testimony` writes them; the UI hands them to the browser).
     `destination` is a short word for the audit entry (folder, zip, encrypted, download).
     """
-    from workstation.evidence.manifest import MANIFEST_NAME, build_manifest, manifest_bytes, sha256_hex
-    from workstation.vault.users import Action
-
     session.require(Action.EXPORT)
     fmts = parse_formats(formats)
     t = session.load(case_code)
@@ -529,10 +524,11 @@ def build_export(
     spans: list[tuple[float, float]] = []
     final = t
     if redact:
-        from workstation.evidence import redact as rd
+        # the session-bound table lives in services; build_export itself moves there (issue 9)
+        from workstation.services.redactions import table_for_export  # lazy: services sit above evidence; until build_export moves into services
 
-        table = rd.table_for_export(session, case_code, t)
-        red = rd.redact_testimony(t, table)
+        table = table_for_export(session, case_code, t)
+        red = redact_testimony(t, table)
         final, spans = red.testimony, red.audio_spans
         if not table.accepted():
             warnings.append("No redaction was accepted: the text is unchanged (every suggestion was rejected).")
@@ -594,8 +590,6 @@ def export_testimony(
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file; give a folder to export into.")
     if passphrase is not None:
-        from workstation.evidence.package import check_export_passphrase
-
         check_export_passphrase(passphrase)
     stem = safe_name(case_code)
     if passphrase is not None:
@@ -615,8 +609,6 @@ def export_testimony(
         for name, data in package.files.items():  # manifest.json is last
             (out / name).write_bytes(data)
     elif passphrase is not None:
-        from workstation.evidence.package import encrypt_package
-
         partial = target.with_name(target.name + ".part")  # ciphertext only; renamed when complete
         try:
             with open(partial, "wb") as fh:

@@ -10,7 +10,7 @@ from workstation.domain.testimony import TestimonyMeta
 from workstation.speech import sealed
 from workstation.speech.media import MediaInfo
 from workstation.vault.session import NotFoundError, RecordingInfo, VaultSession
-from workstation.vault.users import Action
+from workstation.vault.permissions import Action
 
 
 def check_upload(data: bytes) -> MediaInfo:

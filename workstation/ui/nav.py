@@ -34,7 +34,7 @@ PAGES: tuple[PageSpec, ...] = (
 
 
 def _can(role: str, action: str) -> bool:
-    from workstation.vault.users import Action, can
+    from workstation.vault.permissions import Action, can
 
     return can(role, Action(action))
 

@@ -95,7 +95,7 @@ TABLE_KEY = "export_redactions"  # (case, PseudonymTable) in the decrypted cache
 
 def _table(case: str, *, refresh: bool = False) -> Any:
     """The case's pseudonym table with fresh suggestions merged in (natasha runs once per case per visit)."""
-    from workstation.evidence import redact
+    from workstation.services import redactions as redact
 
     store = state.cache()
     hit = store.get(TABLE_KEY)
@@ -107,7 +107,7 @@ def _table(case: str, *, refresh: bool = False) -> Any:
 
 def _decide(case: str, entry_id: str, decision: str, pseudonym_key: str) -> None:
     """Accept (with the pseudonym typed next to it, or the next free one) or reject one suggestion; saved at once."""
-    from workstation.evidence import redact
+    from workstation.services import redactions as redact
 
     pseudonym = (st.session_state.get(pseudonym_key) or "").strip()
 
@@ -124,7 +124,7 @@ def _decide(case: str, entry_id: str, decision: str, pseudonym_key: str) -> None
 
 
 def _add_name(case: str) -> None:
-    from workstation.evidence import redact
+    from workstation.services import redactions as redact
 
     text, kind = st.session_state.get("redact_add_text", ""), st.session_state.get("redact_add_kind", "PER")
 
