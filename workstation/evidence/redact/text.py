@@ -126,7 +126,7 @@ class Redactor:
             while wi + 1 < len(words) and run_start.get(wi + 1) == first:
                 wi += 1
             lead = " " if words[first].text.startswith(" ") else ""
-            trail = re.search(r"[^\w]*$", words[wi].text.rstrip()).group()  # keep "," "." after the name
+            trail = _trailing_non_word(words[wi].text.rstrip())  # keep "," "." after the name
             out.append(Word(words[first].start, words[wi].end, lead + hit[first].pseudonym + trail, 1.0))
             spans.append((words[first].start, words[wi].end))
             wi += 1
@@ -134,6 +134,11 @@ class Redactor:
 
     def find_latin(self, text: str) -> list[Span]:
         return [(m.start(), m.end(), e) for p, e in self._latin for m in p.finditer(text)]
+
+
+def _trailing_non_word(text: str) -> str:
+    match = re.search(r"[^\w]*$", text)  # always matches (possibly empty)
+    return match.group() if match else ""
 
 
 def apply(text: str, table: PseudonymTable, lang: str = "ru") -> str:
