@@ -22,6 +22,7 @@ from workstation.domain.testimony import (
     Word,
     approve,
 )
+from workstation.speech.pipeline import PipelineResult
 
 
 def _words(text: str, start: float, end: float) -> list[Word]:
@@ -186,16 +187,6 @@ def every_readable_form(name: str, data: bytes) -> str:
 EXPORT_CASE = "TW-2024-017"
 
 
-@dataclass
-class _Result:  # the shape of pipeline.PipelineResult that VaultSession.store_processing_result reads
-    segments: list
-    models: dict
-    language: str = "ru"
-    language_probability: float = 0.99
-    duration_s: float = 30.0
-    warnings: tuple = ()
-
-
 def store_sample(session, *, approved: bool, recording: bytes, segments: list[Segment] | None = None,
                  case: str = EXPORT_CASE) -> None:
     """Create, ingest, 'process' (the sample segments), review and optionally approve a testimony."""
@@ -204,7 +195,9 @@ def store_sample(session, *, approved: bool, recording: bytes, segments: list[Se
     session.create_testimony(TestimonyMeta(case, interview_date="2024-03-12", interviewer="anna",
                                            consent_scope="research, court", notes="Ахмед mentioned twice"))
     intake.seal_recording(session, case, recording, "interview.wav")
-    session.store_processing_result(case, _Result(segments or sample_segments(), dict(make_testimony().models)))
+    session.store_processing_result(case, PipelineResult(
+        segments=segments or sample_segments(), language="ru", language_probability=0.99, duration_s=30.0,
+        warnings=[], models=dict(make_testimony().models)))
 
     def review_all(t):
         for seg in t.segments:

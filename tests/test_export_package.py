@@ -14,7 +14,7 @@ from workstation.evidence.render import ExportError
 from workstation.services.exports import build_export, export_testimony
 from workstation.evidence.package import ExportCryptoError, decrypt_export, is_encrypted_export
 from workstation.evidence.manifest import MANIFEST_NAME, sha256_hex, verify_export
-from workstation.vault.users import PermissionDeniedError
+from workstation.vault.permissions import PermissionDeniedError
 
 RECIPIENT = "river stone 42 maple"
 
@@ -108,7 +108,7 @@ def test_encrypted_export_round_trip_and_wrong_passphrase(export_vault, tmp_path
 
 
 def test_weak_recipient_passphrase_refused_before_anything_is_written(export_vault, tmp_path):
-    from workstation.vault.users import WeakPassphraseError
+    from workstation.vault.accounts import WeakPassphraseError
 
     with pytest.raises(WeakPassphraseError):
         export_testimony(export_vault, EXPORT_CASE, tmp_path / "x", "txt", passphrase="short")

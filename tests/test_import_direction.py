@@ -2,12 +2,17 @@
 
 Read from the source with `ast` (nothing is imported), so a violation is found even in a module no other
 test loads, and in imports hidden inside functions. docs/ARCHITECTURE.md explains the layers.
+
+An import under `if TYPE_CHECKING:` never runs: it names a type for annotations (vault's `store_processing_result`
+takes a `speech.pipeline.PipelineResult`, and vault and speech are one rank), so it is exempt from the direction
+rule and needs no lazy reason. Only that exact guard counts; `if not TYPE_CHECKING:` or an `else:` runs.
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -30,7 +35,6 @@ RANKS = {
 ALLOWED_SIDEWAYS = {("cli", "ui")}
 LAZY_MARK = "# lazy:"
 
-
 def _layer(module: str) -> str:
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else ""
@@ -44,23 +48,55 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imports(tree: ast.AST) -> list[tuple[ast.stmt, str, bool]]:
-    """(node, imported module, inside a function) for every import of a `workstation` module."""
-    found: list[tuple[ast.stmt, str, bool]] = []
+class Found(NamedTuple):
+    node: ast.stmt
+    target: str  # the imported module
+    local: bool  # inside a function
+    type_only: bool  # under `if TYPE_CHECKING:`: never runs
 
-    def visit(node: ast.AST, in_function: bool) -> None:
+
+def _is_type_checking_guard(node: ast.AST) -> bool:
+    """`if TYPE_CHECKING:` or `if typing.TYPE_CHECKING:` (nothing else)."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING" and isinstance(test.value, ast.Name)
+        and test.value.id == "typing"
+    )
+
+
+def _imports(tree: ast.AST) -> list[Found]:
+    """Every import of a `workstation` module, where it sits (function, TYPE_CHECKING block)."""
+    found: list[Found] = []
+
+    def add(node: ast.stmt, in_function: bool, type_only: bool) -> None:
+        if isinstance(node, ast.Import):
+            found.extend(Found(node, a.name, in_function, type_only) for a in node.names
+                         if a.name.startswith("workstation"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("workstation"):
+            if node.module == "workstation":  # `from workstation import x`: x is a package or module
+                found.extend(Found(node, f"workstation.{a.name}", in_function, type_only) for a in node.names)
+            else:
+                found.append(Found(node, node.module, in_function, type_only))
+
+    def visit(node: ast.AST, in_function: bool, type_only: bool) -> None:
         for child in ast.iter_child_nodes(node):
             local = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
-            if isinstance(child, ast.Import):
-                found.extend((child, a.name, in_function) for a in child.names if a.name.startswith("workstation"))
-            elif isinstance(child, ast.ImportFrom) and child.module and child.module.startswith("workstation"):
-                if child.module == "workstation":  # `from workstation import x`: x is a package or module
-                    found.extend((child, f"workstation.{a.name}", in_function) for a in child.names)
-                else:
-                    found.append((child, child.module, in_function))
-            visit(child, local)
+            if isinstance(child, ast.stmt):
+                add(child, in_function, type_only)
+            if _is_type_checking_guard(child):
+                assert isinstance(child, ast.If)
+                for stmt in child.body:  # the guarded branch only: `else:` runs
+                    add(stmt, local, True)
+                    visit(stmt, local, True)
+                for stmt in child.orelse:
+                    add(stmt, local, type_only)
+                    visit(stmt, local, type_only)
+            else:
+                visit(child, local, type_only)
 
-    visit(tree, False)
+    visit(tree, False, False)
     return found
 
 
@@ -73,18 +109,19 @@ def _violations() -> tuple[list[str], list[str]]:
     for path in _sources():
         me = _module_name(path)
         mine = _layer(me)
+        rel = path.relative_to(PACKAGE.parent).as_posix()
         lines = path.read_text("utf-8").splitlines()
-        for node, target, in_function in _imports(ast.parse(path.read_text("utf-8"))):
+        for node, target, in_function, type_only in _imports(ast.parse(path.read_text("utf-8"))):
             theirs = _layer(target)
             if theirs in ("", "__version__"):
                 continue
-            where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno} imports {target}"
+            where = f"{rel}:{node.lineno} imports {target}"
             if mine and mine != theirs:
                 if mine not in RANKS or theirs not in RANKS:
                     upward.append(f"{where} (a package outside the layer map)")
-                elif RANKS[theirs] >= RANKS[mine] and (mine, theirs) not in ALLOWED_SIDEWAYS:
+                elif (RANKS[theirs] >= RANKS[mine] and (mine, theirs) not in ALLOWED_SIDEWAYS and not type_only):
                     upward.append(f"{where} ({mine} may not import {theirs})")
-            if in_function and LAZY_MARK not in lines[node.lineno - 1]:
+            if in_function and not type_only and LAZY_MARK not in lines[node.lineno - 1]:
                 unexplained.append(where)
     return upward, unexplained
 
@@ -107,11 +144,37 @@ def test_function_local_imports_say_why() -> None:
     assert unexplained == [], f"function-local imports without a '{LAZY_MARK} reason' comment"
 
 
+
+
 @pytest.mark.parametrize("source, expected", [
     ("from workstation.services import intake\n", ["workstation.services"]),
     ("from workstation import ui\n", ["workstation.ui"]),
     ("def f():\n    import workstation.cli.main\n", ["workstation.cli.main"]),
+    ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from workstation.speech.pipeline import PipelineResult\n",
+     ["workstation.speech.pipeline"]),
+    ("if x:\n    if y:\n        import workstation.ui.app\n", ["workstation.ui.app"]),
 ])
 def test_the_checker_sees_every_import_form(source: str, expected: list[str]) -> None:
     # the checker itself must not miss a form of import (else the direction tests could never fail)
-    assert [target for _node, target, _local in _imports(ast.parse(source))] == expected
+    assert [f.target for f in _imports(ast.parse(source))] == expected
+
+
+@pytest.mark.parametrize("source, type_only", [
+    ("if TYPE_CHECKING:\n    from workstation.speech import pipeline\n", [True]),
+    ("import typing\nif typing.TYPE_CHECKING:\n    import workstation.speech.pipeline\n", [True]),
+    ("if TYPE_CHECKING:\n    pass\nelse:\n    from workstation.speech import pipeline\n", [False]),
+    ("if not TYPE_CHECKING:\n    from workstation.speech import pipeline\n", [False]),
+    ("if TYPE_CHECKING or DEBUG:\n    from workstation.speech import pipeline\n", [False]),
+    ("from workstation.speech import pipeline\n", [False]),
+])
+def test_only_a_type_checking_block_is_exempt(source: str, type_only: list[bool]) -> None:
+    """The exemption covers the guarded branch of `if TYPE_CHECKING:` and nothing that runs."""
+    assert [f.type_only for f in _imports(ast.parse(source))] == type_only
+
+
+def test_a_type_checking_import_upward_is_allowed_and_a_runtime_one_is_not() -> None:
+    vault_file = PACKAGE / "vault" / "session.py"
+    found = [f for f in _imports(ast.parse(vault_file.read_text("utf-8"))) if _layer(f.target) == "speech"]
+    assert found and all(f.type_only for f in found)  # the vault names PipelineResult for its types only
+    runtime = _imports(ast.parse("from workstation.speech.pipeline import PipelineResult\n"))
+    assert [f.type_only for f in runtime] == [False]

@@ -20,7 +20,7 @@ from workstation.services import approval, audit_view, intake, processing, redac
 from workstation.services.redactions import Decisions
 from workstation.speech.media import NotAudioError
 from workstation.speech.pipeline import PipelineResult
-from workstation.vault.users import PermissionDeniedError
+from workstation.vault.permissions import PermissionDeniedError
 
 CASE = "SV-1"
 

@@ -71,7 +71,7 @@ def test_interviewer_sees_only_own_testimonies_and_reads_them_read_only(ui_users
 
 
 def test_every_page_action_is_a_library_action() -> None:
-    from workstation.vault.users import Action
+    from workstation.vault.permissions import Action
 
     for spec in PAGES:
         Action(spec.action)  # a typo would hide (or show) a page by accident

@@ -11,7 +11,7 @@ import pytest
 
 from tests.fixtures_vault import PASSPHRASE, vault_files
 from workstation.domain.testimony import TestimonyMeta
-from workstation.vault import session as vs
+from workstation.vault import backup, session as vs
 from workstation.services import intake
 
 
@@ -36,7 +36,7 @@ def test_backup_restore_verify(vault_editor: Any, tmp_path: Path, vault_clip: Pa
     s = vs.unlock(tmp_path / "restored", "edna", PASSPHRASE)
     assert s.read_recording("BK-1") == data
     assert s.load("BK-1").meta.notes == "kept"
-    assert "backup" in [getattr(e, "action", None) or e.get("action") for e in s.audit_entries()]
+    assert "backup" in [e.action for e in s.audit_entries()]
     with pytest.raises(vs.VaultExistsError):
         vs.restore(archive, tmp_path / "restored")
 
@@ -65,7 +65,7 @@ def test_altered_manifest_is_detected(vault_editor: Any, tmp_path: Path, vault_c
     with tarfile.open(archive) as src, tarfile.open(forged, "w") as dst:
         for m in src.getmembers():
             content = src.extractfile(m).read()
-            if m.name == vs.BACKUP_MANIFEST:
+            if m.name == backup.BACKUP_MANIFEST:
                 content = content.replace(b'"by": "edna"', b'"by": "mallory"')
                 m.size = len(content)
             import io

@@ -9,11 +9,12 @@ import pytest
 
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import Segment, TestimonyMeta, edit_segment, set_reviewed
-from workstation.vault import users
-from workstation.vault.users import Action, PermissionDeniedError, Role, WeakPassphraseError
+from workstation.vault import accounts, permissions
+from workstation.vault.accounts import WeakPassphraseError
+from workstation.vault.permissions import Action, PermissionDeniedError, Role
 from workstation.services import intake
 
-# Written out by hand from DESIGN.md ("Who uses it, for what"), independently of users.PERMISSIONS.
+# Written out by hand from DESIGN.md ("Who uses it, for what"), independently of permissions.PERMISSIONS.
 I, T, E = Role.INTERVIEWER, Role.TRANSLATOR, Role.EDITOR
 EXPECTED = {
     Action.CREATE: {I, E},
@@ -37,21 +38,21 @@ EXPECTED = {
 @pytest.mark.parametrize("action", list(Action))
 def test_matrix_every_role_and_action(role: Role, action: Action) -> None:
     allowed = role in EXPECTED[action]
-    assert users.can(role, action) is allowed
+    assert permissions.can(role, action) is allowed
     if allowed:
-        users.require(role, action)
+        permissions.require(role, action)
     else:
         with pytest.raises(PermissionDeniedError, match=role.value):
-            users.require(role, action)
+            permissions.require(role, action)
 
 
 def test_interviewer_reads_only_own() -> None:
-    assert users.can_read("interviewer", "ivan", "ivan")
-    assert not users.can_read("interviewer", "ivan", "inna")
-    assert users.can_read("translator", "tanya", "inna")
-    assert users.can_read("editor", "edna", "inna")
+    assert permissions.can_read("interviewer", "ivan", "ivan")
+    assert not permissions.can_read("interviewer", "ivan", "inna")
+    assert permissions.can_read("translator", "tanya", "inna")
+    assert permissions.can_read("editor", "edna", "inna")
     with pytest.raises(PermissionDeniedError, match="created by another interviewer"):
-        users.require_access("interviewer", "ivan", "inna", Action.VIEW, "CASE-1")
+        permissions.require_access("interviewer", "ivan", "inna", Action.VIEW, "CASE-1")
 
 
 def _draft(s: Any, case: str) -> None:
@@ -129,13 +130,13 @@ def test_session_enforces_the_matrix(vault_sessions: dict[str, Any], tmp_path: P
 ])
 def test_weak_passphrases_refused_with_advice(weak: str) -> None:
     with pytest.raises(WeakPassphraseError, match="4 or more random words"):
-        users.check_passphrase(weak)
+        accounts.check_passphrase(weak)
 
 
 @pytest.mark.parametrize("good", ["lamp orbit cedar violin", "correct horse battery staple", "Tr0ub4dor&3-xyzzy",
                                   "нева карта лось гром"])
 def test_reasonable_passphrases_accepted(good: str) -> None:
-    users.check_passphrase(good)
+    accounts.check_passphrase(good)
 
 
 def test_weak_passphrase_refused_by_the_session(vault_editor: Any) -> None:

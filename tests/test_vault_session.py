@@ -20,7 +20,7 @@ from workstation.domain import testimony as tm
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import ConflictError, Segment, Status, TestimonyMeta, Word
 from workstation.vault import session as vs
-from workstation.vault import users
+from workstation.vault import accounts, permissions, throttle
 from workstation.services import intake
 
 
@@ -133,16 +133,16 @@ def test_reprocessing_never_replaces_human_edits(vault_editor: Any) -> None:
 def test_unlock_errors_are_clear_and_change_nothing(vault_editor: Any, vault_path: Path) -> None:
     vault_editor.add_user("tanya", "translator", OTHER_PASSPHRASE)
     before = vault_files(vault_path)
-    with pytest.raises(users.WrongPassphraseError, match="does not open the account tanya"):
+    with pytest.raises(accounts.WrongPassphraseError, match="does not open the account tanya"):
         vs.unlock(vault_path, "tanya", PASSPHRASE)
-    with pytest.raises(users.UnknownUserError, match="no account named 'nobody'"):
+    with pytest.raises(accounts.UnknownUserError, match="no account named 'nobody'"):
         vs.unlock(vault_path, "nobody", PASSPHRASE)
     with pytest.raises(vs.VaultNotFoundError, match="no vault"):
         vs.unlock(vault_path.parent / "elsewhere", "edna", PASSPHRASE)
     after = vault_files(vault_path)
-    after.pop(users.THROTTLE_FILE)  # the only change: the failure counters
-    assert after == {k: v for k, v in before.items() if k != users.THROTTLE_FILE}
-    assert vs.unlock(vault_path, "tanya", OTHER_PASSPHRASE).role is users.Role.TRANSLATOR
+    after.pop(throttle.THROTTLE_FILE)  # the only change: the failure counters
+    assert after == {k: v for k, v in before.items() if k != throttle.THROTTLE_FILE}
+    assert vs.unlock(vault_path, "tanya", OTHER_PASSPHRASE).role is permissions.Role.TRANSLATOR
 
 
 def _slot_file(vault_path: Path, user: str) -> Path:
@@ -159,11 +159,11 @@ def test_role_edited_in_a_slot_breaks_it(vault_editor: Any, vault_path: Path) ->
     data["role"] = "editor"  # an interviewer promotes himself by editing the file
     path.write_text(json.dumps(data))
     before = vault_files(vault_path)
-    with pytest.raises(users.SlotDamagedError, match="altered"):
+    with pytest.raises(accounts.SlotDamagedError, match="altered"):
         vs.unlock(vault_path, "ivan", OTHER_PASSPHRASE)
-    assert {k: v for k, v in vault_files(vault_path).items() if k != users.THROTTLE_FILE} == \
-        {k: v for k, v in before.items() if k != users.THROTTLE_FILE}
-    assert vs.unlock(vault_path, "edna", PASSPHRASE).role is users.Role.EDITOR  # the others still open
+    assert {k: v for k, v in vault_files(vault_path).items() if k != throttle.THROTTLE_FILE} == \
+        {k: v for k, v in before.items() if k != throttle.THROTTLE_FILE}
+    assert vs.unlock(vault_path, "edna", PASSPHRASE).role is permissions.Role.EDITOR  # the others still open
     assert any("slot" in p.lower() for p in vault_editor.verify().problems) is False  # parseable, only the owner can tell
 
 
@@ -176,10 +176,10 @@ def test_corrupted_slot_is_a_clear_error(vault_editor: Any, vault_path: Path) ->
     sealed[-5] ^= 0x01
     data["private_key"] = __import__("base64").b64encode(bytes(sealed)).decode()
     path.write_text(json.dumps(data))
-    with pytest.raises(users.SlotDamagedError):
+    with pytest.raises(accounts.SlotDamagedError):
         vs.unlock(vault_path, "ivan", OTHER_PASSPHRASE)
     path.write_bytes(b"\x00garbage")  # unreadable: that user is unknown, others unaffected
-    with pytest.raises(users.UnknownUserError):
+    with pytest.raises(accounts.UnknownUserError):
         vs.unlock(vault_path, "ivan", OTHER_PASSPHRASE)
     assert any("damaged" in p for p in vault_editor.verify().problems)
     vs.unlock(vault_path, "edna", PASSPHRASE)
@@ -195,14 +195,14 @@ def test_removed_user_opens_nothing_after_rotation(vault_sessions: dict[str, Any
     edna.remove_user("ivan")
     new_epoch = json.loads((vault_path / "vault.json").read_text())["epoch"]
     assert new_epoch != old_epoch
-    with pytest.raises(users.UnknownUserError):
+    with pytest.raises(accounts.UnknownUserError):
         vs.unlock(vault_path, "ivan", PASSPHRASE)
     # ivan kept a copy of his old slot file and puts it back: it only holds the old master key
     saved_slot.write_bytes(copy)
-    with pytest.raises(users.SlotDamagedError, match="current key"):
+    with pytest.raises(accounts.SlotDamagedError, match="current key"):
         vs.unlock(vault_path, "ivan", PASSPHRASE)
-    slot = users.KeySlot.from_bytes(copy)
-    old_master = users.open_slot(slot, PASSPHRASE, old_epoch)
+    slot = accounts.KeySlot.from_bytes(copy)
+    old_master = accounts.open_slot(slot, PASSPHRASE, old_epoch)
     from workstation.vault import crypto
     from workstation.vault.store import Store
 
@@ -226,10 +226,10 @@ def test_last_editor_and_self_removal_refused(vault_editor: Any) -> None:
 
 
 def test_change_passphrase(vault_editor: Any, vault_path: Path) -> None:
-    with pytest.raises(users.WrongPassphraseError):
+    with pytest.raises(accounts.WrongPassphraseError):
         vault_editor.change_passphrase("not the passphrase at all", OTHER_PASSPHRASE)
     vault_editor.change_passphrase(PASSPHRASE, OTHER_PASSPHRASE)
-    with pytest.raises(users.WrongPassphraseError):
+    with pytest.raises(accounts.WrongPassphraseError):
         vs.unlock(vault_path, "edna", PASSPHRASE)
     vs.unlock(vault_path, "edna", OTHER_PASSPHRASE)
 
@@ -263,45 +263,45 @@ def test_shred_destroys_key_and_data(vault_editor: Any, vault_path: Path, vault_
 
 
 def test_throttling_grows_and_persists_across_processes(vault_editor: Any, vault_path: Path) -> None:
-    for _ in range(users.FREE_ATTEMPTS):
-        with pytest.raises(users.WrongPassphraseError):
+    for _ in range(throttle.FREE_ATTEMPTS):
+        with pytest.raises(accounts.WrongPassphraseError):
             vs.unlock(vault_path, "edna", "wrong passphrase words here")
-    with pytest.raises(users.ThrottledError) as caught:  # even the right passphrase must wait now
+    with pytest.raises(throttle.ThrottledError) as caught:  # even the right passphrase must wait now
         vs.unlock(vault_path, "edna", PASSPHRASE)
-    assert 0 < caught.value.seconds <= users.BASE_DELAY_S
+    assert 0 < caught.value.seconds <= throttle.BASE_DELAY_S
     # more recorded failures (as if the attacker had waited out the first delays), so the wait cannot run
     # out while the child interpreter starts on a loaded machine
-    data = json.loads((vault_path / users.THROTTLE_FILE).read_text())
+    data = json.loads((vault_path / throttle.THROTTLE_FILE).read_text())
     for entry in data["users"].values():
         entry["failures"] += 4
-    (vault_path / users.THROTTLE_FILE).write_text(json.dumps(data))
+    (vault_path / throttle.THROTTLE_FILE).write_text(json.dumps(data))
     script = (
-        "import sys\nfrom workstation.vault import session as vs, users\n"
-        "try:\n    vs.unlock(sys.argv[1], 'edna', sys.argv[2])\nexcept users.ThrottledError as e:\n"
+        "import sys\nfrom workstation.vault import session as vs, throttle\n"
+        "try:\n    vs.unlock(sys.argv[1], 'edna', sys.argv[2])\nexcept throttle.ThrottledError as e:\n"
         "    print('THROTTLED', round(e.seconds)); sys.exit(0)\nsys.exit(3)\n"
     )
     done = subprocess.run([sys.executable, "-c", script, str(vault_path), PASSPHRASE], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and "THROTTLED" in done.stdout, done.stderr
-    assert users.delay_after(users.FREE_ATTEMPTS + 1) == 2 * users.delay_after(users.FREE_ATTEMPTS)
-    assert users.delay_after(100) == users.MAX_DELAY_S
-    raw = (vault_path / users.THROTTLE_FILE).read_text()
+    assert throttle.delay_after(throttle.FREE_ATTEMPTS + 1) == 2 * throttle.delay_after(throttle.FREE_ATTEMPTS)
+    assert throttle.delay_after(100) == throttle.MAX_DELAY_S
+    raw = (vault_path / throttle.THROTTLE_FILE).read_text()
     assert "edna" in raw and "wrong passphrase" not in raw
     # the wait passes (we move the recorded time back instead of sleeping)
     data = json.loads(raw)
     for entry in data["users"].values():
-        entry["last"] -= users.MAX_DELAY_S
-    (vault_path / users.THROTTLE_FILE).write_text(json.dumps(data))
+        entry["last"] -= throttle.MAX_DELAY_S
+    (vault_path / throttle.THROTTLE_FILE).write_text(json.dumps(data))
     again = vs.unlock(vault_path, "edna", PASSPHRASE)
     failed = [e for e in again.audit_entries() if _field(e, "action") == "unlock_failed"]
-    assert len(failed) == users.FREE_ATTEMPTS and all(_field(e, "user") == "edna" for e in failed)
-    assert json.loads((vault_path / users.THROTTLE_FILE).read_text())["pending"] == []
+    assert len(failed) == throttle.FREE_ATTEMPTS and all(_field(e, "user") == "edna" for e in failed)
+    assert json.loads((vault_path / throttle.THROTTLE_FILE).read_text())["pending"] == []
 
 
 def test_unknown_names_never_written_in_clear(vault_editor: Any, vault_path: Path) -> None:
-    with pytest.raises(users.UnknownUserError):
+    with pytest.raises(accounts.UnknownUserError):
         vs.unlock(vault_path, "my real passphrase typed here", PASSPHRASE)
-    assert "typed here" not in (vault_path / users.THROTTLE_FILE).read_text()
+    assert "typed here" not in (vault_path / throttle.THROTTLE_FILE).read_text()
 
 
 def test_create_vault_refuses_existing_or_weak(tmp_path: Path, vault_editor: Any, vault_path: Path) -> None:
@@ -311,7 +311,7 @@ def test_create_vault_refuses_existing_or_weak(tmp_path: Path, vault_editor: Any
     (tmp_path / "full" / "a.txt").write_text("x")
     with pytest.raises(vs.VaultExistsError):
         vs.create_vault(tmp_path / "full", "x", PASSPHRASE)
-    with pytest.raises(users.WeakPassphraseError):
+    with pytest.raises(accounts.WeakPassphraseError):
         vs.create_vault(tmp_path / "new", "x", "password")
     assert not vs.vault_exists(tmp_path / "new")
 
@@ -332,7 +332,7 @@ def test_real_kdf_parameters_once(real_kdf: None, tmp_path: Path) -> None:
     started = time.perf_counter()
     s = vs.create_vault(tmp_path / "v", "edna", PASSPHRASE)
     slot = json.loads(next((tmp_path / "v" / "slots").glob("*.slot")).read_text())
-    assert slot["kdf"] == users.kdf_to_dict(crypto.KdfParams())
+    assert slot["kdf"] == accounts.kdf_to_dict(crypto.KdfParams())
     s.lock()
     assert vs.unlock(tmp_path / "v", "edna", PASSPHRASE).user == "edna"
     assert time.perf_counter() - started < 60
@@ -373,8 +373,8 @@ def test_update_meta_and_approved_lock(vault_editor: Any) -> None:
 @settings(max_examples=150, deadline=None)
 def test_slot_parser_only_raises_its_own_error(raw: bytes) -> None:
     try:
-        users.KeySlot.from_bytes(raw)
-    except users.SlotDamagedError:
+        accounts.KeySlot.from_bytes(raw)
+    except accounts.SlotDamagedError:
         pass
 
 
@@ -382,8 +382,8 @@ def test_slot_parser_only_raises_its_own_error(raw: bytes) -> None:
                                         "masters"]), st.none() | st.integers() | st.text(max_size=8) | st.lists(st.integers())))
 @settings(max_examples=150, deadline=None)
 def test_slot_parser_on_odd_json(data: dict) -> None:
-    data.setdefault("format", users.SLOT_FORMAT)
+    data.setdefault("format", accounts.SLOT_FORMAT)
     try:
-        users.KeySlot.from_bytes(json.dumps(data).encode())
-    except users.SlotDamagedError:
+        accounts.KeySlot.from_bytes(json.dumps(data).encode())
+    except accounts.SlotDamagedError:
         pass

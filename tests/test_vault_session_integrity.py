@@ -12,15 +12,16 @@ import pytest
 
 from workstation.domain import testimony as tm
 from workstation.domain.testimony import Segment, TestimonyMeta
+from workstation.speech.pipeline import PipelineResult
 from workstation.vault import session as vs
+from workstation.vault.records import rid
 from workstation.vault.store import OBJECTS_DIR
 from workstation.services import intake
 
 
 def _object(vault: Path, s: Any, case: str, kind: str, blob: bool = False) -> Path:
     tid, _entry = s._entry(case)
-    rid = vs._rid(tid, kind)
-    name = hashlib.sha256(f"tw-store|{'b' if blob else 'r'}|{rid}".encode()).hexdigest()[:40]
+    name = hashlib.sha256(f"tw-store|{'b' if blob else 'r'}|{rid(tid, kind)}".encode()).hexdigest()[:40]
     path = vault / OBJECTS_DIR / name
     assert path.is_file()
     return path
@@ -65,7 +66,7 @@ def test_swapped_recordings_between_testimonies(two_cases: Any, vault_path: Path
 
 def test_replayed_old_testimony_record(two_cases: Any, vault_path: Path) -> None:
     s = two_cases
-    s.store_processing_result("A-1", _Result())
+    s.store_processing_result("A-1", _result())
     path = _object(vault_path, s, "A-1", "testimony")
     old = path.read_bytes()
     seg = s.load("A-1").segments[0]
@@ -86,10 +87,6 @@ def test_deleted_audit_entry_is_reported(two_cases: Any, vault_path: Path) -> No
     assert any(p.startswith("Audit log:") for p in problems)
 
 
-class _Result:
-    segments = [Segment(0.0, 1.0, "раз"), Segment(1.0, 2.0, "два")]
-    language = "ru"
-    language_probability = 1.0
-    duration_s = 2.0
-    warnings: list[str] = []
-    models = {"asr": "test"}
+def _result() -> PipelineResult:
+    return PipelineResult(segments=[Segment(0.0, 1.0, "раз"), Segment(1.0, 2.0, "два")], language="ru",
+                          language_probability=1.0, duration_s=2.0, warnings=[], models={"asr": "test"})

@@ -34,9 +34,9 @@ from workstation.cli.common import (
 from workstation.domain.testimony import TestimonyMeta
 from workstation.services import approval, audit_view, intake, processing, verification
 from workstation.vault import session as vs
-from workstation.vault import users as vu
+from workstation.vault import accounts, permissions
 from workstation.vault.session import VerifyReport
-from workstation.vault.users import Action
+from workstation.vault.permissions import Action
 
 # --- commands --------------------------------------------------------------------------------------
 
@@ -53,15 +53,15 @@ def register(app: typer.Typer) -> None:
         path = vault_path(vault)
         if vs.vault_exists(path):
             raise CliError(f"There is already a vault at {path}.")
-        name = vu.check_user_name(ask_user(user))
+        name = accounts.check_user_name(ask_user(user))
         err("Choose a passphrase: 4 or more random words work best. If every passphrase is lost, nothing "
              "in the vault can be recovered.")
         while True:
             secret = ask_passphrase(passphrase_file, prompt="New passphrase", confirm=True)
             try:
-                vu.check_passphrase(secret, user=name)
+                accounts.check_passphrase(secret, user=name)
                 break
-            except vu.WeakPassphraseError as exc:
+            except accounts.WeakPassphraseError as exc:
                 if passphrase_file is not None or os.environ.get("WORKSTATION_PASSPHRASE"):
                     raise
                 err(str(exc))
@@ -89,9 +89,9 @@ def register(app: typer.Typer) -> None:
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
         """Add an account."""
-        role_value = vu.parse_role(role)
+        role_value = permissions.parse_role(role)
         with unlocked(vault, user, passphrase_file) as session:
-            session.require(vu.Action.MANAGE_USERS)
+            session.require(permissions.Action.MANAGE_USERS)
             secret = ask_passphrase(new_passphrase_file, env="WORKSTATION_NEW_PASSPHRASE",
                                  prompt=f"Passphrase for {name}", confirm=True)
             info = session.add_user(name, role_value, secret)

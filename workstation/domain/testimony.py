@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from enum import StrEnum
@@ -192,6 +193,13 @@ class Testimony:
             models=dict(data.get("models", {})),
             owner=data.get("owner", ""),
         )
+
+
+
+def route_counts(t: Testimony) -> dict[str, int]:
+    """How many segments' English came by each route (every route listed, 0 included): exports record it."""
+    counts = Counter(str(s.en_route) for s in t.segments)
+    return {str(r): counts.get(str(r), 0) for r in EnglishRoute}
 
 
 # --- operations -------------------------------------------------------------------------------

@@ -7,25 +7,28 @@ sha256 of the manifest itself goes into the vault's audit entry for the export, 
 confirm that a manifest is the one it wrote. The pseudonym table never appears here.
 
 `verify_export(path)` takes an export folder or zip and returns one human-readable line per problem
-(modified, missing or extra file; unreadable manifest); an empty list means the export is intact.
+(modified, missing or extra file; unreadable manifest); an empty list means the export is intact. It also
+recognises an encrypted package (`.twx`, by its leading bytes `PACKAGE_MAGIC`, which `package.py` writes) to
+say "decrypt it first": the magic lives here so that `package` imports `manifest`, never the other way round.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from workstation.domain.testimony import Testimony, content_hash, route_counts
+from workstation.platform.digest import sha256_hex
 from workstation.platform.errors import WorkstationError
-from workstation.domain.testimony import Testimony, content_hash
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "testimony-workstation-export-manifest"
 MANIFEST_VERSION = 1
+PACKAGE_MAGIC = b"TWEXPORT"  # the first bytes of an encrypted export package (package.py has the layout)
 
 _TASKS = {
     "transcription": ("asr", "whisper", "transcription", "transcribe"),
@@ -35,10 +38,6 @@ _TASKS = {
 
 class ManifestError(WorkstationError):
     """The manifest cannot be read (missing, not JSON, not ours)."""
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def models_section(models: Mapping[str, str]) -> dict[str, Any]:
@@ -84,8 +83,6 @@ def build_manifest(
     file_kinds: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The manifest of one export. `files` maps each exported file's name to its bytes."""
-    from workstation.evidence.render import route_counts  # export imports this module lazily too
-
     kinds = file_kinds or {}
     approval = t.approval
     return {
@@ -125,10 +122,13 @@ def _read_folder(root: Path) -> dict[str, bytes | None]:
     return {p.relative_to(root).as_posix(): None for p in sorted(root.rglob("*")) if p.is_file() or p.is_symlink()}
 
 
-def _looks_encrypted(path: Path) -> bool:
-    from workstation.evidence.package import is_encrypted_export
-
-    return is_encrypted_export(path)
+def is_encrypted_export(path: str | Path) -> bool:
+    """Whether the file starts like an encrypted export package (not whether it opens)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(PACKAGE_MAGIC)) == PACKAGE_MAGIC
+    except OSError:
+        return False
 
 
 def load_manifest(data: bytes) -> dict[str, Any]:
@@ -151,7 +151,7 @@ def verify_export(path: str | Path) -> list[str]:
     path = Path(path)
     if not path.exists():
         return [f"{path} does not exist."]
-    if path.is_file() and _looks_encrypted(path):
+    if path.is_file() and is_encrypted_export(path):
         return [f"{path.name} is an encrypted export: decrypt it first with `workstation decrypt-export {path} --out DIR`."]
     if path.is_file():
         try:
@@ -164,7 +164,7 @@ def verify_export(path: str | Path) -> list[str]:
     return _verify(list(_read_folder(root)), lambda name: (root / name).read_bytes())
 
 
-def _verify(names: list[str], read) -> list[str]:
+def _verify(names: list[str], read: Callable[[str], bytes]) -> list[str]:
     if MANIFEST_NAME not in names:
         return [f"missing: {MANIFEST_NAME} (no manifest: the export cannot be verified)"]
     try:

@@ -27,10 +27,17 @@ from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from workstation.evidence.manifest import PACKAGE_MAGIC, is_encrypted_export, verify_export
 from workstation.platform.errors import WorkstationError
 from workstation.vault import crypto
+from workstation.vault.accounts import check_passphrase
 
-MAGIC = b"TWEXPORT"
+__all__ = [
+    "MAGIC", "SUFFIX", "VERSION", "ExportCryptoError", "check_export_passphrase", "decrypt_export", "decrypt_package",
+    "encrypt_package", "extract_zip", "is_encrypted_export", "safe_member",
+]
+
+MAGIC = PACKAGE_MAGIC
 VERSION = 1
 SUFFIX = ".twx"
 _PREFIX = struct.Struct(">8sBI")
@@ -41,18 +48,8 @@ class ExportCryptoError(WorkstationError):
     """An encrypted export cannot be opened: wrong passphrase, damaged file, or not an export package."""
 
 
-def is_encrypted_export(path: str | Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(len(MAGIC)) == MAGIC
-    except OSError:
-        return False
-
-
 def check_export_passphrase(passphrase: str) -> None:
     """The same strength rules as vault passphrases: the package may travel over untrusted channels."""
-    from workstation.vault.users import check_passphrase
-
     check_passphrase(passphrase)
 
 
@@ -128,8 +125,6 @@ def extract_zip(payload: bytes, out_dir: Path) -> list[str]:
 
 def decrypt_export(path: str | Path, passphrase: str, out_dir: str | Path) -> list[str]:
     """Decrypt a `.twx` package into `out_dir` and verify it against its manifest: the problems, [] if intact."""
-    from workstation.evidence.manifest import verify_export
-
     path = Path(path)
     try:
         with open(path, "rb") as src:

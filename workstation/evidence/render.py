@@ -19,14 +19,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from workstation.platform.errors import WorkstationError
 from workstation.domain import timefmt
-from workstation.domain.testimony import ROUTE_LABELS, EnglishRoute, Segment, Status, Testimony, now_iso
-
-if TYPE_CHECKING:
-    from workstation.evidence.redact import PseudonymTable
+from workstation.domain.testimony import ROUTE_LABELS, EnglishRoute, Segment, Status, Testimony, now_iso, route_counts
+from workstation.evidence.redact import PseudonymTable, redact_testimony
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 FONT_REGULAR = ASSETS / "DejaVuSans.ttf"
@@ -79,11 +77,6 @@ def variant_filename(case_code: str, variant: str) -> str:
 
 def speaker_label(t: Testimony, seg: Segment) -> str:
     return t.speaker_names.get(seg.speaker) or seg.speaker.capitalize()
-
-
-def route_counts(t: Testimony) -> dict[str, int]:
-    counts = Counter(str(s.en_route) for s in t.segments)
-    return {str(r): counts.get(str(r), 0) for r in EnglishRoute}
 
 
 def revision_summary(t: Testimony) -> dict[str, Any]:
@@ -356,8 +349,6 @@ def render(
     """
     info = info or ExportInfo()
     if table is not None:
-        from workstation.evidence.redact import redact_testimony
-
         t = redact_testimony(t, table).testimony
         info = ExportInfo(info.exported_at, info.exported_by, info.recording_sha256, redacted=True)
     match variant:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from workstation.domain.testimony import Approval, Testimony, content_hash
 from workstation.services import review
 from workstation.vault.session import VaultSession
-from workstation.vault.users import Action
+from workstation.vault.permissions import Action
 
 
 @dataclass(frozen=True)

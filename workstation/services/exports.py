@@ -26,7 +26,7 @@ from workstation.platform.digest import sha256_hex
 from workstation.services import redactions
 from workstation.speech import media
 from workstation.vault.session import VaultSession
-from workstation.vault.users import Action
+from workstation.vault.permissions import Action
 
 
 def export_name(case_code: str, *, encrypted: bool) -> str:

@@ -10,7 +10,7 @@ from workstation.domain.testimony import TestimonyMeta
 from workstation.speech import sealed
 from workstation.speech.media import MediaInfo
 from workstation.vault.session import NotFoundError, RecordingInfo, VaultSession
-from workstation.vault.users import Action
+from workstation.vault.permissions import Action
 
 
 def check_upload(data: bytes) -> MediaInfo:
@@ -21,6 +21,7 @@ def check_upload(data: bytes) -> MediaInfo:
 def seal_recording(session: VaultSession, case_code: str, data: bytes, filename: str) -> RecordingInfo:
     """Check the upload, then seal it as the evidence copy of an existing testimony."""
     session.require(Action.INGEST)
+    session.recording_info(case_code)  # the case exists and this account may reach it, before any parsing
     info = check_upload(data)
     return session.ingest_recording(case_code, data, filename, container=info.container, duration_s=info.duration_s)
 

@@ -18,7 +18,7 @@ from workstation.platform.errors import WorkstationError
 from workstation.speech import sealed
 from workstation.speech.pipeline import PipelineOptions, PipelineResult
 from workstation.vault.session import VaultSession
-from workstation.vault.users import Action
+from workstation.vault.permissions import Action
 
 ProgressFn = Callable[[float, str], None]
 Runner = Callable[[bytes, PipelineOptions, ProgressFn, threading.Event], PipelineResult]

@@ -12,7 +12,7 @@ from workstation.domain.testimony import Testimony
 from workstation.evidence import redact as rd
 from workstation.evidence.redact import Entry, PseudonymTable, RedactionError
 from workstation.vault.session import VaultSession
-from workstation.vault.users import Action
+from workstation.vault.permissions import Action
 
 TABLE_RECORD = "redactions"
 

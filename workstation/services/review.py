@@ -19,7 +19,7 @@ from workstation.domain.testimony import EnglishRoute, Segment, Testimony
 from workstation.platform.errors import WorkstationError
 from workstation.speech import media, pipeline, sealed
 from workstation.vault.session import VaultSession
-from workstation.vault.users import Action
+from workstation.vault.permissions import Action
 
 from workstation.services.processing import build_options
 

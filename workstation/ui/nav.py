@@ -1,5 +1,5 @@
 """Which pages exist and which roles see them: a page is offered when the library's permission matrix
-(``workstation.vault.users.can``) allows its action to the user's role.
+(``workstation.vault.permissions.can``) allows its action to the user's role.
 
 Hiding a page is a convenience for people; the protection is in the library, which checks every action
 against the user's role again (and, for interviewers, against the testimony's owner).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workstation.vault.users import Action, can
+from workstation.vault.permissions import Action, can
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class PageSpec:
     file: str
     title: str
     section: str
-    action: str  # a workstation.vault.users.Action value the page is for
+    action: str  # a workstation.vault.permissions.Action value the page is for
 
 
 PAGES: tuple[PageSpec, ...] = (

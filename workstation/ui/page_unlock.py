@@ -9,7 +9,7 @@ from workstation.ui import nav, state
 from workstation.services import jobs
 from workstation.vault import session as vault
 from workstation.vault.session import VaultSession
-from workstation.vault.users import ThrottledError
+from workstation.vault.throttle import ThrottledError
 
 
 def _after_unlock(vault_session: VaultSession) -> None:

@@ -1,20 +1,7 @@
-"""Accounts, roles and key slots: who may open the vault, and what each role may do.
+"""Accounts: user names, passphrase rules and key slots (one file per user under ``slots/``).
 
-Roles and the permission matrix (DESIGN.md, enforced here in the library, not only in the UI)
-------------------------------------------------------------------------------------------------
-* interviewer — creates testimonies, uploads recordings, records consent and metadata, starts processing.
-  **An interviewer reads only the testimonies they created** (``Testimony.owner``): every read of someone
-  else's testimony is refused with :class:`PermissionDeniedError` (see :func:`can_read`).
-* translator — reads every testimony, corrects transcript and translation, marks segments reviewed, keeps
-  the glossary.
-* editor — everything above, plus approve / un-approve, export, manage users, read the audit log, verify,
-  back up, shred.
-
-``require(role, action)`` is called by :mod:`workstation.vault.session` before every operation; the shells
-hide what a role cannot do, but hiding is a convenience and this check is the protection.
-
-Key slots (one file per user under ``slots/``)
----------------------------------------------
+Key slots
+---------
 Removing a user must rotate the vault master key *without* knowing the remaining users' passphrases, and
 whatever the removed user learnt before (the old master key, every file of the old vault) must not yield the
 new one. A purely symmetric design cannot do both: anything the rotating editor can use to wrap the new key
@@ -38,31 +25,18 @@ What this does not protect against: a user holds the master key while unlocked, 
 insider could bypass the library with their own code and passphrase (or re-seal their own slot with another
 role). Role checks defend against curious users of the software and against anyone without a passphrase;
 rotation defends against a removed user.
-
-Unlock throttling
------------------
-Failures are counted per user name in ``unlock-throttle.json`` at the vault root (plaintext, so it works
-before any key is known; it holds only SHA-256 tags of the typed names, counters and times — no content, no
-typed name). After :data:`FREE_ATTEMPTS` failures each further attempt must wait a delay that doubles (5 s,
-10 s, 20 s … up to 15 minutes), also across restarts; during the wait even the right passphrase is refused
-without being tried, so the delay cannot be used as an oracle. Failures are written to the audit log as
-``unlock_failed`` entries at the next successful unlock (the log is authenticated with a key only an unlocked
-vault has); a failure is recorded under the user's name only if that user exists, so a passphrase typed
-into the name field never reaches any file.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -72,16 +46,17 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from workstation.platform.errors import WorkstationError
 from workstation.vault import crypto
+from workstation.vault.permissions import Role, parse_role
 
 SLOT_FORMAT = "tw-slot-1"
 KEY_SIZE = 32
+SLOTS_DIR = "slots"
+
+# callable(path, data) that writes atomically (tmp, fsync, rename, fsync dir)
+WriteAtomic = Callable[[Path, bytes], None]
 
 
 # --- errors ----------------------------------------------------------------------------------------
-
-
-class PermissionDeniedError(WorkstationError):
-    """The user's role does not allow this action."""
 
 
 class WeakPassphraseError(WorkstationError):
@@ -102,124 +77,6 @@ class UnknownUserError(WorkstationError):
 
 class SlotDamagedError(WorkstationError):
     """A key slot was altered (for example its role edited) or damaged."""
-
-
-class ThrottledError(WorkstationError):
-    """Too many failed unlocks: wait ``seconds`` before the next attempt."""
-
-    def __init__(self, message: str, seconds: float) -> None:
-        super().__init__(message)
-        self.seconds = seconds
-
-
-# --- roles and permissions -------------------------------------------------------------------------
-
-
-class Role(StrEnum):
-    INTERVIEWER = "interviewer"
-    TRANSLATOR = "translator"
-    EDITOR = "editor"
-
-
-class Action(StrEnum):
-    CREATE = "create_testimony"  # create a testimony, record consent and metadata
-    INGEST = "ingest_recording"  # upload the original recording
-    PROCESS = "process"  # start processing, store its result
-    VIEW = "view"  # read a testimony (interviewers: only their own)
-    EDIT_METADATA = "edit_metadata"  # change case metadata after creation (interviewers: only their own)
-    EDIT = "edit_transcript"  # correct transcript / translation, re-translate, mark reviewed, split, merge
-    GLOSSARY = "edit_glossary"
-    APPROVE = "approve"  # approve and un-approve
-    EXPORT = "export"
-    MANAGE_USERS = "manage_users"
-    AUDIT = "read_audit"
-    VERIFY = "verify"
-    BACKUP = "backup"
-    SHRED = "shred"
-
-
-_ALL = frozenset(Role)
-PERMISSIONS: dict[Action, frozenset[Role]] = {
-    Action.CREATE: frozenset({Role.INTERVIEWER, Role.EDITOR}),
-    Action.INGEST: frozenset({Role.INTERVIEWER, Role.EDITOR}),
-    Action.PROCESS: frozenset({Role.INTERVIEWER, Role.EDITOR}),
-    Action.VIEW: _ALL,
-    Action.EDIT_METADATA: frozenset({Role.INTERVIEWER, Role.EDITOR}),
-    Action.EDIT: frozenset({Role.TRANSLATOR, Role.EDITOR}),
-    Action.GLOSSARY: frozenset({Role.TRANSLATOR, Role.EDITOR}),
-    Action.APPROVE: frozenset({Role.EDITOR}),
-    Action.EXPORT: frozenset({Role.EDITOR}),
-    Action.MANAGE_USERS: frozenset({Role.EDITOR}),
-    Action.AUDIT: frozenset({Role.EDITOR}),
-    Action.VERIFY: frozenset({Role.EDITOR}),
-    Action.BACKUP: frozenset({Role.EDITOR}),
-    Action.SHRED: frozenset({Role.EDITOR}),
-}
-
-_WHAT = {
-    Action.CREATE: "create testimonies",
-    Action.INGEST: "upload recordings",
-    Action.PROCESS: "start processing",
-    Action.VIEW: "read testimonies",
-    Action.EDIT_METADATA: "change case metadata",
-    Action.EDIT: "edit transcripts or translations",
-    Action.GLOSSARY: "change the glossary",
-    Action.APPROVE: "approve or un-approve testimonies",
-    Action.EXPORT: "export testimonies",
-    Action.MANAGE_USERS: "manage user accounts",
-    Action.AUDIT: "read the audit log",
-    Action.VERIFY: "verify the vault",
-    Action.BACKUP: "back up the vault",
-    Action.SHRED: "shred testimonies",
-}
-
-# Actions an interviewer may take only on testimonies they created.
-OWNER_ONLY_FOR_INTERVIEWER = frozenset({Action.VIEW, Action.EDIT_METADATA, Action.INGEST, Action.PROCESS})
-
-
-def parse_role(value: str | Role) -> Role:
-    try:
-        return Role(str(value).strip().lower())
-    except ValueError:
-        raise WorkstationError(
-            f"Unknown role {value!r}: choose interviewer, translator or editor."
-        ) from None
-
-
-def can(role: str | Role, action: Action) -> bool:
-    return parse_role(role) in PERMISSIONS[Action(action)]
-
-
-def require(role: str | Role, action: Action) -> None:
-    """Raise :class:`PermissionDeniedError` unless ``role`` may take ``action``."""
-    if not can(role, action):
-        allowed = " or ".join(sorted(r.value for r in PERMISSIONS[Action(action)]))
-        raise PermissionDeniedError(
-            f"Your role ({parse_role(role).value}) may not {_WHAT[Action(action)]}; "
-            f"only an {allowed} can. Ask an editor if you need this done."
-        )
-
-
-def can_access(role: str | Role, user: str, owner: str, action: Action = Action.VIEW) -> bool:
-    """May ``user`` with ``role`` take ``action`` on a testimony created by ``owner``?"""
-    if not can(role, action):
-        return False
-    if parse_role(role) is Role.INTERVIEWER and Action(action) in OWNER_ONLY_FOR_INTERVIEWER:
-        return user == owner
-    return True
-
-
-def can_read(role: str | Role, user: str, owner: str) -> bool:
-    return can_access(role, user, owner, Action.VIEW)
-
-
-def require_access(role: str | Role, user: str, owner: str, action: Action, case_code: str) -> None:
-    require(role, action)
-    if not can_access(role, user, owner, action):
-        raise PermissionDeniedError(
-            f"Testimony {case_code} was created by another interviewer; interviewers can only open "
-            "the testimonies they created. Ask an editor if you need access."
-        )
 
 
 # --- names and passphrases -------------------------------------------------------------------------
@@ -450,9 +307,9 @@ def rekey_slot(slot: KeySlot, old_passphrase: str, new_passphrase: str, params: 
 class SlotFiles:
     """``slots/<random id>.slot``: one JSON file per user, written atomically."""
 
-    def __init__(self, root: Path, write_atomic: Any) -> None:
-        self.dir = Path(root) / "slots"
-        self._write = write_atomic  # callable(path, data) that writes atomically (tmp, fsync, rename, fsync dir)
+    def __init__(self, root: Path, write_atomic: WriteAtomic) -> None:
+        self.dir = Path(root) / SLOTS_DIR
+        self._write = write_atomic
 
     def _paths(self) -> list[Path]:
         return sorted(self.dir.glob("*.slot")) if self.dir.is_dir() else []
@@ -489,78 +346,3 @@ class SlotFiles:
         self._write(path, slot.to_bytes())
         return path
 
-
-# --- throttling -------------------------------------------------------------------------------------
-
-FREE_ATTEMPTS = 3
-BASE_DELAY_S = 5.0
-MAX_DELAY_S = 15 * 60.0
-THROTTLE_FILE = "unlock-throttle.json"
-
-
-def delay_after(failures: int) -> float:
-    """Seconds to wait after ``failures`` consecutive failures (0 for the first few)."""
-    if failures < FREE_ATTEMPTS:
-        return 0.0
-    return min(MAX_DELAY_S, BASE_DELAY_S * 2 ** (failures - FREE_ATTEMPTS))
-
-
-def _tag(user: str) -> str:
-    return hashlib.sha256(("tw-user:" + user).encode("utf-8")).hexdigest()[:24]
-
-
-class Throttle:
-    """Failure counters persisted in a plaintext file that holds no content (see module docstring)."""
-
-    def __init__(self, root: Path, write_atomic: Any) -> None:
-        self.path = Path(root) / THROTTLE_FILE
-        self._write = write_atomic
-
-    def _load(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text("utf-8"))
-            if isinstance(data, dict) and isinstance(data.get("users"), dict) and isinstance(data.get("pending"), list):
-                return data
-        except (OSError, ValueError):
-            pass
-        return {"users": {}, "pending": []}
-
-    def _save(self, data: dict[str, Any]) -> None:
-        self._write(self.path, json.dumps(data, indent=1).encode("utf-8"))
-
-    def check(self, user: str, now: float | None = None) -> None:
-        """Raise :class:`ThrottledError` while ``user`` must still wait."""
-        entry = self._load()["users"].get(_tag(user))
-        if not entry:
-            return
-        now = time.time() if now is None else now
-        wait = float(entry.get("last", 0)) + delay_after(int(entry.get("failures", 0))) - now
-        if wait > 0:
-            raise ThrottledError(
-                f"Too many wrong passphrases for this account. Wait {int(wait) + 1} seconds before trying "
-                "again (the wait grows with each failure; it is not reset by restarting).",
-                seconds=wait,
-            )
-
-    def failure(self, user: str, known: bool) -> None:
-        data = self._load()
-        entry = data["users"].setdefault(_tag(user), {"failures": 0, "last": 0})
-        entry["failures"] = int(entry.get("failures", 0)) + 1
-        entry["last"] = time.time()
-        data["pending"].append({"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "user": user if known else ""})
-        data["pending"] = data["pending"][-1000:]  # bounded: a scripted attack cannot fill the disk
-        self._save(data)
-
-    def success(self, user: str) -> list[dict[str, str]]:
-        """Reset the user's counter; return (and forget) the failures waiting to be written to the audit log."""
-        data = self._load()
-        pending = list(data["pending"])
-        if not pending and _tag(user) not in data["users"]:
-            return []
-        data["users"].pop(_tag(user), None)
-        data["pending"] = []
-        self._save(data)
-        return pending
-
-    def pending(self) -> Iterable[dict[str, str]]:
-        return list(self._load()["pending"])

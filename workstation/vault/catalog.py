@@ -1,0 +1,193 @@
+"""The catalog and the master-key epochs.
+
+Keys
+----
+* master key ``M`` (random 256 bits, one per epoch) encrypts only the **catalog** record ``catalog-<epoch>``;
+* the catalog holds the vault data key (glossary), the audit key, and for each testimony a random id, its
+  case code, owner, creation time, the names of its extra records and its **own random data key**
+  (``records.py`` reads what that key opens).
+
+Removing a user rotates the master key (:meth:`Catalog.rotate`): a new epoch and key, the catalog re-encrypted
+under it, the new key sealed to every remaining user's public key (no passphrase needed), then ``vault.json``
+switches epoch in one atomic rename; the old catalog and the old wraps are deleted afterwards. A crash before
+the switch leaves the old epoch working; after it, the new one. The removed user's slot is deleted first, and
+even a saved copy of it only yields the old master key, which opens nothing any more. Other open sessions
+notice the new epoch (:meth:`Catalog.follow_epoch`) and unwrap the new key with the private key they hold in
+memory, so nobody has to unlock again.
+
+Catalog changes (create, shred, new extra names, rotation) are serialised by the vault lock file and written
+with compare-and-swap on the store version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from workstation.platform.hardening import lock_in_memory
+from workstation.vault import accounts, crypto
+from workstation.vault.accounts import KeySlot, SlotDamagedError
+from workstation.vault.audit import AuditLog
+from workstation.vault.errors import IntegrityError, NotFoundError, VaultLockedError
+from workstation.vault.layout import (
+    b64,
+    fsync_folder,
+    read_vault_file,
+    slot_files,
+    to_json,
+    unb64,
+    vault_lock,
+    write_vault_file,
+)
+from workstation.vault.records import Entry
+from workstation.vault.store import Store
+
+CatalogData = dict[str, Any]  # {"data_key": b64, "audit_key": b64, "testimonies": {tid: Entry}}
+
+
+def _record_id(epoch: str) -> str:
+    return f"catalog-{epoch}"
+
+
+def create_catalog(store: Store, master: bytes, epoch: str) -> None:
+    """The first catalog of a new vault: fresh data and audit keys, no testimonies."""
+    catalog = {"data_key": b64(os.urandom(32)), "audit_key": b64(os.urandom(32)), "testimonies": {}}
+    store.write_record(master, _record_id(epoch), to_json(catalog), expected_version=0)
+
+
+class Catalog:
+    """One user's hold on the catalog: the current master key and epoch, the X25519 private key that follows
+    rotations without the passphrase, and the audit log opened with the catalog's audit key."""
+
+    def __init__(self, root: Path, store: Store, user: str, master: bytes, epoch: str,
+                 private: X25519PrivateKey) -> None:
+        self.root, self.user, self.epoch = Path(root), user, epoch
+        self._store = store
+        self._private: X25519PrivateKey | None = private
+        self._master: bytes | None = master
+        lock_in_memory(master)  # best effort: keep the master key's page out of swap (hardening.py says the limits)
+        self._audit_log: AuditLog | None = None
+
+    # ---- the keys held in memory
+
+    @property
+    def locked(self) -> bool:
+        return self._master is None
+
+    def forget(self) -> None:
+        """Drop every key; further use raises VaultLockedError."""
+        self._master = None
+        self._private = None
+        self._audit_log = None
+
+    def master(self) -> bytes:
+        if self._master is None:
+            raise VaultLockedError("This session is locked. Unlock the vault again to continue.")
+        return self._master
+
+    def follow_epoch(self) -> None:
+        """Pick up a master-key rotation made by another session (see module docstring)."""
+        self.master()
+        epoch = read_vault_file(self.root)["epoch"]
+        if epoch == self.epoch:
+            return
+        mine = [s for s in slot_files(self.root).users() if s.user == self.user]
+        if not mine or self._private is None:
+            self.forget()
+            raise VaultLockedError(
+                "Your account was removed from this vault or its keys were changed. The session is now locked."
+            )
+        try:
+            self._master = accounts.unwrap_master(mine[0], epoch, self._private)
+            lock_in_memory(self._master)
+        except (crypto.CryptoError, SlotDamagedError) as exc:
+            self.forget()
+            raise VaultLockedError("The vault's keys were changed; unlock again to continue.") from exc
+        self.epoch, self._audit_log = epoch, None
+
+    # ---- the catalog record
+
+    def read(self) -> tuple[CatalogData, int]:
+        for _attempt in range(3):  # a rotation may switch epochs between reading vault.json and the catalog
+            self.follow_epoch()
+            try:
+                data, version = self._store.read_record(self.master(), _record_id(self.epoch))
+                break
+            except FileNotFoundError:
+                time.sleep(0.05)
+            except crypto.CryptoError as exc:
+                raise IntegrityError(
+                    "The vault's catalog (the list of testimonies and their keys) fails authentication: it was "
+                    "altered or damaged. Restore it from a backup; run 'workstation verify' for details."
+                ) from exc
+        else:
+            raise IntegrityError("The vault's catalog is missing from the vault folder. Restore it from a backup.")
+        return json.loads(data.decode("utf-8")), version
+
+    def current(self) -> CatalogData:
+        return self.read()[0]
+
+    @contextlib.contextmanager
+    def change(self) -> Iterator[CatalogData]:
+        """Read-modify-write of the catalog under the vault lock (and compare-and-swap)."""
+        with vault_lock(self.root):
+            catalog, version = self.read()
+            yield catalog
+            self._store.write_record(self.master(), _record_id(self.epoch), to_json(catalog), expected_version=version)
+
+    def entry(self, case_code: str, catalog: CatalogData | None = None) -> tuple[str, Entry]:
+        """(testimony id, catalog entry) of a case code."""
+        catalog = catalog if catalog is not None else self.current()
+        for tid, entry in catalog["testimonies"].items():
+            if entry["case"] == case_code:
+                return tid, entry
+        raise NotFoundError(f"There is no testimony {case_code!r} in this vault. 'workstation list' shows them.")
+
+    def data_key(self) -> bytes:
+        """The vault-wide data key (the glossary)."""
+        return unb64(self.current()["data_key"])
+
+    def audit_key(self) -> bytes:
+        """Survives rotations: the catalog is copied, not re-keyed."""
+        return unb64(self.current()["audit_key"])
+
+    def audit_log(self) -> AuditLog:
+        if self._audit_log is None:
+            self._audit_log = AuditLog(self.root, self.audit_key())
+        return self._audit_log
+
+    # ---- rotation
+
+    def rotate(self, removed: Path, remaining: list[tuple[Path, KeySlot | None]]) -> None:
+        """Delete the ``removed`` slot file and move every remaining slot to a new master key and epoch.
+
+        The caller holds the vault lock and has followed the current epoch. The order of writes is the
+        module docstring's: after the ``vault.json`` switch the new epoch is the vault's.
+        """
+        files = slot_files(self.root)
+        catalog, _version = self.read()
+        old_epoch, new_epoch, new_master = self.epoch, os.urandom(8).hex(), os.urandom(32)
+        removed.unlink()
+        fsync_folder(removed.parent)
+        self._store.write_record(new_master, _record_id(new_epoch), to_json(catalog), expected_version=0)
+        for path, slot in remaining:
+            if slot is not None:
+                accounts.add_master(slot, new_epoch, new_master)
+                files.save(slot, path)
+        meta = read_vault_file(self.root)
+        meta["epoch"] = new_epoch
+        write_vault_file(self.root, meta)  # the commit point of the rotation
+        self._master, self.epoch = new_master, new_epoch
+        lock_in_memory(new_master)
+        for path, slot in remaining:  # clean-up: old wraps and the old catalog
+            if slot is not None and old_epoch in slot.masters:
+                del slot.masters[old_epoch]
+                files.save(slot, path)
+        self._store.delete(_record_id(old_epoch))

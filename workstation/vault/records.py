@@ -1,0 +1,112 @@
+"""The records a catalog entry points at: one testimony's JSON, its recording information, its extras, its
+sealed original recording, and the vault-wide glossary.
+
+Each testimony's records are encrypted under that testimony's own key (held in its catalog entry), under
+random-looking ids derived from the testimony id (:func:`rid`), so the case code appears nowhere outside
+encrypted records. Reading turns the store's authentication failures into :class:`IntegrityError` with a
+message that names what failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from workstation.domain.testimony import Testimony
+from workstation.vault import crypto
+from workstation.vault.errors import IntegrityError
+from workstation.vault.layout import to_json, unb64
+from workstation.vault.store import Store
+
+# One testimony's catalog entry: {"key": b64, "case": str, "owner": str, "created": str, "extras": [names]}.
+Entry = dict[str, Any]
+
+GLOSSARY_RECORD = "glossary"
+
+
+def rid(tid: str, kind: str) -> str:
+    """A random-looking record id for one kind of record of one testimony (reveals neither)."""
+    return hashlib.sha256(f"tw-rid|{tid}|{kind}".encode()).hexdigest()[:32]
+
+
+def entry_key(entry: Entry) -> bytes:
+    return unb64(entry["key"])
+
+
+def record_kinds(entry: Entry) -> tuple[str, ...]:
+    """The kinds of record a testimony has (the sealed original is a blob, not listed here)."""
+    return ("testimony", "recording-info", *("extra:" + n for n in entry.get("extras", [])))
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    sha256: str
+    size: int
+    duration_s: float
+    container: str
+    filename: str = ""
+    ingested_at: str = ""
+    ingested_by: str = ""
+
+
+class Records:
+    """Typed reads and writes of a testimony's records and blob in one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def read(self, key: bytes, record_id: str, what: str) -> tuple[Any, int] | None:
+        """The decoded JSON and its version, None when absent; IntegrityError when it fails authentication."""
+        try:
+            data, version = self.store.read_record(key, record_id)
+        except FileNotFoundError:
+            return None
+        except crypto.CryptoError as exc:
+            raise IntegrityError(
+                f"The {what} fails authentication: it was altered, damaged or replaced by another file ({exc}). "
+                "Nothing was changed; restore it from a backup ('workstation verify' lists every problem)."
+            ) from exc
+        return json.loads(data.decode("utf-8")), version
+
+    def write(self, key: bytes, record_id: str, data: Any, *, expected_version: int) -> int:
+        return self.store.write_record(key, record_id, to_json(data), expected_version=expected_version)
+
+    def load_testimony(self, tid: str, entry: Entry) -> tuple[Testimony, int]:
+        found = self.read(entry_key(entry), rid(tid, "testimony"), f"testimony {entry['case']}")
+        if found is None:
+            raise IntegrityError(f"The record of testimony {entry['case']} is missing from the vault folder.")
+        return Testimony.from_dict(found[0]), found[1]
+
+    def save_testimony(self, tid: str, entry: Entry, t: Testimony, expected_version: int) -> int:
+        return self.write(entry_key(entry), rid(tid, "testimony"), t.to_dict(), expected_version=expected_version)
+
+    def recording_info(self, tid: str, entry: Entry) -> RecordingInfo | None:
+        found = self.read(entry_key(entry), rid(tid, "recording-info"), f"recording information of {entry['case']}")
+        return RecordingInfo(**found[0]) if found else None
+
+    def seal_original(self, tid: str, entry: Entry, data: bytes, info: RecordingInfo) -> None:
+        """The evidence copy (a chunked blob) and its recording information, which must not exist yet."""
+        key = entry_key(entry)
+        self.store.write_blob_from(key, rid(tid, "original"), io.BytesIO(data))
+        self.write(key, rid(tid, "recording-info"), asdict(info), expected_version=0)
+
+    def iter_original(self, tid: str, entry: Entry) -> Iterator[bytes]:
+        try:
+            yield from self.store.open_blob(entry_key(entry), rid(tid, "original"))
+        except FileNotFoundError:
+            raise IntegrityError(f"The sealed recording of {entry['case']} is missing from the vault folder.") from None
+        except crypto.CryptoError as exc:
+            raise IntegrityError(
+                f"The sealed recording of {entry['case']} fails authentication (altered, truncated or swapped). "
+                "Restore it from a backup."
+            ) from exc
+
+    def delete_all(self, tid: str, entry: Entry) -> None:
+        """Every record and the blob of a testimony (after its key left the catalog: shredding)."""
+        for kind in record_kinds(entry):
+            self.store.delete(rid(tid, kind))
+        self.store.delete(rid(tid, "original"))
