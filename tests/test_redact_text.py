@@ -135,6 +135,12 @@ def test_redacted_export_contains_no_form_of_any_name_in_any_byte(export_vault, 
     assert not (tmp_path / "early").exists()
     _accept_all(table)
     redactions.save_table(export_vault, EXPORT_CASE, table)
+    # «МВД» has no transliteration in the English ("the Ministry of Internal Affairs"): the export refuses, naming it
+    with pytest.raises(rd.RedactionError, match=r"may still name someone: #3 \(00:09\)"):
+        export_testimony(export_vault, EXPORT_CASE, tmp_path / "doubt", ALL_FORMATS, redact=True)
+    mvd = rd.suggestion_id("ORG", "МВД")
+    table.add_variant(mvd, "Ministry of Internal Affairs")  # what the editor does about it
+    redactions.save_table(export_vault, EXPORT_CASE, table)
     result = export_testimony(export_vault, EXPORT_CASE, tmp_path / "red", ALL_FORMATS, redact=True, as_zip=True)
     files = _all_bytes(result)
     assert len(files) == 11
@@ -142,6 +148,8 @@ def test_redacted_export_contains_no_form_of_any_name_in_any_byte(export_vault, 
     assert "Witness A" in every_readable_form(f"{EXPORT_CASE}.json", files[f"{EXPORT_CASE}.json"])
     manifest = json.loads(files["manifest.json"])
     assert manifest["redacted"] is True
+    assert manifest["redaction_table_sha256"] == redactions.load_table(export_vault, EXPORT_CASE).digest()
+    assert "Ministry of Internal Affairs" not in every_readable_form(f"{EXPORT_CASE}.txt", files[f"{EXPORT_CASE}.txt"])
     # the pseudonym table itself never leaves the vault: none of its structure, ids or decisions
     stored = export_vault.load_extra(EXPORT_CASE, "redactions")
     blob = "\n".join(every_readable_form(n, d) for n, d in files.items())
@@ -181,8 +189,15 @@ def test_cli_redact_list_accept_and_export(export_vault, vault_path, tmp_path, m
     decided = runner.invoke(app, ["redact", EXPORT_CASE, "--accept", "all", "--pseudonym", f"{pid}=Village X", *base])
     assert decided.exit_code == 0, decided.output
     assert "Village X" in decided.output and "pending:" not in decided.output
+    doubt = runner.invoke(app, ["export", EXPORT_CASE, "--out", str(tmp_path / "b"), "--redact", "--format", "txt", *base])
+    assert doubt.exit_code == 1 and "#3 (00:09)" in str(doubt.exception)
+    shown = runner.invoke(app, ["redact", EXPORT_CASE, "--doubts", *base])
+    assert "seg002" in shown.output and "Ministry of Internal Affairs" in shown.output and "1 segment doubt(s) open" in shown.output
+    confirmed = runner.invoke(app, ["redact", EXPORT_CASE, "--confirm-english", "seg002", *base])
+    assert "No doubt about the English is open." in confirmed.output, confirmed.output
     done = runner.invoke(app, ["export", EXPORT_CASE, "--out", str(tmp_path / "b"), "--redact", "--format", "txt", *base])
     assert done.exit_code == 0, done.output
     text = (tmp_path / "b" / f"{EXPORT_CASE}.txt").read_text()
     assert "Village X" in text and "Аргун" not in text and "Argun" not in text
-    assert any(getattr(e, "action", "") == "redactions_decided" for e in export_vault.audit_entries())
+    actions = [e.action for e in export_vault.audit_entries()]
+    assert "redactions_decided" in actions and "redaction_english_confirmed" in actions

@@ -14,6 +14,7 @@ from workstation.evidence.render import parse_formats
 from workstation.services import approval, exports, redactions, verification
 from workstation.evidence.redact import KINDS
 from workstation.services.redactions import Decisions
+from workstation.vault.session import VaultSession
 from workstation.cli.common import CliError, PassFileOpt, UserOpt, VaultOpt, ask_passphrase, read_secret_file, unlocked
 
 RecipientFileOpt = typer.Option(
@@ -87,9 +88,18 @@ def register(app: typer.Typer) -> None:
         pseudonym: list[str] = typer.Option([], "--pseudonym", help="ID=NAME: the pseudonym to use (accepts it)."),
         variant: list[str] = typer.Option([], "--variant", help="ID=SPELLING: another spelling to catch (e.g. an exonym)."),
         add: list[str] = typer.Option([], "--add", help="KIND:TEXT a name the suggestions missed (KIND: PER, LOC, ORG, SENSITIVE)."),
+        mentions: str = typer.Option("", "--mentions", help="ID: list every mention of that suggestion, with its sentence."),
+        doubts: bool = typer.Option(False, "--doubts", help="List segments whose English may still name someone."),
+        confirm_english: list[str] = typer.Option([], "--confirm-english",
+                                                  help="SEGMENT_ID: you checked its English and it names nobody."),
+        preview: bool = typer.Option(False, "--preview", help="Print the redacted Russian and English of changed segments."),
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
         """List redaction suggestions for a testimony; accept, reject, rename pseudonyms (editor)."""
+        if mentions or doubts or confirm_english or preview:
+            with unlocked(vault, user, passphrase_file) as s:
+                _inspect(s, case, mentions, doubts, confirm_english, preview)
+            return
         decisions = Decisions(
             accept=list(accept), reject=list(reject),
             pseudonyms=dict(_pair(i, "=", '--pseudonym needs ID=NAME, e.g. --pseudonym p1a2b3c="Witness B"') for i in pseudonym),
@@ -139,3 +149,22 @@ def register(app: typer.Typer) -> None:
                 typer.secho(p, fg=typer.colors.RED)
             raise typer.Exit(1)
         typer.echo(f"Decrypted into {out}; every file matches its manifest.")
+
+
+def _inspect(s: VaultSession, case: str, entry_id: str, doubts: bool, confirm: list[str], preview: bool) -> None:
+    """The read-only views of `workstation redact` (and confirming English after checking it)."""
+    if entry_id:
+        for m in redactions.mentions(s, case, entry_id):
+            typer.echo(f"{m.label}\t{m.segment_id}\t{m.sentence}")
+    if confirm:
+        n = redactions.confirm_english(s, case, confirm)
+        typer.echo(f"Confirmed the English of {n} doubt(s) as clean.")
+    if doubts or confirm:
+        found = redactions.doubts(s, case)
+        for d in found:
+            typer.echo(f"{d.label}\t{d.segment_id}\t{d.pseudonym}: {d.reason}\n    EN: {d.english}")
+        typer.echo(f"{len(found)} segment doubt(s) open." if found else "No doubt about the English is open.")
+    if preview:
+        for row in redactions.preview(s, case):
+            if row.changed:
+                typer.echo(f"{row.label}\n  RU: {row.ru}\n  EN: {row.en}")

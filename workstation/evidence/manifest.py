@@ -81,8 +81,10 @@ def build_manifest(
     redacted: bool,
     formats: list[str],
     file_kinds: Mapping[str, str] | None = None,
+    redaction_table_sha256: str | None = None,
 ) -> dict[str, Any]:
-    """The manifest of one export. `files` maps each exported file's name to its bytes."""
+    """The manifest of one export. `files` maps each exported file's name to its bytes; a redacted export
+    names the pseudonym table applied by its hash (the table itself never leaves the vault)."""
     kinds = file_kinds or {}
     approval = t.approval
     return {
@@ -94,6 +96,7 @@ def build_manifest(
         "status": str(t.status),
         "draft": draft,
         "redacted": redacted,
+        "redaction_table_sha256": redaction_table_sha256 if redacted else None,
         "formats": list(formats),
         "recording": dict(recording) if recording else None,
         # what an approval vouches for; equal to approval.content_hash when nothing changed since approval

@@ -129,9 +129,10 @@ def build_export(
     exported_at = now_iso()
     spans: list[tuple[float, float]] = []
     final = t
+    table_digest: str | None = None
     if redact:
-        table = redactions.table_for_export(session, case_code, t)
-        red = redact_testimony(t, table)
+        table, red = redactions.redacted_for_export(session, case_code, t)
+        table_digest = table.digest()
         final, spans = red.testimony, red.audio_spans
         if not table.accepted():
             warnings.append("No redaction was accepted: the text is unchanged (every suggestion was rejected).")
@@ -159,6 +160,7 @@ def build_export(
     manifest = build_manifest(
         t, files, recording=recording_section, audit_head=session.audit_head(), exported_by=session.user,
         exported_at=exported_at, draft=is_draft, redacted=redact, formats=fmts, file_kinds=kinds,
+        redaction_table_sha256=table_digest,
     )
     raw = manifest_bytes(manifest)
     files[MANIFEST_NAME] = raw

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workstation.evidence.redact import PseudonymTable
-from workstation.services import exports, redactions
+from workstation.evidence.redact import KIND_LABELS, KINDS, PseudonymTable
+from workstation.services import exports, redactions, review
 from workstation.services.redactions import Decisions
 from workstation.ui import state
 from workstation.domain.testimony import Status
@@ -94,13 +94,49 @@ def _add_name(case: str) -> None:
     st.session_state["redact_add_text"] = ""
 
 
+def _mentions(case: str, entry_id: str) -> None:
+    """Every mention with its sentence and a play button: what the decision is about."""
+    for i, m in enumerate(redactions.mentions(state.require_session(), case, entry_id)):
+        c1, c2 = st.columns([6, 1], vertical_alignment="center")
+        c1.markdown(f"`{m.label}` {m.sentence}")
+        if c2.button("Play", key=f"redact_play_{entry_id}_{i}", icon=":material/play_arrow:"):
+            st.audio(review.span_audio(state.recording(case), m.start, m.end), format="audio/wav", autoplay=True)
+
+
+def _confirm(case: str, segment_id: str) -> None:
+    state.run_action(redactions.confirm_english, state.require_session(), case, [segment_id],
+                     success="Confirmed: the English of that segment names nobody.", what="Confirming")
+
+
+def _doubts(case: str) -> None:
+    """Segments whose English may still carry a name: a redacted export refuses until each is checked."""
+    found = redactions.doubts(state.require_session(), case)
+    if not found:
+        return
+    st.warning(f"{len(found)} segment(s) of the English may still name someone (the draft may have rendered a name "
+               "in a way the product cannot recognise). Check each: correct the English in Review, or confirm it is "
+               "clean.", icon=":material/visibility:")
+    for d in found:
+        c1, c2 = st.columns([6, 1], vertical_alignment="center")
+        c1.markdown(f"`{d.label}` **{d.pseudonym}** — {d.reason}  \n{d.english}")
+        c2.button("Clean", key=f"redact_clean_{d.segment_id}_{d.entry_id}", on_click=_confirm, args=(case, d.segment_id),
+                  help="I read this English: it names nobody")
+
+
+def _preview(case: str) -> None:
+    rows = [r for r in redactions.preview(state.require_session(), case) if r.changed]
+    st.caption(f"{len(rows)} segment(s) change. What a redacted export will contain:")
+    st.dataframe([{"segment": r.label, "Russian": r.ru, "English": r.en} for r in rows], hide_index=True,
+                 width="stretch")
+
+
 def _redactions(case: str) -> None:
     with st.expander("Redactions: names and places to replace with pseudonyms", expanded=False):
         if not st.toggle("Review the suggestions", key="redact_review"):
             st.caption("Suggestions come from Russian named-entity recognition and the glossary's sensitive list.")
             return
         table = _table(case)
-        entries = sorted(table.entries.values(), key=lambda e: (e.decision != "pending", e.kind, e.text))
+        entries = sorted(table.entries.values(), key=lambda e: (KINDS.index(e.kind), e.text))  # rows stay in place
         pending = sum(e.decision == "pending" for e in entries)
         st.caption(f"{len(entries)} suggestion(s), {pending} undecided. A redacted export needs every one decided; "
                    "the table stays in the vault and never appears in an export.")
@@ -108,16 +144,23 @@ def _redactions(case: str) -> None:
         for e in entries:
             c1, c2, c3, c4 = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
             forms = ", ".join(f for f in e.forms if f != e.text)[:80]
-            c1.markdown(f"**{e.text}** · {e.kind} · {e.count} mention(s) · _{e.decision}_" + (f"  \n{forms}" if forms else ""))
+            c1.markdown(f"**{e.text}** · {KIND_LABELS[e.kind]} · {e.count} mention(s) · _{e.decision}_"
+                        + (f"  \n{forms}" if forms else ""))
             ps_key = f"redact_ps_{e.id}_{e.decision}_{e.pseudonym}"  # a new field once the saved pseudonym changes
             c2.text_input("Pseudonym", value=e.pseudonym, key=ps_key, placeholder="next free one", label_visibility="collapsed")
             c3.button("Accept", key=f"redact_ok_{e.id}", on_click=_decide, args=(case, e.id, "accepted", ps_key),
                       type="primary" if e.decision == "pending" else "secondary")
             c4.button("Reject", key=f"redact_no_{e.id}", on_click=_decide, args=(case, e.id, "rejected", ps_key))
+            if st.toggle("Show every mention", key=f"redact_m_{e.id}"):
+                _mentions(case, e.id)
         c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
         c1.text_input("A name the suggestions missed", key="redact_add_text")
         c2.selectbox("Kind", ["PER", "LOC", "ORG", "SENSITIVE"], key="redact_add_kind")
         c3.button("Add", key="redact_add", on_click=_add_name, args=(case,))
+        if table.accepted():
+            _doubts(case)
+            if st.toggle("Preview the redacted text", key="redact_preview"):
+                _preview(case)
 
 
 def render() -> None:

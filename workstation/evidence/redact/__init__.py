@@ -16,11 +16,13 @@ descriptions ("his uncle from the next village"), exonyms and translations that 
 added as variants, and names the ASR misheard beyond recognition (the audio fallback silences a whole segment
 whose text had a redaction that the word timings could not place).
 
-Layering inside the package: forms ← table ← text ← suggest; audio (spans) is used by text.
+Layering inside the package: forms ← table ← align ← text ← suggest; audio (spans) is used by text.
+`align.py` finds the English renderings no transliteration pattern knows and returns what stays in doubt.
 """
 
 from __future__ import annotations
 
+from workstation.evidence.redact.align import Doubt, sounds_like
 from workstation.evidence.redact.audio import merge_spans, redact_audio
 from workstation.evidence.redact.forms import inflected_latin_pattern, latin_pattern, lemmas, word_forms
 from workstation.evidence.redact.suggest import suggest
@@ -37,7 +39,7 @@ from workstation.evidence.redact.table import (
 from workstation.evidence.redact.text import RedactedTestimony, Redactor, Span, apply, redact_testimony
 
 __all__ = [
-    "DECISIONS", "KIND_LABELS", "KINDS", "Entry", "PseudonymTable", "RedactedTestimony", "RedactionError",
+    "DECISIONS", "KIND_LABELS", "KINDS", "Doubt", "Entry", "PseudonymTable", "RedactedTestimony", "RedactionError",
     "Redactor", "Span", "Suggestion", "apply", "inflected_latin_pattern", "latin_pattern", "lemmas",
-    "merge_spans", "redact_audio", "redact_testimony", "suggest", "suggestion_id", "word_forms",
+    "merge_spans", "redact_audio", "redact_testimony", "sounds_like", "suggest", "suggestion_id", "word_forms",
 ]

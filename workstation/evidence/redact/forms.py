@@ -26,7 +26,12 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _morph() -> Any:  # pymorphy2 loads its dictionaries once (~0.3 s): on first use, not on import
+    import inspect
+
     import pymorphy2
+
+    if not hasattr(inspect, "getargspec"):  # pymorphy2 0.9 still calls what Python 3.11 removed
+        inspect.getargspec = lambda func: inspect.getfullargspec(func)[:4]  # type: ignore[attr-defined]
 
     return pymorphy2.MorphAnalyzer()
 

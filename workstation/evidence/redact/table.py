@@ -8,6 +8,7 @@ accepted, rejected). It lives in the vault as the testimony's extra record ``"re
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -82,19 +83,39 @@ def _letters(n: int) -> str:  # 0 → A, 25 → Z, 26 → AA
     return out
 
 
+def segment_fingerprint(ru: str, en: str) -> str:
+    """What an editor's "the English of this segment is clean" vouches for: this Russian and this English."""
+    return hashlib.sha256(f"{ru}\x00{en}".encode()).hexdigest()[:32]
+
+
 @dataclass
 class PseudonymTable:
     entries: dict[str, Entry] = field(default_factory=dict)
+    # "segment id|entry id" → fingerprint of the segment's text when an editor confirmed its English is clean
+    confirmed: dict[str, str] = field(default_factory=dict)
 
     # -- persistence
     def to_dict(self) -> dict[str, Any]:
-        return {"version": 1, "entries": [asdict(e) for e in self.entries.values()]}
+        return {"version": 1, "entries": [asdict(e) for e in self.entries.values()], "confirmed": dict(self.confirmed)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> PseudonymTable:
         if not data:
             return cls()
-        return cls({e["id"]: Entry(**e) for e in data.get("entries", [])})
+        return cls({e["id"]: Entry(**e) for e in data.get("entries", [])}, dict(data.get("confirmed", {})))
+
+    def digest(self) -> str:
+        """sha256 of the table's canonical form: the export manifest records which table was applied."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    # -- doubts about the English (align.py)
+    def confirm(self, segment_id: str, entry_id: str, ru: str, en: str) -> None:
+        """An editor checked this segment's English for this name: clean (until its text changes)."""
+        self.get(entry_id)
+        self.confirmed[f"{segment_id}|{entry_id}"] = segment_fingerprint(ru, en)
+
+    def is_confirmed(self, segment_id: str, entry_id: str, ru: str, en: str) -> bool:
+        return self.confirmed.get(f"{segment_id}|{entry_id}") == segment_fingerprint(ru, en)
 
     # -- editing
     def merge(self, suggestions: Iterable[Suggestion]) -> list[Entry]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
 
 from workstation.domain.testimony import Segment, Testimony, TestimonyMeta, Word
+from workstation.evidence.redact.align import Doubt, align
 from workstation.evidence.redact.audio import merge_spans
 from workstation.evidence.redact.forms import CYRILLIC, ENGLISH_ENDINGS, TOKEN, inflected_latin_pattern, lemmas
 from workstation.evidence.redact.table import Entry, PseudonymTable, RedactionError
@@ -91,10 +93,7 @@ class Redactor:
         return kept
 
     def text(self, text: str) -> str:
-        spans = self.find(text)
-        for start, end, entry in reversed(spans):
-            text = text[:start] + entry.pseudonym + text[end:]
-        return text
+        return replace_spans(text, self.find(text))
 
     def words(self, words: Sequence[Word]) -> tuple[list[Word], list[tuple[float, float]]]:
         """Redacted words (a matched run becomes one word holding the pseudonym) and the time spans removed."""
@@ -136,6 +135,13 @@ class Redactor:
         return [(m.start(), m.end(), e) for p, e in self._latin for m in p.finditer(text)]
 
 
+def replace_spans(text: str, spans: Sequence[Span]) -> str:
+    """The text with each (non-overlapping) span replaced by its entry's pseudonym."""
+    for start, end, entry in sorted(spans, key=lambda sp: sp[0], reverse=True):
+        text = text[:start] + entry.pseudonym + text[end:]
+    return text
+
+
 def _trailing_non_word(text: str) -> str:
     match = re.search(r"[^\w]*$", text)  # always matches (possibly empty)
     return match.group() if match else ""
@@ -153,24 +159,43 @@ class RedactedTestimony:
     audio_spans: list[tuple[float, float]]  # seconds to silence or tone out in the recording
     replacements: int  # how many mentions were replaced (a count, never which)
     whole_segments: int  # segments silenced entirely because word timings could not place a name
+    doubts: list[Doubt] = field(default_factory=list)  # English a person must check (align.py)
+
+    def open_doubts(self, table: PseudonymTable, original: Testimony) -> list[Doubt]:
+        """The doubts an editor has not settled for the segment as it is now (`PseudonymTable.confirm`)."""
+        def settled(d: Doubt) -> bool:
+            seg = original.segment(d.segment_id)
+            return table.is_confirmed(d.segment_id, d.entry_id, seg.ru, seg.en)
+
+        return [d for d in self.doubts if not settled(d)]
 
 
 def redact_testimony(t: Testimony, table: PseudonymTable) -> RedactedTestimony:
-    """A copy of the testimony with every accepted entry replaced in text, words, metadata and speaker names."""
+    """A copy of the testimony with every accepted entry replaced in text, words, metadata and speaker names.
+
+    The English of a segment is also searched for renderings of the names its Russian mentions that no
+    transliteration pattern knows (``align.py``); what cannot be settled is returned as `doubts`.
+    """
     r = Redactor(table)
+    entries = {e.id: e for e in r.entries}
     segments: list[Segment] = []
     spans: list[tuple[float, float]] = []
+    doubts: list[Doubt] = []
     replacements = whole = 0
     for seg in t.segments:
-        ru_hits, en_hits = len(r.find(seg.ru)), len(r.find(seg.en))
+        ru_spans = r.find(seg.ru)
+        mentioned = Counter(e.id for _a, _b, e in ru_spans)
+        en_spans, segment_doubts = align(seg.en, r.find(seg.en), dict(mentioned), entries) if seg.en.strip() \
+            else (r.find(seg.en), [])
+        doubts += [Doubt(seg.id, entry_id, reason) for entry_id, reason in segment_doubts]
         words, word_spans = r.words(seg.words)
-        if ru_hits > len(word_spans):  # the text names someone the word timings cannot place: silence it all
+        if len(ru_spans) > len(word_spans):  # the text names someone the word timings cannot place: silence it all
             spans.append((seg.start, seg.end))
             whole += 1
         else:
             spans.extend(word_spans)
-        replacements += ru_hits + en_hits
-        segments.append(replace(seg, ru=r.text(seg.ru), en=r.text(seg.en), words=words))
+        replacements += len(ru_spans) + len(en_spans)
+        segments.append(replace(seg, ru=replace_spans(seg.ru, ru_spans), en=replace_spans(seg.en, en_spans), words=words))
     meta = TestimonyMeta(**{k: r.text(v) if isinstance(v, str) and k != "case_code" else v for k, v in asdict(t.meta).items()})
     redacted = replace(
         t,
@@ -179,4 +204,4 @@ def redact_testimony(t: Testimony, table: PseudonymTable) -> RedactedTestimony:
         revisions=[],  # old texts would carry the names; exports only summarise revisions anyway
         speaker_names={k: r.text(v) for k, v in t.speaker_names.items()},
     )
-    return RedactedTestimony(redacted, merge_spans(spans), replacements, whole)
+    return RedactedTestimony(redacted, merge_spans(spans), replacements, whole, doubts)
