@@ -180,3 +180,22 @@ def test_a_real_clip_naming_someone_is_redacted_in_both_languages_or_refused(
         return
     blob = "\n".join(every_readable_form(p.name, p.read_bytes()) for p in out.path.iterdir()).lower()
     assert [f for f in forms if f in blob] == []
+
+
+def test_a_whole_segment_is_redacted_in_both_languages_and_its_audio(vault_editor: Any, vault_clip: Path,
+                                                                     tmp_path: Path) -> None:
+    segments = _segments()[3:]  # no names natasha would suggest: only the editor's choice counts here
+    segments[1] = Segment(12.0, 14.5, "Я жил на улице Ленина, дом пять.", en="I lived at 5 Lenin Street.",
+                          en_route=EnglishRoute.ARGOS, id="s4")
+    _store(vault_editor, vault_clip, segments)
+    table = redactions.decide(vault_editor, CASE, Decisions(whole={"s4": True}, accept=["all"]))
+    assert table.whole == ["s4"]
+    with pytest.raises(rd.RedactionError, match="no segment 'nope'"):
+        redactions.decide(vault_editor, CASE, Decisions(whole={"nope": True}))
+    if redactions.doubts(vault_editor, CASE):  # natasha may have suggested «Михаила» of the first segment
+        redactions.confirm_english(vault_editor, CASE, [d.segment_id for d in redactions.doubts(vault_editor, CASE)])
+    out = export_testimony(vault_editor, CASE, tmp_path / "out", "txt,json", redact=True, draft=True)
+    text = (out.path / f"{CASE}.txt").read_text()
+    assert "Ленина" not in text and "Lenin" not in text and "[redacted]" in text
+    assert "whole_segments=1" in next(r.details for r in audit_view.rows(vault_editor)
+                                      if r.action == "redactions_decided")

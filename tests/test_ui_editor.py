@@ -200,6 +200,37 @@ def test_redactions_decided_on_the_export_page_reach_the_export(ui_users, ui_cli
     assert "Ахмед" not in txt and "Akhmed" not in txt and "Witness A" in txt
 
 
+def test_the_export_page_shows_mentions_doubts_and_a_preview(ui_users, ui_clip) -> None:
+    from workstation.domain.testimony import EnglishRoute, Segment
+
+    edna = ui_users["edna"]
+    segs = [Segment(0.0, 1.5, "Меня допрашивал Михаил Муродиан.", "I was interrogated by Michaela Murodian.",
+                    en_route=EnglishRoute.ARGOS),
+            Segment(1.5, 3.0, "Я видел Михаила.", "I saw him.", en_route=EnglishRoute.ARGOS)]
+    add_testimony(edna, "CASE-M", ui_clip, segs)
+    at = open_app(edna, "page_export.py")
+    at.toggle(key="redact_review").set_value(True).run()
+    for key in [b.key for b in at.button if b.key and b.key.startswith("redact_ok_")]:
+        at.button(key=key).click().run()
+    assert_no_exception(at)
+    first = next(t.key for t in at.toggle if t.key and t.key.startswith("redact_m_"))
+    at.toggle(key=first).set_value(True).run()
+    assert "«" in texts(at) and "#1" in texts(at)  # each mention in its sentence, with where it is
+    assert "may still name someone" in texts(at) and "I saw him." in texts(at)
+    clean = [b.key for b in at.button if b.key and b.key.startswith("redact_clean_")]
+    assert clean
+    at.toggle(key="redact_preview").set_value(True).run()
+    assert_no_exception(at)
+    shown = at.dataframe[0].value.to_dict("records")
+    assert shown[0]["English"] == "I was interrogated by Witness A." and "Witness A" in shown[0]["Russian"]
+    for key in clean:
+        at.button(key=key).click().run()
+    assert_no_exception(at)
+    assert "may still name someone" not in texts(at)
+    audit = [e.action for e in edna.audit_entries()]
+    assert audit.count("redactions_decided") >= 1 and "redaction_english_confirmed" in audit
+
+
 def test_export_to_a_folder_writes_there_without_the_browser(ui_users, case, tmp_path) -> None:
     from workstation.evidence.manifest import verify_export
 

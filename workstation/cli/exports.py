@@ -88,6 +88,8 @@ def register(app: typer.Typer) -> None:
         pseudonym: list[str] = typer.Option([], "--pseudonym", help="ID=NAME: the pseudonym to use (accepts it)."),
         variant: list[str] = typer.Option([], "--variant", help="ID=SPELLING: another spelling to catch (e.g. an exonym)."),
         add: list[str] = typer.Option([], "--add", help="KIND:TEXT a name the suggestions missed (KIND: PER, LOC, ORG, SENSITIVE)."),
+        whole: list[str] = typer.Option([], "--whole-segment", help="SEGMENT_ID: redact that whole segment (text, audio)."),
+        keep_segment: list[str] = typer.Option([], "--keep-segment", help="SEGMENT_ID: stop redacting it whole."),
         mentions: str = typer.Option("", "--mentions", help="ID: list every mention of that suggestion, with its sentence."),
         doubts: bool = typer.Option(False, "--doubts", help="List segments whose English may still name someone."),
         confirm_english: list[str] = typer.Option([], "--confirm-english",
@@ -104,6 +106,7 @@ def register(app: typer.Typer) -> None:
             accept=list(accept), reject=list(reject),
             pseudonyms=dict(_pair(i, "=", '--pseudonym needs ID=NAME, e.g. --pseudonym p1a2b3c="Witness B"') for i in pseudonym),
             add=[_pair(i, ":", "--add needs KIND:TEXT, e.g. --add PER:Ахмед") for i in add],
+            whole={**{i: True for i in whole}, **{i: False for i in keep_segment}},
         )
         for item in variant:
             eid, spelling = _pair(item, "=", "--variant needs ID=SPELLING, e.g. --variant l1a2b3c=Moscow")
@@ -121,6 +124,8 @@ def register(app: typer.Typer) -> None:
             variants = f" [also: {', '.join(e.variants)}]" if e.variants else ""
             typer.echo(f"{e.id:8} {e.kind:9} {e.decision:9} {e.count:>5}  {e.lemma}{extra}{variants}"
                        + (f" → {e.pseudonym}" if e.pseudonym and e.decision == "accepted" else ""))
+        if table.whole:
+            typer.echo(f"Redacted whole (text and audio): {', '.join(table.whole)}")
         pending = sum(e.decision == "pending" for e in rows)
         if pending:
             typer.echo(f"{pending} pending: decide each (--accept ID / --reject ID) before exporting with --redact.")

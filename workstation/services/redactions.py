@@ -175,9 +175,10 @@ class Decisions:
     pseudonyms: dict[str, str] = field(default_factory=dict)  # id → pseudonym (accepts it)
     variants: dict[str, list[str]] = field(default_factory=dict)  # id → other spellings to catch
     add: list[tuple[str, str]] = field(default_factory=list)  # (kind, text) names the suggestions missed
+    whole: dict[str, bool] = field(default_factory=dict)  # segment id → redact it whole (True) or not any more
 
     def empty(self) -> bool:
-        return not (self.accept or self.reject or self.pseudonyms or self.variants or self.add)
+        return not (self.accept or self.reject or self.pseudonyms or self.variants or self.add or self.whole)
 
 
 def decide(session: VaultSession, case_code: str, decisions: Decisions) -> PseudonymTable:
@@ -187,6 +188,11 @@ def decide(session: VaultSession, case_code: str, decisions: Decisions) -> Pseud
     if decisions.empty():
         return table
     before = {e.id: (e.decision, e.pseudonym, tuple(e.variants)) for e in table.entries.values()}
+    known = {s.id for s in session.load(case_code).segments}
+    for segment_id, on in decisions.whole.items():
+        if segment_id not in known:
+            raise RedactionError(f"There is no segment {segment_id!r} in {case_code} (see `workstation show {case_code}`).")
+        table.redact_segment(segment_id, on)
     for kind, text in decisions.add:
         table.add(text, kind)
     for entry_id in decisions.accept:
@@ -203,5 +209,6 @@ def decide(session: VaultSession, case_code: str, decisions: Decisions) -> Pseud
     touched = sorted(e.id for e in table.entries.values()
                      if before.get(e.id) != (e.decision, e.pseudonym, tuple(e.variants)))
     session.record_audit("redactions_decided", case_code, accepted=len(table.accepted()), pending=len(table.pending()),
-                         changed=len(touched), entries="|".join(touched[:10]))  # which name ids, never the names
+                         changed=len(touched) + len(decisions.whole), entries="|".join(touched[:10]),  # ids, never names
+                         whole_segments=len(table.whole))
     return table

@@ -130,6 +130,29 @@ def _preview(case: str) -> None:
                  width="stretch")
 
 
+def _set_whole(case: str, key: str, on: bool) -> None:
+    segment_id = st.session_state.get(key)
+    if segment_id:
+        state.run_action(redactions.decide, state.require_session(), case, Decisions(whole={segment_id: on}),
+                         success="Saved.", what="Saving the redaction decision")
+        state.cache().pop(TABLE_KEY, None)
+
+
+def _whole_segments(case: str, table: PseudonymTable) -> None:
+    """A passage that identifies someone however it is worded: the whole segment goes, text and audio."""
+    t = state.testimony(case)
+    labels = {s.id: f"#{i + 1} {state.fmt_time(s.start)} — {s.ru[:60]}" for i, s in enumerate(t.segments)}
+    c1, c2 = st.columns([5, 1], vertical_alignment="bottom")
+    c1.selectbox("Redact a whole segment (text in both languages and its audio)", list(labels), index=None,
+                 format_func=lambda i: labels[i], key="redact_whole_pick", placeholder="choose a segment")
+    c2.button("Redact it", key="redact_whole_go", on_click=_set_whole, args=(case, "redact_whole_pick", True))
+    for seg_id in table.whole:
+        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        c1.caption(f"Redacted whole: {labels.get(seg_id, seg_id)}")
+        st.session_state[f"redact_keep_{seg_id}"] = seg_id
+        c2.button("Keep it", key=f"redact_keep_go_{seg_id}", on_click=_set_whole, args=(case, f"redact_keep_{seg_id}", False))
+
+
 def _redactions(case: str) -> None:
     with st.expander("Redactions: names and places to replace with pseudonyms", expanded=False):
         if not st.toggle("Review the suggestions", key="redact_review"):
@@ -157,6 +180,7 @@ def _redactions(case: str) -> None:
         c1.text_input("A name the suggestions missed", key="redact_add_text")
         c2.selectbox("Kind", ["PER", "LOC", "ORG", "SENSITIVE"], key="redact_add_kind")
         c3.button("Add", key="redact_add", on_click=_add_name, args=(case,))
+        _whole_segments(case, table)
         if table.accepted():
             _doubts(case)
             if st.toggle("Preview the redacted text", key="redact_preview"):

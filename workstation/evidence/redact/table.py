@@ -93,20 +93,31 @@ class PseudonymTable:
     entries: dict[str, Entry] = field(default_factory=dict)
     # "segment id|entry id" → fingerprint of the segment's text when an editor confirmed its English is clean
     confirmed: dict[str, str] = field(default_factory=dict)
+    # segments an editor redacts whole (text in both languages, their audio): an identifying passage
+    whole: list[str] = field(default_factory=list)
 
     # -- persistence
     def to_dict(self) -> dict[str, Any]:
-        return {"version": 1, "entries": [asdict(e) for e in self.entries.values()], "confirmed": dict(self.confirmed)}
+        return {"version": 1, "entries": [asdict(e) for e in self.entries.values()], "confirmed": dict(self.confirmed),
+                "whole": list(self.whole)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> PseudonymTable:
         if not data:
             return cls()
-        return cls({e["id"]: Entry(**e) for e in data.get("entries", [])}, dict(data.get("confirmed", {})))
+        return cls({e["id"]: Entry(**e) for e in data.get("entries", [])}, dict(data.get("confirmed", {})),
+                   list(data.get("whole", [])))
 
     def digest(self) -> str:
         """sha256 of the table's canonical form: the export manifest records which table was applied."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def redact_segment(self, segment_id: str, on: bool = True) -> None:
+        """Redact (or stop redacting) a whole segment: its text in both languages and its audio."""
+        if on and segment_id not in self.whole:
+            self.whole.append(segment_id)
+        elif not on and segment_id in self.whole:
+            self.whole.remove(segment_id)
 
     # -- doubts about the English (align.py)
     def confirm(self, segment_id: str, entry_id: str, ru: str, en: str) -> None:

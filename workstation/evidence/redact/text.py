@@ -20,6 +20,7 @@ from workstation.evidence.redact.forms import CYRILLIC, ENGLISH_ENDINGS, TOKEN, 
 from workstation.evidence.redact.table import Entry, PseudonymTable, RedactionError
 
 Span = tuple[int, int, Entry]  # character (or token) start, end, which entry
+WHOLE_MARK = "[redacted]"  # what a segment redacted whole reads in every export
 
 
 class Redactor:
@@ -183,6 +184,11 @@ def redact_testimony(t: Testimony, table: PseudonymTable) -> RedactedTestimony:
     doubts: list[Doubt] = []
     replacements = whole = 0
     for seg in t.segments:
+        if seg.id in table.whole:  # an identifying passage: nothing of it leaves, in either language or the audio
+            segments.append(replace(seg, ru=WHOLE_MARK if seg.ru else "", en=WHOLE_MARK if seg.en else "", words=[]))
+            spans.append((seg.start, seg.end))
+            replacements += 1
+            continue
         ru_spans = r.find(seg.ru)
         mentioned = Counter(e.id for _a, _b, e in ru_spans)
         en_spans, segment_doubts = align(seg.en, r.find(seg.en), dict(mentioned), entries) if seg.en.strip() \
