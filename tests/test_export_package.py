@@ -36,7 +36,7 @@ def test_folder_export_has_manifest_and_verifies(export_vault, clip_bytes, tmp_p
     assert m["models"]["translation"]["name"] == "argos ru-en"
     assert m["english_routes"] == {"none": 0, "argos": 5, "whisper-translate": 0, "human": 1}
     assert len(m["audit_head"]) >= 32
-    entry = [e for e in export_vault.audit_entries() if getattr(e, "action", None) == "exported"][-1]
+    entry = [e for e in export_vault.audit_entries() if e.action == "exported"][-1]
     assert sha256_hex((out / MANIFEST_NAME).read_bytes()) in json.dumps(vars(entry) if not isinstance(entry, dict) else entry, default=str)
     assert verify_export(out) == []
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+import urllib.error
 
 import pytest
 import razdel
@@ -182,8 +183,9 @@ def test_argostranslates_default_splitter_tries_the_network_and_the_guard_stops_
     import argostranslate.translate
 
     offline.clear_attempts()
-    with pytest.raises(Exception):  # noqa: B017 (urllib wraps the guard's error in URLError)
+    with pytest.raises(urllib.error.URLError) as info:  # urllib wraps the guard's error in URLError
         argostranslate.translate.translate("Меня задержали. Потом отпустили.", "ru", "en")
+    assert isinstance(info.value.reason, offline.NetworkBlockedError), info.value.reason
     attempts = offline.blocked_attempts()
     assert attempts, "the download attempt was not caught by the network guard"
     assert any("github" in a.target for a in attempts)

@@ -183,4 +183,4 @@ def test_cli_redact_list_accept_and_export(export_vault, vault_path, tmp_path, m
     assert done.exit_code == 0, done.output
     text = (tmp_path / "b" / f"{EXPORT_CASE}.txt").read_text()
     assert "Village X" in text and "Аргун" not in text and "Argun" not in text
-    assert any(getattr(e, "action", "") == "redactions_decided" for e in export_vault.audit_entries())
+    assert any(e.action == "redactions_decided" for e in export_vault.audit_entries())

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from workstation.platform import sandbox
-
-from workstation.speech import sealed
 from workstation.platform.config import REPO_ROOT
+from workstation.services import intake
+from workstation.speech import sealed
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="network sealing is Linux-only")
 

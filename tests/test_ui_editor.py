@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from tests.fixtures_ui import PASSPHRASE, add_testimony, assert_no_exception, make_segments, open_app, texts
-from workstation.platform.errors import WorkstationError
+from workstation.vault.users import UnknownUserError
 from workstation.domain.testimony import content_hash, set_reviewed
 
 
@@ -66,7 +66,7 @@ def test_export_only_when_asked_drafts_marked_and_encrypted_on_request(ui_users,
         names = zf.namelist()
         txt = zf.read(next(n for n in names if n.endswith(".txt"))).decode()
     assert "manifest.json" in names and "English draft 1" in txt and "DRAFT" in txt
-    assert any(str(_field(e, "action")) == "exported" for e in edna.audit_entries())
+    assert any(e.action == "exported" for e in edna.audit_entries())
     # encrypted on request: the passphrase field is emptied, the package opens only with it
     at.checkbox(key="export_encrypt").check().run()
     at.text_input(key="export_pass").input("amber falcon 9 rivers").run()
@@ -77,10 +77,6 @@ def test_export_only_when_asked_drafts_marked_and_encrypted_on_request(ui_users,
     assert name.endswith(".twx") and b"English draft" not in data
     with zipfile.ZipFile(io.BytesIO(decrypt_package(io.BytesIO(data), "amber falcon 9 rivers"))) as zf:
         assert "manifest.json" in zf.namelist()
-
-
-def _field(entry, name):
-    return entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
 
 
 def test_users_page_adds_a_user_who_can_then_unlock(ui_users) -> None:
@@ -103,7 +99,7 @@ def test_users_page_adds_a_user_who_can_then_unlock(ui_users) -> None:
     at.button(key="rm2_inna").click().run()
     assert_no_exception(at)
     assert "inna" not in [u.name for u in ui_users["edna"].list_users()]
-    with pytest.raises(WorkstationError):
+    with pytest.raises(UnknownUserError):
         vault.unlock(ui_users["edna"].path, "inna", PASSPHRASE)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.fixtures_ui import PASSPHRASE, add_testimony, assert_no_exception, open_app, texts
 from workstation.services import jobs
 from workstation.services.jobs import Job, JobState, SpeedMeter
+from workstation.vault.session import VaultLockedError
 
 
 def _fill_new(at, code: str, files, consent: bool = True):
@@ -112,22 +114,23 @@ def test_after_restart_the_owner_gets_the_job_resumed(ui_users, ui_clip) -> None
 def test_lock_keeps_the_session_until_its_job_ends(ui_users, ui_clip) -> None:
     ivan = ui_users["ivan"]
     add_testimony(ivan, "C-6", ui_clip)
-    release = __import__("threading").Event()
+    started, release = threading.Event(), threading.Event()
 
     def runner(data, options, progress, cancel):
         progress(0.5, "transcribing")
+        started.set()
         release.wait(30)
         raise RuntimeError("stopped by the test")
 
     queue = jobs.JobQueue(runner=runner)
     queue.submit(ivan, "C-6")
-    time.sleep(0.5)
+    assert started.wait(30), "the queue never started the job"
     assert queue.release(ivan) is False  # a job is running: the session stays open for it
     ivan.load("C-6")  # still unlocked
     release.set()
     assert queue.wait_idle(30)
     assert queue.get("C-6").state is JobState.FAILED and "unexpectedly" in queue.get("C-6").error
-    with pytest.raises(Exception):
+    with pytest.raises(VaultLockedError, match="This session is locked"):
         ivan.load("C-6")  # locked once its last job ended
     queue.shutdown()
 

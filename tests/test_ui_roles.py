@@ -6,6 +6,7 @@ import pytest
 
 from tests.fixtures_ui import add_testimony, assert_no_exception, make_segments, open_app, texts
 from workstation.ui.nav import PAGES, allowed_pages
+from workstation.vault.users import PermissionDeniedError
 
 
 def _nav_titles(at) -> set[str]:
@@ -34,12 +35,10 @@ def test_navigation_offers_only_the_pages_of_the_role(ui_users, user, present, a
 def test_translator_cannot_reach_approval_even_by_address(ui_users) -> None:
     at = open_app(ui_users["tanya"])
     with pytest.raises(ValueError):
-        at.switch_page("page_approval.py")  # not a registered page for this role
+        at.switch_page("page_approval.py")  # Streamlit: not a registered page for this role
     # and the library refuses the action itself
-    from workstation.platform.errors import WorkstationError
-
     add_testimony(ui_users["edna"], "CASE-A", _clip(), make_segments(2))
-    with pytest.raises(WorkstationError):
+    with pytest.raises(PermissionDeniedError):
         ui_users["tanya"].approve("CASE-A")
 
 

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.fixtures_ui import PASSPHRASE, assert_no_exception, open_app, texts
+from workstation.vault.session import VaultLockedError
 
 
 def _unlock(at, user: str, passphrase: str):
@@ -88,7 +89,7 @@ def test_unlock_then_lock_now_clears_everything_and_locks_the_session(ui_users, 
     assert "Everything decrypted was cleared" in texts(at)
     left = [k for k in at.session_state if not str(k).startswith(("FormSubmitter", "$$"))]
     assert set(left) <= {"lock_notice", "unlock_user", "unlock_pass", "unlock_btn"}, left
-    with pytest.raises(Exception):
+    with pytest.raises(VaultLockedError, match="This session is locked"):
         sess.load("CASE-1")  # the session itself was locked: its keys are gone
 
 

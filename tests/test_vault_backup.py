@@ -9,16 +9,15 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_vault import PASSPHRASE, vault_files
+from tests.fixtures_vault import PASSPHRASE, seal_clip, vault_files
 from workstation.domain.testimony import TestimonyMeta
 from workstation.vault import session as vs
-from workstation.services import intake
 
 
 def _fill(s: Any, vault_clip: Path) -> bytes:
     data = vault_clip.read_bytes()
     s.create_testimony(TestimonyMeta(case_code="BK-1", notes="kept"))
-    intake.seal_recording(s, "BK-1", data, vault_clip.name)
+    seal_clip(s, "BK-1", data, vault_clip.name)
     s.save_extra("BK-1", "pseudonyms", {"x": "y"})
     return data
 
@@ -27,7 +26,7 @@ def test_backup_restore_verify(vault_editor: Any, tmp_path: Path, vault_clip: Pa
     data = _fill(vault_editor, vault_clip)
     archive = vault_editor.backup(tmp_path / "backup.twbackup")
     assert archive.is_file()
-    with pytest.raises(vs.VaultError):
+    with pytest.raises(vs.VaultError, match="already exists; choose a new file name"):
         vault_editor.backup(archive)  # never overwrites
     with pytest.raises(vs.VaultError, match="outside the vault"):
         vault_editor.backup(vault_editor.path / "inside.twbackup")
@@ -36,7 +35,7 @@ def test_backup_restore_verify(vault_editor: Any, tmp_path: Path, vault_clip: Pa
     s = vs.unlock(tmp_path / "restored", "edna", PASSPHRASE)
     assert s.read_recording("BK-1") == data
     assert s.load("BK-1").meta.notes == "kept"
-    assert "backup" in [getattr(e, "action", None) or e.get("action") for e in s.audit_entries()]
+    assert "backup" in [e.action for e in s.audit_entries()]
     with pytest.raises(vs.VaultExistsError):
         vs.restore(archive, tmp_path / "restored")
 

@@ -17,7 +17,7 @@ from workstation.domain.testimony import ConflictError
 from workstation.vault import crypto
 from workstation.vault.crypto import AuthenticationError, CryptoError
 from workstation.vault.store import INDEX_FILE, MissingObjectError, ReplayError, Store, StoreFormatError
-from workstation.services import intake
+from tests.fixtures_vault import seal_clip
 
 KEY = bytes(range(32))
 OTHER = bytes(range(1, 33))
@@ -328,7 +328,7 @@ def test_session_swapped_recordings(vault_editor, vault_path: Path, vault_clip: 
     for code in ("SW-1", "SW-2"):
         vault_editor.create_testimony(TestimonyMeta(case_code=code))
         before = set(objects(vault_path))
-        intake.seal_recording(vault_editor, code, data, vault_clip.name)
+        seal_clip(vault_editor, code, data, vault_clip.name)
         paths.append(max((p for p in objects(vault_path) if p not in before), key=lambda p: p.stat().st_size))
     a, b = (p.read_bytes() for p in paths)
     paths[0].write_bytes(b)
