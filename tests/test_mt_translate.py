@@ -79,6 +79,7 @@ def test_output_is_aligned_one_to_one(argos_translator):
     assert argos_translator.translate(["", " \n "]) == ["", ""]
 
 
+@pytest.mark.slow
 def test_all_sentences_of_all_segments_go_through_a_few_batched_calls(argos_translator, counting):
     texts = _segments(90)
     sentences = {s.text for t in texts for s in razdel.sentenize(t)}
@@ -107,6 +108,7 @@ def test_repeated_sentences_are_translated_once(argos_translator, counting):
     assert out[0] == out[3] and out[1].startswith(out[0])
 
 
+@pytest.mark.slow
 def test_translation_is_deterministic_and_barely_depends_on_the_batch(argos_translator):
     texts = _segments(30)
     first = argos_translator.translate(texts)
@@ -132,6 +134,7 @@ def test_progress_and_cancel(argos_translator):
         argos_translator.units_per_call = 512
 
 
+@pytest.mark.slow
 def test_glossary_terms_and_kept_names_appear_verbatim_even_when_inflected(argos_translator):
     glossary = Glossary(
         terms={"подвал": "basement", "полицейский": "police officer", "ФСБ России": "Russian FSB"},

@@ -52,6 +52,7 @@ def test_install_assembles_and_verifies_then_is_idempotent(models_dir):
     assert models.whisper_model_path("base") == folder
 
 
+@pytest.mark.slow
 def test_install_repairs_a_damaged_model(models_dir, whisper_base):
     _link_model(whisper_base, models_dir / "whisper-base")
     target = models_dir / "whisper-base" / "model.bin"
@@ -84,6 +85,7 @@ def test_partial_folder_is_reported(models_dir, whisper_base):
     assert listed["small"].verified is False and "incomplete" in listed["small"].note
 
 
+@pytest.mark.slow
 def test_checksum_mismatch_is_refused(models_dir, whisper_base):
     _link_model(whisper_base, models_dir / "whisper-base")
     target = models_dir / "whisper-base" / "model.bin"
@@ -97,6 +99,7 @@ def test_checksum_mismatch_is_refused(models_dir, whisper_base):
     assert result.exit_code == 1 and "DAMAGED" in result.output
 
 
+@pytest.mark.slow
 def test_dropped_in_model_usable_by_name_and_listed(models_dir, whisper_base):
     # A user copies a CTranslate2 Whisper folder in (here: base under another name, e.g. "turbo").
     _link_model(whisper_base, models_dir / "faster-whisper-turbo")
@@ -136,6 +139,7 @@ def test_cli_install_and_list(models_dir):
     assert not [line for line in listing.output.splitlines() if line.startswith("argos")]  # no package, no row
 
 
+@pytest.mark.slow
 def test_installed_console_script_is_quiet_when_installed(whisper_base):
     """What scripts/setup.sh runs on every start: must print nothing and succeed when already installed."""
     exe = Path(sys.executable).with_name("workstation")

@@ -24,6 +24,7 @@ def _review_all(sess, case: str) -> None:
                 action="set_reviewed")
 
 
+@pytest.mark.slow
 def test_approval_needs_every_segment_reviewed_then_locks_with_the_hash(ui_users, case) -> None:
     edna = ui_users["edna"]
     at = open_app(edna, "page_approval.py")
@@ -46,6 +47,7 @@ def test_approval_needs_every_segment_reviewed_then_locks_with_the_hash(ui_users
     assert str(edna.load(case).status) == "draft"
 
 
+@pytest.mark.slow
 def test_export_only_when_asked_drafts_marked_and_encrypted_on_request(ui_users, case) -> None:
     from workstation.evidence.package import decrypt_package
 
@@ -79,6 +81,7 @@ def test_export_only_when_asked_drafts_marked_and_encrypted_on_request(ui_users,
         assert "manifest.json" in zf.namelist()
 
 
+@pytest.mark.slow
 def test_users_page_adds_a_user_who_can_then_unlock(ui_users) -> None:
     from workstation.vault import session as vault
 
@@ -103,6 +106,7 @@ def test_users_page_adds_a_user_who_can_then_unlock(ui_users) -> None:
         vault.unlock(ui_users["edna"].path, "inna", PASSPHRASE)
 
 
+@pytest.mark.slow
 def test_audit_log_lists_actions_without_content_and_filters(ui_users, case) -> None:
     _review_all(ui_users["tanya"], case)
     at = open_app(ui_users["edna"], "page_audit.py")
@@ -115,6 +119,7 @@ def test_audit_log_lists_actions_without_content_and_filters(ui_users, case) -> 
     assert len(rows) >= 1 and set(rows["user"]) == {"tanya"}
 
 
+@pytest.mark.slow
 def test_verify_vault_reports_intact(ui_users, case) -> None:
     at = open_app(ui_users["edna"], "page_verify.py")
     at.button(key="verify").click().run(timeout=120)
@@ -122,6 +127,7 @@ def test_verify_vault_reports_intact(ui_users, case) -> None:
     assert "intact" in texts(at), texts(at)
 
 
+@pytest.mark.slow
 def test_translator_edits_the_glossary(ui_users) -> None:
     tanya = ui_users["tanya"]
     at = open_app(tanya, "page_glossary.py")
@@ -132,6 +138,7 @@ def test_translator_edits_the_glossary(ui_users) -> None:
     assert tanya.load_glossary().keep == ["Кадыров"]
 
 
+@pytest.mark.slow
 def test_home_lists_testimonies_and_opens_one_in_review(ui_users, case) -> None:
     at = open_app(ui_users["tanya"])
     assert_no_exception(at)
@@ -142,6 +149,7 @@ def test_home_lists_testimonies_and_opens_one_in_review(ui_users, case) -> None:
     assert at.selectbox(key="case_picker").value == "CASE-E"
 
 
+@pytest.mark.slow
 def test_account_page_changes_the_passphrase(ui_users) -> None:
     from workstation.vault import session as vault
 
@@ -164,6 +172,7 @@ def test_account_page_changes_the_passphrase(ui_users) -> None:
     assert vault.unlock(ui_users["tanya"].path, "tanya", new).user == "tanya"
 
 
+@pytest.mark.slow
 def test_redactions_decided_on_the_export_page_reach_the_export(ui_users, ui_clip) -> None:
     from workstation.domain.testimony import EnglishRoute, Segment
 
@@ -194,6 +203,7 @@ def test_redactions_decided_on_the_export_page_reach_the_export(ui_users, ui_cli
     assert "Ахмед" not in txt and "Akhmed" not in txt and "Witness A" in txt
 
 
+@pytest.mark.slow
 def test_export_to_a_folder_writes_there_without_the_browser(ui_users, case, tmp_path) -> None:
     from workstation.evidence.manifest import verify_export
 

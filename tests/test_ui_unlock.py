@@ -16,6 +16,7 @@ def _unlock(at, user: str, passphrase: str):
     return at.button(key="unlock_btn").click().run()
 
 
+@pytest.mark.slow
 def test_first_launch_offers_to_create_the_vault_and_unlocks_the_editor(ui_vault) -> None:
     from workstation.vault import session as vault
 
@@ -44,6 +45,7 @@ def test_first_launch_offers_to_create_the_vault_and_unlocks_the_editor(ui_vault
     assert "Testimonies" in [t.value for t in at.title]
 
 
+@pytest.mark.slow
 def test_wrong_passphrase_and_unknown_user_are_clear_messages(ui_users) -> None:
     at = open_app()
     assert "Unlock Testimony Workstation" in texts(at)
@@ -58,6 +60,7 @@ def test_wrong_passphrase_and_unknown_user_are_clear_messages(ui_users) -> None:
     assert at.session_state["unlock_pass"] == ""
 
 
+@pytest.mark.slow
 def test_repeated_failures_are_throttled_with_a_kind_message(ui_users) -> None:
     at = open_app()
     for _ in range(8):
@@ -69,6 +72,7 @@ def test_repeated_failures_are_throttled_with_a_kind_message(ui_users) -> None:
     assert "wait" in at.warning[0].value.lower() or "second" in at.warning[0].value.lower()
 
 
+@pytest.mark.slow
 def test_unlock_then_lock_now_clears_everything_and_locks_the_session(ui_users, ui_clip) -> None:
     from tests.fixtures_ui import add_testimony, make_segments
 
@@ -93,6 +97,7 @@ def test_unlock_then_lock_now_clears_everything_and_locks_the_session(ui_users, 
         sess.load("CASE-1")  # the session itself was locked: its keys are gone
 
 
+@pytest.mark.slow
 def test_idle_window_locks_itself(ui_users) -> None:
     at = open_app(ui_users["tanya"])
     assert "Testimonies" in [t.value for t in at.title]

@@ -151,6 +151,7 @@ def _append_many(root: str, who: str, n: int) -> None:
         log.append(who, "view", version=i)
 
 
+@pytest.mark.slow
 def test_two_processes_append_without_interleaving(tmp_path: Path) -> None:
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_append_many, args=(str(tmp_path), who, 30)) for who in ("a", "b")]

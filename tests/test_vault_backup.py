@@ -22,6 +22,7 @@ def _fill(s: Any, vault_clip: Path) -> bytes:
     return data
 
 
+@pytest.mark.slow
 def test_backup_restore_verify(vault_editor: Any, tmp_path: Path, vault_clip: Path) -> None:
     data = _fill(vault_editor, vault_clip)
     archive = vault_editor.backup(tmp_path / "backup.twbackup")
@@ -40,6 +41,7 @@ def test_backup_restore_verify(vault_editor: Any, tmp_path: Path, vault_clip: Pa
         vs.restore(archive, tmp_path / "restored")
 
 
+@pytest.mark.slow
 def test_damaged_archive_is_refused_and_leaves_nothing(vault_editor: Any, tmp_path: Path, vault_clip: Path) -> None:
     _fill(vault_editor, vault_clip)
     archive = vault_editor.backup(tmp_path / "b.twbackup")
@@ -56,6 +58,7 @@ def test_damaged_archive_is_refused_and_leaves_nothing(vault_editor: Any, tmp_pa
         vs.restore(tmp_path / "junk", tmp_path / "r2")
 
 
+@pytest.mark.slow
 def test_altered_manifest_is_detected(vault_editor: Any, tmp_path: Path, vault_clip: Path) -> None:
     """Someone rebuilds the archive with a consistent but forged manifest: its MAC gives it away."""
     _fill(vault_editor, vault_clip)
@@ -74,6 +77,7 @@ def test_altered_manifest_is_detected(vault_editor: Any, tmp_path: Path, vault_c
     assert any("manifest" in p.lower() for p in report.problems)
 
 
+@pytest.mark.slow
 def test_shred_and_backups(vault_editor: Any, vault_path: Path, tmp_path: Path, vault_clip: Path) -> None:
     """What holds after a shred.
 

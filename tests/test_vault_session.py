@@ -40,6 +40,7 @@ def _segments() -> list[Segment]:
             Segment(1.0, 4.0, "тенге сколько будет стоить", "")]
 
 
+@pytest.mark.slow
 def test_round_trip_of_every_record_kind(vault_editor: Any, vault_path: Path, vault_clip: Path) -> None:
     meta = TestimonyMeta(case_code="CH-2019-014", interview_date="2019-05-02", interviewer="edna",
                          consent_scope="documentation, court", sensitivity="high", notes="met in Tbilisi")
@@ -105,6 +106,7 @@ def _as_dict(entry: AuditEntry) -> dict[str, Any]:
     return dataclasses.asdict(entry)
 
 
+@pytest.mark.slow
 def test_stale_revision_is_a_conflict_and_nothing_is_lost(vault_sessions: dict[str, Any]) -> None:
     edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
     edna.create_testimony(TestimonyMeta(case_code="C-1"))
@@ -182,6 +184,7 @@ def test_corrupted_slot_is_a_clear_error(vault_editor: Any, vault_path: Path) ->
     vs.unlock(vault_path, "edna", PASSPHRASE)
 
 
+@pytest.mark.slow
 def test_removed_user_opens_nothing_after_rotation(vault_sessions: dict[str, Any], vault_path: Path) -> None:
     edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
     edna.create_testimony(TestimonyMeta(case_code="K-1"))
@@ -222,6 +225,7 @@ def test_last_editor_and_self_removal_refused(vault_editor: Any) -> None:
         vault_editor.remove_user("edna")
 
 
+@pytest.mark.slow
 def test_change_passphrase(vault_editor: Any, vault_path: Path) -> None:
     with pytest.raises(users.WrongPassphraseError):
         vault_editor.change_passphrase("not the passphrase at all", OTHER_PASSPHRASE)
@@ -259,6 +263,7 @@ def test_shred_destroys_key_and_data(vault_editor: Any, vault_path: Path, vault_
     assert vault_editor.load("S-1").segments == []
 
 
+@pytest.mark.slow
 def test_throttling_grows_and_persists_across_processes(vault_editor: Any, vault_path: Path) -> None:
     for _ in range(users.FREE_ATTEMPTS):
         with pytest.raises(users.WrongPassphraseError):
@@ -323,6 +328,7 @@ def test_bad_audio_is_refused_with_a_media_error(vault_editor: Any) -> None:
     assert vault_editor.load("B-1").status is Status.CREATED
 
 
+@pytest.mark.slow
 def test_real_kdf_parameters_once(real_kdf: None, tmp_path: Path) -> None:
     from workstation.vault import crypto
 

@@ -36,6 +36,7 @@ def two_cases(vault_editor: Any, vault_clip: Path, eval_asr_dir: Path) -> Any:
     return vault_editor
 
 
+@pytest.mark.slow
 def test_flipped_byte_in_a_recording(two_cases: Any, vault_path: Path) -> None:
     s = two_cases
     path = _object(vault_path, s, "A-1", "original", blob=True)

@@ -49,6 +49,7 @@ def test_untranscribed_speech_is_stored_listed_and_blocks_approval(vault_editor:
     assert vault_editor.load("UT-1").status is tm.Status.APPROVED
 
 
+@pytest.mark.slow
 def test_cli_shows_adds_retimes_and_removes_segments(vault_editor: Any, vault_path: Path, vault_clip: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     _processed(vault_editor, vault_clip)
