@@ -1,5 +1,6 @@
 """Fixtures for the vault tests: cheaper (still memory-hard) Argon2id for speed, vaults with users per role,
-a real recording from the evaluation set.
+a real recording from the evaluation set, and ``seal_clip`` (a sealed recording without re-running the intake
+check in a sealed worker for every test).
 
 ``_fast_kdf`` is autouse for the whole suite (every area creates vaults): new key slots use the minimum
 memory the crypto module allows with one pass. Tests that need the production parameters use the
