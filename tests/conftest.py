@@ -26,6 +26,19 @@ pytest_plugins = [
 ]
 
 
+# Fixtures that load Whisper or run the whole pipeline. A test that uses one is slow by definition: it must say so
+# (@pytest.mark.slow), or `pytest -m "not slow and not browser"` would stop being the fast inner loop.
+MODEL_FIXTURES = frozenset({"transcriber", "eval_results", "whisper_route_result"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = [item.nodeid for item in items
+                if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None]
+    if unmarked:
+        raise pytest.UsageError("these tests load a real model but are not marked @pytest.mark.slow:\n  "
+                                + "\n  ".join(unmarked))
+
+
 @pytest.fixture(scope="session")
 def eval_asr_dir() -> Path:
     if not (EVAL_ASR / "manifest.csv").exists():

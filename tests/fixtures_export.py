@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from workstation.services import intake
+from tests.fixtures_vault import seal_clip
+from workstation.speech.pipeline import PipelineResult
+from workstation.vault.session import VaultSession
 from workstation.domain.testimony import (
     EnglishRoute,
     Revision,
@@ -187,17 +189,16 @@ def every_readable_form(name: str, data: bytes) -> str:
 EXPORT_CASE = "TW-2024-017"
 
 
-def store_sample(session, *, approved: bool, recording: bytes, segments: list[Segment] | None = None,
+def store_sample(session: VaultSession, *, approved: bool, recording: bytes, segments: list[Segment] | None = None,
                  case: str = EXPORT_CASE) -> None:
     """Create, ingest, 'process' (the sample segments), review and optionally approve a testimony."""
     from workstation.domain.testimony import set_reviewed
 
     session.create_testimony(TestimonyMeta(case, interview_date="2024-03-12", interviewer="anna",
                                            consent_scope="research, court", notes="Ахмед mentioned twice"))
-    intake.seal_recording(session, case, recording, "interview.wav")
-    session.store_processing_result(case, PipelineResult(
-        segments=segments or sample_segments(), language="ru", language_probability=0.99, duration_s=30.0,
-        warnings=[], models=dict(make_testimony().models)))
+    seal_clip(session, case, recording, "interview.wav")
+    session.store_processing_result(case, PipelineResult(segments or sample_segments(), "ru", 0.99, 30.0,
+                                                         models=dict(make_testimony().models)))
 
     def review_all(t):
         for seg in t.segments:

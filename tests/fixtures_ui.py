@@ -8,18 +8,21 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.fixtures_vault import PASSPHRASE, clip_path
+from tests.fixtures_vault import PASSPHRASE, clip_path, seal_clip
 from workstation.platform.config import REPO_ROOT
 from workstation.domain.testimony import EnglishRoute, Segment, TestimonyMeta, Word
-from workstation.services import intake
+from workstation.vault.session import VaultSession
+from tests.waiting import WaitTimeout, wait_until
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 APP = REPO_ROOT / "workstation" / "ui" / "app.py"
 __all__ = ["PASSPHRASE", "clip_path"]
@@ -43,7 +46,7 @@ def make_segments(n: int, *, seg_s: float = 2.0, low_every: int = 3) -> list[Seg
     return segs
 
 
-def store_result(session: Any, case: str, segments: list[Segment], duration_s: float = 0.0) -> None:
+def store_result(session: VaultSession, case: str, segments: list[Segment], duration_s: float = 0.0) -> None:
     """Store fixture segments as a processing result, through the vault's real API."""
     from workstation.speech.pipeline import PipelineResult
 
@@ -53,10 +56,10 @@ def store_result(session: Any, case: str, segments: list[Segment], duration_s: f
     session.store_processing_result(case, result)
 
 
-def add_testimony(session: Any, case: str, clip: Path, segments: list[Segment] | None = None) -> None:
+def add_testimony(session: VaultSession, case: str, clip: Path, segments: list[Segment] | None = None) -> None:
     """A testimony with a real sealed recording and, if given, segments stored as its processing result."""
     session.create_testimony(TestimonyMeta(case_code=case, interviewer=session.user, consent_scope="documentation"))
-    intake.seal_recording(session, case, clip.read_bytes(), clip.name)
+    seal_clip(session, case, clip.read_bytes(), clip.name)
     if segments is not None:
         store_result(session, case, segments)
 
@@ -72,7 +75,7 @@ def ui_vault(vault_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 
 
 @pytest.fixture()
-def ui_users(ui_vault: Path, vault_sessions: dict[str, Any]) -> dict[str, Any]:
+def ui_users(ui_vault: Path, vault_sessions: dict[str, VaultSession]) -> dict[str, VaultSession]:
     """Unlocked sessions of edna (editor), ivan and inna (interviewers), tanya (translator), app pointed there."""
     return vault_sessions
 
@@ -97,13 +100,20 @@ def start_app(port: int, vault: Path, *, log: Any = subprocess.DEVNULL, timeout:
     env = dict(os.environ, WORKSTATION_VAULT=str(vault), PYTHONUNBUFFERED="1", **(env or {}))
     cmd = [sys.executable, "-m", "workstation.cli.main", "app", "--port", str(port), "--vault", str(vault)]
     proc = subprocess.Popen([*(prefix or []), *cmd], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
+
+    def answers_or_exited() -> bool:
+        if proc.poll() is not None:
+            return True
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                break
+                return True
         except OSError:
-            time.sleep(0.3)
+            return False
+
+    try:
+        wait_until(answers_or_exited, timeout, interval=0.2)
+    except WaitTimeout:
+        pass  # the caller's first request says what is wrong (and stop_app cleans up)
     return proc
 
 
@@ -126,7 +136,7 @@ def stop_app(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def open_app(session: Any = None, page: str | None = None, timeout: float = 60) -> Any:
+def open_app(session: VaultSession | None = None, page: str | None = None, timeout: float = 60) -> AppTest:
     """Run the app in AppTest, unlocked as ``session`` (if given), optionally switched to ``page``."""
     from streamlit.testing.v1 import AppTest
 
@@ -139,13 +149,12 @@ def open_app(session: Any = None, page: str | None = None, timeout: float = 60) 
     return at
 
 
-def texts(at: Any) -> str:
+def texts(at: AppTest) -> str:
     """Everything a person reads on the page (markdown, captions, alerts, titles), as one string."""
-    parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success"):
-        parts.extend(str(e.value) for e in getattr(at, kind))
-    return "\n".join(parts)
+    shown = [*at.title, *at.header, *at.subheader, *at.markdown, *at.caption, *at.error, *at.warning, *at.info,
+             *at.success]
+    return "\n".join(str(e.value) for e in shown)
 
 
-def assert_no_exception(at: Any) -> None:
+def assert_no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]

@@ -1,5 +1,6 @@
 """Fixtures for the vault tests: cheaper (still memory-hard) Argon2id for speed, vaults with users per role,
-a real recording from the evaluation set.
+a real recording from the evaluation set, and ``seal_clip`` (a sealed recording without re-running the intake
+check in a sealed worker for every test).
 
 ``_fast_kdf`` is autouse for the whole suite (every area creates vaults): new key slots use the minimum
 memory the crypto module allows with one pass. Tests that need the production parameters use the
@@ -10,47 +11,35 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from workstation.services import intake
+from workstation.speech.media import MediaInfo
+from workstation.vault import crypto, session
+from workstation.vault.session import RecordingInfo, VaultSession
 
 PASSPHRASE = "lamp orbit cedar violin"
 OTHER_PASSPHRASE = "quiet harbour 7 tulips"
 
 
-def cheap_kdf_params() -> Any:
-    """The production KdfParams with one pass and the smallest memory the crypto module accepts."""
-    from workstation.vault import crypto
-
-    params = crypto.KdfParams()
-    changes: dict[str, Any] = {}
-    for f in dataclasses.fields(params):
-        if f.name in ("iterations", "time_cost", "passes", "t_cost"):
-            changes[f.name] = 1
-        elif f.name in ("lanes", "parallelism", "threads"):
-            changes[f.name] = 1
-        elif f.name in ("memory_kib", "memory_cost", "m_cost", "memory_kb"):
-            changes[f.name] = getattr(crypto, "MIN_MEMORY_KIB", 64 * 1024)
-    return dataclasses.replace(params, **changes)
+def cheap_kdf_params() -> crypto.KdfParams:
+    """The production KdfParams with one pass, one lane and the smallest memory the crypto module accepts."""
+    return dataclasses.replace(crypto.KdfParams(), memory_kib=crypto.MIN_MEMORY_KIB, iterations=1, lanes=1)
 
 
 @pytest.fixture(autouse=True)
 def _fast_kdf(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     if "real_kdf" in request.fixturenames:
         return
-    try:
-        from workstation.vault import session
-    except ImportError:  # the vault is not importable (another area's test runs without it)
-        return
     monkeypatch.setattr(session, "KDF_PARAMS", cheap_kdf_params())
 
 
 @pytest.fixture()
 def real_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    from workstation.vault import session
-
     monkeypatch.setattr(session, "KDF_PARAMS", None)
 
 
@@ -60,20 +49,16 @@ def vault_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def vault_editor(vault_path: Path) -> Iterator[Any]:
+def vault_editor(vault_path: Path) -> Iterator[VaultSession]:
     """A fresh vault with one editor ("edna"); the unlocked session."""
-    from workstation.vault import session
-
     s = session.create_vault(vault_path, "edna", PASSPHRASE)
     yield s
     s.lock()
 
 
 @pytest.fixture()
-def vault_sessions(vault_editor: Any, vault_path: Path) -> dict[str, Any]:
+def vault_sessions(vault_editor: VaultSession, vault_path: Path) -> dict[str, VaultSession]:
     """Unlocked sessions for edna (editor), ivan and inna (interviewers), tanya (translator)."""
-    from workstation.vault import session
-
     for name, role in (("ivan", "interviewer"), ("inna", "interviewer"), ("tanya", "translator")):
         vault_editor.add_user(name, role, PASSPHRASE)
     out = {"edna": vault_editor}
@@ -97,3 +82,19 @@ def vault_clip(eval_asr_dir: Path) -> Path:
 def vault_files(root: Path) -> dict[str, bytes]:
     """Every file of a vault folder (relative path -> bytes), to prove "nothing changed"."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+_CHECKED: dict[str, MediaInfo] = {}  # sha256 of an upload -> what the intake check found
+
+
+def seal_clip(s: VaultSession, case: str, data: bytes, filename: str) -> RecordingInfo:
+    """Seal ``data`` as the recording of ``case``, as intake does, running the intake check once per distinct bytes.
+
+    The check starts a sealed worker (about a second); tests that only need a sealed recording share its answer
+    for the same clip. Tests of the intake itself call `intake.seal_recording` / `intake.new_testimony`.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    if digest not in _CHECKED:
+        _CHECKED[digest] = intake.check_upload(data)
+    info = _CHECKED[digest]
+    return s.ingest_recording(case, data, filename, container=info.container, duration_s=info.duration_s)

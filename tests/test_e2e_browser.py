@@ -29,7 +29,6 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 import wave
 import zipfile
 from pathlib import Path
@@ -38,6 +37,7 @@ import pytest
 
 from tests.egress import STRACE_ARGS, parse_trace
 from tests.fixtures_ui import free_port, start_app, stop_app
+from tests.waiting import wait_until
 from workstation.platform.config import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,6 +53,8 @@ RECORDING_BYTES = 1_300_000  # over Starlette's 1 MB spool threshold; about 40 s
 # Chromium's session-restore files keep the state of the page's form fields (text typed into them) for "reopen
 # closed tabs", at moments of its choosing. No server response controls that: README ("what is not enforced")
 # says to use a private window. These files are scanned and reported, but only the rest of the profile is asserted.
+# what the server logs when a window that was unlocked goes away (its vault session is then locked)
+WINDOW_CLOSED_LOG = "a window disconnected while unlocked: its vault session was locked"
 SESSION_RESTORE = ("Sessions", "Current Session", "Last Session", "Current Tabs", "Last Tabs")
 
 pytestmark = [
@@ -308,7 +310,8 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path, tmp_path: Path) 
             target = _walk_through(page, base, clip, shot)
             # a window closed while unlocked: its vault session is locked by the server within seconds
             page.close()
-            time.sleep(12)
+            wait_until(lambda: WINDOW_CLOSED_LOG in Path(server["log"]).read_text(errors="replace"), 60, interval=0.5,
+                       message="the server did not lock the session of the closed window within 60 s")
         except Exception:
             page.screenshot(path=str(OUT / "failure.png"), full_page=True)
             raise
@@ -338,7 +341,7 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path, tmp_path: Path) 
     assert not watch.non_loopback(), f"the server connected beyond this machine: {watch.non_loopback()}"
     log_text = Path(server["log"]).read_text(errors="replace")
     assert "network guard blocked" not in log_text, log_text[-3000:]
-    assert "a window disconnected while unlocked: its vault session was locked" in log_text, log_text[-3000:]
+    assert WINDOW_CLOSED_LOG in log_text, log_text[-3000:]
 
     # egress below Python, from every process the product started: nothing beyond loopback, no DNS at all
     egress = parse_trace(server["trace"].read_text(errors="replace"))

@@ -19,6 +19,7 @@ from workstation.vault.permissions import PermissionDeniedError
 RECIPIENT = "river stone 42 maple"
 
 
+@pytest.mark.slow
 def test_folder_export_has_manifest_and_verifies(export_vault, clip_bytes, tmp_path):
     out = tmp_path / "out"
     result = export_testimony(export_vault, EXPORT_CASE, out, "docx,pdf,srt,vtt,txt,json,audio")
@@ -37,7 +38,7 @@ def test_folder_export_has_manifest_and_verifies(export_vault, clip_bytes, tmp_p
     assert m["models"]["translation"]["name"] == "argos ru-en"
     assert m["english_routes"] == {"none": 0, "argos": 5, "whisper-translate": 0, "human": 1}
     assert len(m["audit_head"]) >= 32
-    entry = [e for e in export_vault.audit_entries() if getattr(e, "action", None) == "exported"][-1]
+    entry = [e for e in export_vault.audit_entries() if e.action == "exported"][-1]
     assert sha256_hex((out / MANIFEST_NAME).read_bytes()) in json.dumps(vars(entry) if not isinstance(entry, dict) else entry, default=str)
     assert verify_export(out) == []
 
@@ -87,6 +88,7 @@ def test_zip_export_verifies_and_detects_tampering(export_vault, tmp_path):
     assert verify_export(tampered)[0].startswith(f"modified: {EXPORT_CASE}.txt")
 
 
+@pytest.mark.slow
 def test_encrypted_export_round_trip_and_wrong_passphrase(export_vault, tmp_path):
     result = export_testimony(export_vault, EXPORT_CASE, tmp_path / "send", "txt,json,pdf", passphrase=RECIPIENT)
     assert result.encrypted and result.path.suffix == ".twx" and is_encrypted_export(result.path)
@@ -115,6 +117,7 @@ def test_weak_recipient_passphrase_refused_before_anything_is_written(export_vau
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_only_editors_export(vault_sessions, clip_bytes, tmp_path):
     store_sample(vault_sessions["edna"], approved=True, recording=clip_bytes)
     for name in ("tanya",):

@@ -102,6 +102,7 @@ def test_txt_round_trip(testimony):
         assert block in text
 
 
+@pytest.mark.slow
 def test_draft_watermark_in_every_format(draft_testimony):
     files = render_files(draft_testimony, ["docx", "pdf", "srt", "vtt", "txt", "json"], draft=True, info=INFO)
     assert len(files) == 10

@@ -24,8 +24,8 @@ def test_cli_main_hardens_before_running_a_command(tmp_path):
     """Through the real console entry point: a file the CLI writes is private to the user."""
     script = (
         "import sys, resource; sys.argv = ['workstation', 'version']\n"
-        "from workstation import cli\n"
-        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "from workstation.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
         f"open({str(tmp_path / 'probe')!r}, 'w').close()\n"
         "print(resource.getrlimit(resource.RLIMIT_CORE)[0])\n"
     )
@@ -38,9 +38,10 @@ def test_cli_process_is_not_dumpable_and_can_lock_key_pages() -> None:
     """PR_SET_DUMPABLE 0: same-user processes cannot ptrace it or read /proc/PID/mem; a key buffer can be mlocked."""
     script = (
         "import sys; sys.argv = ['workstation', 'version']\n"
-        "from workstation import cli, hardening\n"
+        "from workstation.cli.main import main\n"
+        "from workstation.platform import hardening\n"
         "print(hardening.is_dumpable())\n"
-        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print(hardening.is_dumpable(), hardening.lock_in_memory(bytes(range(32)) * 2))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)

@@ -80,6 +80,7 @@ def _disguised(tmp_path: Path) -> list[Path]:
     return files
 
 
+@pytest.mark.slow
 def test_disguised_playlists_and_sdp_are_refused_without_opening_a_socket(tmp_path: Path) -> None:
     files = _disguised(tmp_path)
     stdout, trace = _traced(tmp_path, PROBE, [str(p) for p in files])
@@ -88,6 +89,7 @@ def test_disguised_playlists_and_sdp_are_refused_without_opening_a_socket(tmp_pa
     assert not INET_SOCKET.findall(trace), [line for line in trace.splitlines() if INET_SOCKET.search(line)]
 
 
+@pytest.mark.slow
 def test_the_trace_sees_ffmpeg_sockets_when_the_format_is_guessed(tmp_path: Path) -> None:
     """Control: FFmpeg's default open of the disguised SDP binds a UDP port, and strace shows it."""
     sdp = tmp_path / "sdp.wav"

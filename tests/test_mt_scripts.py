@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from workstation.platform.config import REPO_ROOT
 
 
@@ -14,6 +16,7 @@ def _run(args: list[str], models) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_bench_mt_runs_on_the_tiny_package(no_argos_models, eval_mt_dir):
     done = _run(["scripts/bench_mt.py", "--segments", "12", "--data", str(eval_mt_dir)], no_argos_models)
     assert done.returncode == 0, done.stderr
@@ -28,6 +31,7 @@ def test_eval_mt_without_a_package_says_so_and_exits_0(no_argos_models, eval_mt_
     assert "No Argos Russian→English package is installed" in done.stdout
 
 
+@pytest.mark.slow
 def test_eval_mt_scores_a_package_file(no_argos_models, eval_mt_dir, tiny_argos_file):
     done = _run(
         ["scripts/eval_mt.py", "--limit", "5", "--data", str(eval_mt_dir), "--package", str(tiny_argos_file)],

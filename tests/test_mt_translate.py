@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+import urllib.error
 
 import pytest
 import razdel
@@ -78,6 +79,7 @@ def test_output_is_aligned_one_to_one(argos_translator):
     assert argos_translator.translate(["", " \n "]) == ["", ""]
 
 
+@pytest.mark.slow
 def test_all_sentences_of_all_segments_go_through_a_few_batched_calls(argos_translator, counting):
     texts = _segments(90)
     sentences = {s.text for t in texts for s in razdel.sentenize(t)}
@@ -106,6 +108,7 @@ def test_repeated_sentences_are_translated_once(argos_translator, counting):
     assert out[0] == out[3] and out[1].startswith(out[0])
 
 
+@pytest.mark.slow
 def test_translation_is_deterministic_and_barely_depends_on_the_batch(argos_translator):
     texts = _segments(30)
     first = argos_translator.translate(texts)
@@ -131,6 +134,7 @@ def test_progress_and_cancel(argos_translator):
         argos_translator.units_per_call = 512
 
 
+@pytest.mark.slow
 def test_glossary_terms_and_kept_names_appear_verbatim_even_when_inflected(argos_translator):
     glossary = Glossary(
         terms={"подвал": "basement", "полицейский": "police officer", "ФСБ России": "Russian FSB"},
@@ -182,8 +186,9 @@ def test_argostranslates_default_splitter_tries_the_network_and_the_guard_stops_
     import argostranslate.translate
 
     offline.clear_attempts()
-    with pytest.raises(Exception):  # noqa: B017 (urllib wraps the guard's error in URLError)
+    with pytest.raises(urllib.error.URLError) as info:  # urllib wraps the guard's error in URLError
         argostranslate.translate.translate("Меня задержали. Потом отпустили.", "ru", "en")
+    assert isinstance(info.value.reason, offline.NetworkBlockedError), info.value.reason
     attempts = offline.blocked_attempts()
     assert attempts, "the download attempt was not caught by the network guard"
     assert any("github" in a.target for a in attempts)

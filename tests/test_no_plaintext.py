@@ -50,6 +50,7 @@ def _scan(roots: list[Path], needles: dict[str, bytes]) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_nothing_plaintext_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vault_clip: Path) -> None:
     tmp_dir = tmp_path / "tmp"
     tmp_dir.mkdir()

@@ -27,6 +27,7 @@ from workstation.domain.testimony import EnglishRoute, Word
 WER_BOUND = 0.50
 
 
+@pytest.mark.slow
 def test_corpus_wer_on_eval_clips(eval_results):
     refs = [clip.reference for clip, _, _ in eval_results]
     hyps = [normalise(" ".join(s.ru for s in result.segments)) for _, result, _ in eval_results]
@@ -38,6 +39,7 @@ def test_corpus_wer_on_eval_clips(eval_results):
     assert sum(any("а" <= ch <= "я" for ch in h) for h in hyps) >= len(hyps) - 2
 
 
+@pytest.mark.slow
 def test_timestamps_monotonic_and_inside_the_audio(eval_results):
     for clip, result, _ in eval_results:
         assert result.duration_s == pytest.approx(clip.duration_s, abs=0.1)
@@ -53,6 +55,7 @@ def test_timestamps_monotonic_and_inside_the_audio(eval_results):
                 word_end = w.end
 
 
+@pytest.mark.slow
 def test_words_and_confidences(eval_results):
     segments = [seg for _, result, _ in eval_results for seg in result.segments]
     assert segments
@@ -67,6 +70,7 @@ def test_words_and_confidences(eval_results):
     assert max(confidences) > 0.8 and min(confidences) < max(confidences)  # real, varying probabilities
 
 
+@pytest.mark.slow
 def test_progress_reports_and_models_record(eval_results):
     for _, result, reports in eval_results:
         fractions = [f for f, _ in reports]
@@ -78,12 +82,14 @@ def test_progress_reports_and_models_record(eval_results):
         assert result.language == "ru"
 
 
+@pytest.mark.slow
 def test_no_text_invented_over_room_noise(transcriber):
     rng = np.random.default_rng(11)
     noise = (rng.standard_normal(SR * 20) * 0.003).astype(np.float32)
     assert transcriber.transcribe(noise) == []
 
 
+@pytest.mark.slow
 def test_language_detection_on_russian(transcriber, clip_samples):
     guess = transcriber.detect_language(clip_samples)
     assert guess.language == "ru" and guess.russian > 0.5
@@ -162,6 +168,7 @@ def _accounted_for(audio: np.ndarray, segments) -> list[tuple[float, float]]:
     return coverage.uncovered(speech, words, whole=[(s.start, s.end) for s in segments if not s.words])
 
 
+@pytest.mark.slow
 def test_two_workers_lose_nothing_at_the_cut(transcriber, eval_clips):
     """The split shares out whole speech chunks, so the clips either side of the cut come through whole.
 
@@ -188,6 +195,7 @@ def test_two_workers_lose_nothing_at_the_cut(transcriber, eval_clips):
             assert jiwer.cer(ref, _words_in(segs, start, end) or "-") <= 0.5, (workers, ref)
 
 
+@pytest.mark.slow
 def test_speech_the_decoder_skips_is_decoded_again(transcriber, eval_clips, monkeypatch):
     """A first pass that returns no words for one clip's speech: the coverage check decodes it again."""
     audio, places = _joined(eval_clips, 6)
@@ -229,6 +237,7 @@ def _deaf_between(monkeypatch, start: float, end: float) -> None:
     monkeypatch.setattr(Transcriber, "_redecode", lambda self, *a, **k: [])
 
 
+@pytest.mark.slow
 def test_speech_nothing_can_transcribe_becomes_an_untranscribed_segment(transcriber, eval_clips, monkeypatch):
     """When decoding again also finds nothing, the stretch is an explicit, flagged, empty segment."""
     audio, places = _joined(eval_clips, 4)
@@ -244,6 +253,7 @@ def test_speech_nothing_can_transcribe_becomes_an_untranscribed_segment(transcri
     assert [s.start for s in segs] == sorted(s.start for s in segs)
 
 
+@pytest.mark.slow
 def test_reversed_speech_is_accounted_for(transcriber, eval_clips):
     """A real case Whisper cannot transcribe: speech played backwards sounds like speech to the detector.
 
@@ -261,6 +271,7 @@ def test_reversed_speech_is_accounted_for(transcriber, eval_clips):
         assert s.untranscribed == (s.ru == "")
 
 
+@pytest.mark.slow
 def test_coverage_on_the_eval_clips_joined(eval_clips, transcriber):
     """All 25 eval clips (every subset) joined into one recording: every stretch of speech accounted for."""
     audio, places = _joined(eval_clips, len(eval_clips), pause_s=1.2)
@@ -270,6 +281,7 @@ def test_coverage_on_the_eval_clips_joined(eval_clips, transcriber):
     assert jiwer.wer(reference, normalise(" ".join(s.ru for s in segs))) <= WER_BOUND
 
 
+@pytest.mark.slow
 def test_pipeline_reports_untranscribed_speech_and_leaves_its_english_to_a_person(whisper_base, eval_clips, monkeypatch):
     """Through run_pipeline (Whisper English route): the gap is a segment, flagged, warned about, not translated."""
     from workstation.speech import media

@@ -43,6 +43,7 @@ def whisper_route_result(whisper_base, joined_recording):
     return result, reports
 
 
+@pytest.mark.slow
 def test_whisper_translation_fallback_is_aligned_and_labelled(whisper_route_result):
     result, reports = whisper_route_result
     assert len(result.segments) >= 8
@@ -62,6 +63,7 @@ def test_whisper_translation_fallback_is_aligned_and_labelled(whisper_route_resu
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
+@pytest.mark.slow
 def test_windows_keep_time_order_and_cover_the_recording(whisper_route_result, joined_recording):
     result, _ = whisper_route_result
     duration = media.probe(joined_recording).duration_s
@@ -73,6 +75,7 @@ def test_windows_keep_time_order_and_cover_the_recording(whisper_route_result, j
     assert len({s.id for s in result.segments}) == len(result.segments)
 
 
+@pytest.mark.slow
 def test_retranslate_with_whisper_needs_and_uses_the_audio(whisper_route_result, joined_recording):
     result, _ = whisper_route_result
     chosen = result.segments[2:5]
@@ -85,6 +88,7 @@ def test_retranslate_with_whisper_needs_and_uses_the_audio(whisper_route_result,
     assert pipeline.retranslate([], None) == []
 
 
+@pytest.mark.slow
 def test_cancel_before_start_and_midway(whisper_base, joined_recording):
     cancel = threading.Event()
     cancel.set()
@@ -113,6 +117,7 @@ def test_bad_input_fails_before_any_model_is_needed(tmp_path, monkeypatch):
         pipeline.run_pipeline(b"")
 
 
+@pytest.mark.slow
 def test_silent_recording_is_refused(whisper_base):
     with pytest.raises(media.SilentMediaError):
         pipeline.run_pipeline(media.wav_bytes(np.zeros(SR * 3, np.float32)), pipeline.PipelineOptions(device="cpu"))
@@ -135,6 +140,7 @@ def test_no_network_was_attempted_by_the_pipeline():
 # --- the CLI ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_transcribe_json(whisper_base, eval_asr_dir, eval_clips):
     clip = max(eval_clips, key=lambda c: c.duration_s)
     result = CliRunner().invoke(app, ["transcribe", str(eval_asr_dir / clip.name), "--json"])
@@ -145,6 +151,7 @@ def test_cli_transcribe_json(whisper_base, eval_asr_dir, eval_clips):
     assert all(0 <= s["confidence"] <= 1 and s["words"] for s in payload["segments"])
 
 
+@pytest.mark.slow
 def test_cli_transcribe_text_with_translation(whisper_base, eval_asr_dir, eval_clips):
     if pipeline.english_route() is not EnglishRoute.WHISPER:
         pytest.skip("Argos installed")
@@ -155,6 +162,7 @@ def test_cli_transcribe_text_with_translation(whisper_base, eval_asr_dir, eval_c
     assert "confidence" in result.stdout
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_clear_line(tmp_path):
     exe = Path(sys.executable).with_name("workstation")
     junk = tmp_path / "notes.txt"
@@ -171,6 +179,7 @@ def test_cli_errors_are_one_clear_line(tmp_path):
 # --- with an Argos package installed (the tiny real-format package the MT tests build) --------------
 
 
+@pytest.mark.slow
 def test_argos_route_batched_aligned_and_recorded(argos_models, whisper_base, eval_clips):
     from workstation.speech import models
     from workstation.domain.glossary import Glossary
@@ -199,6 +208,7 @@ def test_argos_route_batched_aligned_and_recorded(argos_models, whisper_base, ev
 # --- language detection -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_english_recording_gets_a_warning_but_is_still_processed(whisper_base):
     from tests.fixtures_pipeline import english_speech
 
@@ -214,6 +224,7 @@ def test_english_recording_gets_a_warning_but_is_still_processed(whisper_base):
     assert "morning" in " ".join(s.ru for s in auto.segments).lower()
 
 
+@pytest.mark.slow
 def test_russian_recording_and_noise_get_no_language_warning(whisper_base, eval_clips):
     options = pipeline.PipelineOptions(device="cpu", translate=False, detect_language=True)
     clip = max(eval_clips, key=lambda c: c.duration_s)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures_export import every_readable_form
+from tests.fixtures_vault import seal_clip
 from workstation.domain.testimony import EnglishRoute, Segment, Testimony, TestimonyMeta
 from workstation.evidence import redact as rd
 from workstation.evidence.redact.align import skeleton
@@ -102,11 +103,12 @@ def test_the_table_digest_changes_with_every_decision() -> None:
 
 def _store(session: Any, clip: Path, segments: list[Segment]) -> None:
     session.create_testimony(TestimonyMeta(CASE))
-    intake.seal_recording(session, CASE, clip.read_bytes(), "clip.wav")
+    seal_clip(session, CASE, clip.read_bytes(), "clip.wav")
     session.store_processing_result(CASE, PipelineResult(segments=segments, language="ru", language_probability=1.0,
                                                          duration_s=15.0, models={"asr": "base"}))
 
 
+@pytest.mark.slow  # natasha (a real NER model)
 def test_a_redacted_export_refuses_while_in_doubt_then_holds_no_form_of_the_name(
         vault_editor: Any, vault_clip: Path, tmp_path: Path) -> None:
     _store(vault_editor, vault_clip, _segments())
@@ -133,6 +135,7 @@ def test_a_redacted_export_refuses_while_in_doubt_then_holds_no_form_of_the_name
     assert "Муродиан" not in " ".join(r.details for r in rows)
 
 
+@pytest.mark.slow  # natasha (a real NER model)
 def test_mentions_show_each_sentence_and_where(vault_editor: Any, vault_clip: Path) -> None:
     _store(vault_editor, vault_clip, _segments())
     table = redactions.decide(vault_editor, CASE, Decisions(add=[("PER", MURAD)]))
@@ -147,6 +150,7 @@ def test_mentions_show_each_sentence_and_where(vault_editor: Any, vault_clip: Pa
     assert [r.segment_id for r in preview] == ["s0", "s1", "s3"]
 
 
+@pytest.mark.slow  # natasha (a real NER model)
 def test_only_an_editor_decides_or_vouches_for_the_english(vault_sessions: dict[str, Any], vault_clip: Path) -> None:
     _store(vault_sessions["edna"], vault_clip, _segments())
     redactions.decide(vault_sessions["edna"], CASE, Decisions(add=[("PER", MURAD)]))
@@ -182,6 +186,7 @@ def test_a_real_clip_naming_someone_is_redacted_in_both_languages_or_refused(
     assert [f for f in forms if f in blob] == []
 
 
+@pytest.mark.slow  # natasha (a real NER model)
 def test_a_whole_segment_is_redacted_in_both_languages_and_its_audio(vault_editor: Any, vault_clip: Path,
                                                                      tmp_path: Path) -> None:
     segments = _segments()[3:]  # no names natasha would suggest: only the editor's choice counts here

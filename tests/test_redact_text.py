@@ -26,6 +26,7 @@ def _by_lemma(suggestions, lemma):
     return next(s for s in suggestions if s.lemma == lemma)
 
 
+@pytest.mark.slow
 def test_suggestions_find_people_places_organisations_and_sensitive_terms():
     t = make_testimony()
     suggestions = rd.suggest(t, Glossary(sensitive=["три дня"], terms={"МВД": "Ministry of Internal Affairs"}))
@@ -39,6 +40,7 @@ def test_suggestions_find_people_places_organisations_and_sensitive_terms():
     assert rd.suggest(t, None)[0].id == rd.suggest(t, None)[0].id  # ids are stable across runs
 
 
+@pytest.mark.slow
 def test_inflected_russian_and_transliterated_english_are_replaced_consistently():
     table = rd.PseudonymTable()
     table.merge(rd.suggest(make_testimony()))
@@ -54,6 +56,7 @@ def test_inflected_russian_and_transliterated_english_are_replaced_consistently(
     assert r.text("an ahead argument, the arguments, Armen") == "an ahead argument, the arguments, Armen"
 
 
+@pytest.mark.slow
 def test_pseudonyms_are_editable_and_validated():
     table = rd.PseudonymTable()
     table.merge(rd.suggest(make_testimony()))
@@ -69,6 +72,7 @@ def test_pseudonyms_are_editable_and_validated():
     assert rd.PseudonymTable.from_dict(json.loads(json.dumps(table.to_dict()))).to_dict() == table.to_dict()
 
 
+@pytest.mark.slow
 def test_words_are_redacted_with_their_time_spans():
     t = make_testimony()
     table = rd.PseudonymTable()
@@ -82,6 +86,7 @@ def test_words_are_redacted_with_their_time_spans():
     assert red.whole_segments == 0 and red.replacements >= 10
 
 
+@pytest.mark.slow
 def test_segment_without_word_timing_is_silenced_whole():
     t = make_testimony()
     t.segments[3].words = []  # text edited beyond the ASR words: the name cannot be placed in time
@@ -123,6 +128,7 @@ def _found_forms(files: dict[str, bytes]) -> list[tuple[str, str]]:
     return hits
 
 
+@pytest.mark.slow
 def test_redacted_export_contains_no_form_of_any_name_in_any_byte(export_vault, tmp_path):
     # control: without redaction the names are there, in Russian and English, so the scan can see them
     plain = export_testimony(export_vault, EXPORT_CASE, tmp_path / "plain", ALL_FORMATS)
@@ -158,6 +164,7 @@ def test_redacted_export_contains_no_form_of_any_name_in_any_byte(export_vault, 
     assert '"decision"' not in blob and '"pseudonym"' not in blob and "accepted" not in blob
 
 
+@pytest.mark.slow
 def test_pure_render_with_table_never_shows_the_table():
     t = make_testimony()
     table = rd.PseudonymTable()
@@ -171,6 +178,7 @@ def test_pure_render_with_table_never_shows_the_table():
     assert "Witness A" in xml and "Ахмед" not in xml and "Akhmed" not in xml
 
 
+@pytest.mark.slow
 def test_cli_redact_list_accept_and_export(export_vault, vault_path, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from workstation.platform import sandbox
-
-from workstation.speech import sealed
 from workstation.platform.config import REPO_ROOT
+from workstation.services import intake
+from workstation.speech import sealed
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="network sealing is Linux-only")
 
@@ -134,6 +134,7 @@ def test_unsealed_report_says_so_plainly() -> None:
     assert not report.sealed and report.describe().startswith("WARNING")
 
 
+@pytest.mark.slow
 def test_real_pipeline_runs_in_the_sealed_worker(vault_clip: Path) -> None:
     from workstation.speech.pipeline import PipelineOptions
     from workstation.domain.testimony import Segment
@@ -147,6 +148,7 @@ def test_real_pipeline_runs_in_the_sealed_worker(vault_clip: Path) -> None:
     assert stages, "no progress came back from the worker"
 
 
+@pytest.mark.slow
 def test_worker_errors_arrive_as_the_same_exception() -> None:
     from workstation.speech.media import NotAudioError
     from workstation.speech.pipeline import PipelineOptions
@@ -173,6 +175,7 @@ def test_a_forged_error_from_the_worker_cannot_name_arbitrary_classes() -> None:
 
 
 @linux_only
+@pytest.mark.slow
 def test_doctor_reports_each_protection_as_checked_here() -> None:
     out = subprocess.run([sys.executable, "-m", "workstation.cli.main", "doctor"], check=False, capture_output=True,
                          text=True, cwd=REPO_ROOT, timeout=120)
@@ -182,6 +185,7 @@ def test_doctor_reports_each_protection_as_checked_here() -> None:
     assert re.search(r"no network \((user and )?network namespace \+ seccomp filter\)", out.stdout), out.stdout
 
 
+@pytest.mark.slow
 def test_retranslation_runs_in_the_sealed_worker(vault_clip: Path) -> None:
     from workstation.speech.pipeline import PipelineOptions
     from workstation.domain.testimony import EnglishRoute, Segment
@@ -224,6 +228,7 @@ print(json.dumps({"seccomp": result.seccomp, "tcp": make(socket.AF_INET, socket.
 
 
 @linux_only
+@pytest.mark.slow
 def test_app_server_filter_allows_tcp_and_unix_but_no_udp_for_it_and_its_children() -> None:
     import json
 
@@ -236,6 +241,7 @@ def test_app_server_filter_allows_tcp_and_unix_but_no_udp_for_it_and_its_childre
                      "child_udp_refused": True}, found
 
 
+@pytest.mark.slow
 def test_an_upload_is_checked_in_the_sealed_worker_not_in_the_app(vault_clip: Path, vault_editor,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Intake parses untrusted bytes: `ingest_recording` asks the worker, never FFmpeg in the process with the keys."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.fixtures_vault import PASSPHRASE
+from tests.fixtures_vault import PASSPHRASE, seal_clip
 from workstation.cli.main import app
 from workstation.domain import testimony as tm
 from workstation.domain.testimony import EnglishRoute, Segment, TestimonyMeta
@@ -27,7 +27,7 @@ CASE = "SV-1"
 
 def _processed(session: Any, clip: Path, segments: list[Segment] | None = None) -> None:
     session.create_testimony(TestimonyMeta(CASE))
-    intake.seal_recording(session, CASE, clip.read_bytes(), "clip.wav")
+    seal_clip(session, CASE, clip.read_bytes(), "clip.wav")
     segments = segments or [
         Segment(0.0, 1.0, "Меня зовут Ахмед.", en="My name is Ahmed.", en_route=EnglishRoute.ARGOS, id="s1"),
         Segment(1.2, 2.0, "Меня задержали.", id="s2"),  # Russian, no English yet
@@ -183,6 +183,7 @@ def test_a_translator_cannot_approve_or_decide_redactions(vault_sessions: dict[s
 # --- redactions: decided from either shell, audited either way ----------------------------------------------
 
 
+@pytest.mark.slow  # natasha (a real NER model)
 def test_every_redaction_decision_is_audited(vault_editor: Any, vault_clip: Path) -> None:
     _processed(vault_editor, vault_clip)
     table = redactions.decide(vault_editor, CASE, Decisions(add=[("PER", "Ахмед")]))

@@ -36,6 +36,7 @@ def running_app(tmp_path: Path):
         stop_app(proc)
 
 
+@pytest.mark.slow
 def test_server_listens_on_loopback_only_and_refuses_other_origins(running_app) -> None:
     import psutil
 
@@ -77,6 +78,7 @@ def _upgrade_status(port: int, origin: str) -> int:
     return int(status_line.split()[1])
 
 
+@pytest.mark.slow
 def test_websocket_from_another_origin_is_refused(running_app) -> None:
     """Another web page open in the same browser must not be able to drive the app (CORS stays on)."""
     port, _proc = running_app
@@ -84,6 +86,7 @@ def test_websocket_from_another_origin_is_refused(running_app) -> None:
     assert _upgrade_status(port, "http://evil.example") in (403, 401, 400)
 
 
+@pytest.mark.slow
 def test_every_response_is_no_store(running_app) -> None:
     """Pages, health checks and /media/ (where exports and audio are served) must never enter the browser's cache."""
     import urllib.error
@@ -101,6 +104,7 @@ def test_every_response_is_no_store(running_app) -> None:
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (scripts/test.sh installs it)")
+@pytest.mark.slow
 def test_a_foreign_origin_before_the_first_page_load_reaches_nothing(tmp_path: Path) -> None:
     """The issue's reproduction: one WebSocket with a foreign Origin, before any page was loaded, used to make the
     server resolve checkip.amazonaws.com and connect UDP to 8.8.8.8. Traced below Python: nothing now."""

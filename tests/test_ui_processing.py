@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.fixtures_ui import PASSPHRASE, add_testimony, assert_no_exception, open_app, texts
 from workstation.services import jobs
 from workstation.services.jobs import Job, JobState, SpeedMeter
+from workstation.vault.session import VaultLockedError
 
 
 def _fill_new(at, code: str, files, consent: bool = True):
@@ -27,6 +29,7 @@ def test_speed_meter_estimates_time_left_from_measured_progress() -> None:
     assert eta == pytest.approx(30.0, rel=0.01)
 
 
+@pytest.mark.slow
 def test_consent_and_a_file_are_required(ui_users, ui_clip) -> None:
     at = open_app(ui_users["ivan"], "page_new.py")
     _fill_new(at, "C-1", (ui_clip.name, ui_clip.read_bytes(), "audio/wav"), consent=False)
@@ -35,6 +38,7 @@ def test_consent_and_a_file_are_required(ui_users, ui_clip) -> None:
     assert ui_users["ivan"].list_testimonies() == []
 
 
+@pytest.mark.slow
 def test_not_audio_is_a_clear_message_and_creates_nothing(ui_users) -> None:
     at = open_app(ui_users["ivan"], "page_new.py")
     _fill_new(at, "C-2", ("notes.wav", b"this is a text file, not a recording" * 10, "audio/wav"))
@@ -82,6 +86,7 @@ def _unlocked_via_form(user: str):
     return at.button(key="unlock_btn").click().run()
 
 
+@pytest.mark.slow
 def test_after_restart_a_translator_sees_the_job_reported_as_interrupted(ui_users, ui_clip) -> None:
     add_testimony(ui_users["ivan"], "C-4", ui_clip)
     _interrupted(ui_users["ivan"], "C-4")
@@ -95,6 +100,7 @@ def test_after_restart_a_translator_sees_the_job_reported_as_interrupted(ui_user
     assert not [b for b in at.button if b.key and b.key.startswith(("retry_", "cancel_"))]  # translators cannot
 
 
+@pytest.mark.slow
 def test_after_restart_the_owner_gets_the_job_resumed(ui_users, ui_clip) -> None:
     add_testimony(ui_users["ivan"], "C-5", ui_clip)
     _interrupted(ui_users["ivan"], "C-5")
@@ -109,29 +115,32 @@ def test_after_restart_the_owner_gets_the_job_resumed(ui_users, ui_clip) -> None
     assert queue.get("C-5").state in (JobState.CANCELLED, JobState.DONE)
 
 
+@pytest.mark.slow
 def test_lock_keeps_the_session_until_its_job_ends(ui_users, ui_clip) -> None:
     ivan = ui_users["ivan"]
     add_testimony(ivan, "C-6", ui_clip)
-    release = __import__("threading").Event()
+    started, release = threading.Event(), threading.Event()
 
     def runner(data, options, progress, cancel):
         progress(0.5, "transcribing")
+        started.set()
         release.wait(30)
         raise RuntimeError("stopped by the test")
 
     queue = jobs.JobQueue(runner=runner)
     queue.submit(ivan, "C-6")
-    time.sleep(0.5)
+    assert started.wait(30), "the queue never started the job"
     assert queue.release(ivan) is False  # a job is running: the session stays open for it
     ivan.load("C-6")  # still unlocked
     release.set()
     assert queue.wait_idle(30)
     assert queue.get("C-6").state is JobState.FAILED and "unexpectedly" in queue.get("C-6").error
-    with pytest.raises(Exception):
+    with pytest.raises(VaultLockedError, match="This session is locked"):
         ivan.load("C-6")  # locked once its last job ended
     queue.shutdown()
 
 
+@pytest.mark.slow
 def test_a_missing_model_is_a_clear_message_in_the_queue(ui_users, ui_clip) -> None:
     ivan = ui_users["ivan"]
     add_testimony(ivan, "C-7", ui_clip)

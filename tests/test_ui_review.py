@@ -21,6 +21,7 @@ def _seg(sess, i: int):
     return sess.load("CASE-R").segments[i]
 
 
+@pytest.mark.slow
 def test_page_shows_25_segments_side_by_side_with_low_confidence_marked(review) -> None:
     sess, at = review
     assert_no_exception(at)
@@ -33,6 +34,7 @@ def test_page_shows_25_segments_side_by_side_with_low_confidence_marked(review) 
     assert len([m for m in at.markdown if m.value.startswith("**#")]) == 50
 
 
+@pytest.mark.slow
 def test_pagination_reaches_the_last_segments(review) -> None:
     sess, at = review
     at.get("pagination")[0].set_value(3).run()
@@ -41,6 +43,7 @@ def test_pagination_reaches_the_last_segments(review) -> None:
     assert rows[0].startswith("**#51**") and len(rows) == 10
 
 
+@pytest.mark.slow
 def test_filters_narrow_the_list(review) -> None:
     sess, at = review
     at.pills(key="review_filters").set_value(["Low confidence"]).run()
@@ -49,6 +52,7 @@ def test_filters_narrow_the_list(review) -> None:
     assert rows and all(int(r.split("**")[1][1:]) % 3 == 1 for r in rows)  # segments 0, 3, 6… (numbered from 1)
 
 
+@pytest.mark.slow
 def test_edit_russian_saves_a_revision_and_marks_english_stale(review) -> None:
     sess, at = review
     seg = _seg(sess, 1)
@@ -65,6 +69,7 @@ def test_edit_russian_saves_a_revision_and_marks_english_stale(review) -> None:
     assert at.button(key=f"rt_{seg.id}")  # one-click re-translation is offered
 
 
+@pytest.mark.slow
 def test_conflicting_edit_is_shown_and_nothing_is_overwritten(review) -> None:
     sess, at = review
     seg = _seg(sess, 2)
@@ -92,6 +97,7 @@ def _editor_session(sess):
     return vault.unlock(sess.path, "edna", PASSPHRASE)
 
 
+@pytest.mark.slow
 def test_mark_reviewed_one_and_the_whole_page(review) -> None:
     sess, at = review
     seg = _seg(sess, 0)
@@ -103,6 +109,7 @@ def test_mark_reviewed_one_and_the_whole_page(review) -> None:
     assert all(s.reviewed for s in t.segments[:25]) and not any(s.reviewed for s in t.segments[25:])
 
 
+@pytest.mark.slow
 def test_find_replace_is_limited_to_one_column(review) -> None:
     sess, at = review
     at.radio(key="fr_col").set_value("en").run()
@@ -117,6 +124,7 @@ def test_find_replace_is_limited_to_one_column(review) -> None:
     assert all("version" not in s.ru for s in t.segments)
 
 
+@pytest.mark.slow
 def test_split_and_merge(review) -> None:
     sess, at = review
     seg = _seg(sess, 4)
@@ -134,6 +142,7 @@ def test_split_and_merge(review) -> None:
     assert len(t.segments) == 60 and t.segments[4].start == seg.start and t.segments[4].end == seg.end
 
 
+@pytest.mark.slow
 def test_speaker_rename_and_change(review) -> None:
     sess, at = review
     key = next(t.key for t in at.text_input if t.key and t.key.startswith("spk_witness_"))
@@ -148,6 +157,7 @@ def test_speaker_rename_and_change(review) -> None:
     assert _seg(sess, 0).speaker == "interviewer"
 
 
+@pytest.mark.slow
 def test_play_decodes_exactly_the_span(review) -> None:
     sess, at = review
     seg = _seg(sess, 0)
@@ -162,6 +172,7 @@ def test_play_decodes_exactly_the_span(review) -> None:
     assert abs(n_samples / 16000 - (seg.end - seg.start)) < 0.05
 
 
+@pytest.mark.slow
 def test_approved_testimony_is_read_only(review) -> None:
     sess, at = review
     editor = _editor_session(sess)
@@ -195,6 +206,7 @@ def test_retranslate_stale_segment_with_real_model(ui_users, ui_clip) -> None:
     assert str(after.en_route) in ("argos", "whisper-translate")
 
 
+@pytest.mark.slow
 def test_untranscribed_speech_is_shown_as_work_to_do_and_a_segment_can_be_added(ui_users, ui_clip) -> None:
     from workstation.speech.asr import untranscribed_segment
 

@@ -95,6 +95,7 @@ def test_no_store_middleware_replaces_cache_headers() -> None:
     assert (b"cache-control", b"max-age=3600") in asyncio.run(run("/static/js/main.js"))  # bundled code only
 
 
+@pytest.mark.slow
 def test_pages_warn_plainly_when_the_worker_cannot_be_sealed(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.fixtures_ui import open_app
     from workstation.speech import sealed

@@ -9,25 +9,25 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_vault import PASSPHRASE, vault_files
+from tests.fixtures_vault import PASSPHRASE, seal_clip, vault_files
 from workstation.domain.testimony import TestimonyMeta
 from workstation.vault import backup, session as vs
-from workstation.services import intake
 
 
 def _fill(s: Any, vault_clip: Path) -> bytes:
     data = vault_clip.read_bytes()
     s.create_testimony(TestimonyMeta(case_code="BK-1", notes="kept"))
-    intake.seal_recording(s, "BK-1", data, vault_clip.name)
+    seal_clip(s, "BK-1", data, vault_clip.name)
     s.save_extra("BK-1", "pseudonyms", {"x": "y"})
     return data
 
 
+@pytest.mark.slow
 def test_backup_restore_verify(vault_editor: Any, tmp_path: Path, vault_clip: Path) -> None:
     data = _fill(vault_editor, vault_clip)
     archive = vault_editor.backup(tmp_path / "backup.twbackup")
     assert archive.is_file()
-    with pytest.raises(vs.VaultError):
+    with pytest.raises(vs.VaultError, match="already exists; choose a new file name"):
         vault_editor.backup(archive)  # never overwrites
     with pytest.raises(vs.VaultError, match="outside the vault"):
         vault_editor.backup(vault_editor.path / "inside.twbackup")
@@ -41,6 +41,7 @@ def test_backup_restore_verify(vault_editor: Any, tmp_path: Path, vault_clip: Pa
         vs.restore(archive, tmp_path / "restored")
 
 
+@pytest.mark.slow
 def test_damaged_archive_is_refused_and_leaves_nothing(vault_editor: Any, tmp_path: Path, vault_clip: Path) -> None:
     _fill(vault_editor, vault_clip)
     archive = vault_editor.backup(tmp_path / "b.twbackup")
@@ -57,6 +58,7 @@ def test_damaged_archive_is_refused_and_leaves_nothing(vault_editor: Any, tmp_pa
         vs.restore(tmp_path / "junk", tmp_path / "r2")
 
 
+@pytest.mark.slow
 def test_altered_manifest_is_detected(vault_editor: Any, tmp_path: Path, vault_clip: Path) -> None:
     """Someone rebuilds the archive with a consistent but forged manifest: its MAC gives it away."""
     _fill(vault_editor, vault_clip)
@@ -75,6 +77,7 @@ def test_altered_manifest_is_detected(vault_editor: Any, tmp_path: Path, vault_c
     assert any("manifest" in p.lower() for p in report.problems)
 
 
+@pytest.mark.slow
 def test_shred_and_backups(vault_editor: Any, vault_path: Path, tmp_path: Path, vault_clip: Path) -> None:
     """What holds after a shred.
 

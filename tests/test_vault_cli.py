@@ -31,6 +31,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return run
 
 
+@pytest.mark.slow
 def test_full_flow(cli: Any, tmp_path: Path, vault_clip: Path) -> None:
     vault = cli.vault
     # init: the passphrase is asked twice; a weak one is refused with advice, then a good one accepted
@@ -93,6 +94,7 @@ def test_full_flow(cli: Any, tmp_path: Path, vault_clip: Path) -> None:
     assert r.exit_code == 0 and "no problems" in r.output, r.output
 
 
+@pytest.mark.slow
 def test_errors_are_human_without_traceback(tmp_path: Path) -> None:
     """A real process (real Argon2id parameters): wrong passphrase and missing vault give one clear line."""
     vault = tmp_path / "v"

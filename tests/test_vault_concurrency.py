@@ -6,6 +6,8 @@ import multiprocessing as mp
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.fixtures_vault import PASSPHRASE
 from workstation.domain import testimony as tm
 from workstation.domain.testimony import Segment, TestimonyMeta
@@ -33,6 +35,7 @@ def _edit_in_child(vault: str, user: str, segment_index: int, text: str, barrier
         results.put((user, f"error: {type(exc).__name__}: {exc}"))
 
 
+@pytest.mark.slow
 def test_two_processes_no_lost_update(vault_sessions: dict[str, Any], vault_path: Path) -> None:
     from workstation.speech.pipeline import PipelineResult
     from workstation.vault import session as vs

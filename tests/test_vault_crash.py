@@ -102,6 +102,7 @@ def check(root: Path, acked_records: dict[str, int], blobs: set[str], deleted: s
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= audit_seq
 
 
+@pytest.mark.slow
 def test_sigkill_at_many_points_loses_no_acknowledged_write(tmp_path: Path) -> None:
     root = tmp_path / "vault"
     rng = random.Random(20261124)

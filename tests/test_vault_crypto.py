@@ -147,6 +147,7 @@ def test_wrap_unwrap_binds_aad() -> None:
         crypto.unwrap_key(kek, crypto.seal(kek, key, aad=b"x"), aad=b"x")
 
 
+@pytest.mark.slow
 def test_derive_key_and_params() -> None:
     params = crypto.KdfParams(memory_kib=crypto.MIN_MEMORY_KIB, iterations=1, lanes=1)
     salt = os.urandom(16)
@@ -210,6 +211,7 @@ _BIG = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_one_gigabyte_stream_with_bounded_memory() -> None:
     total = 1 << 30
     out = subprocess.run([sys.executable, "-c", _BIG, str(total)], capture_output=True, text=True, timeout=300)

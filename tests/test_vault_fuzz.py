@@ -7,6 +7,7 @@ import io
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -80,6 +81,7 @@ def test_iter_decrypt_and_unwrap_arbitrary_bytes(data: bytes) -> None:
 
 @SETTINGS
 @given(object_bytes=st.binary(max_size=512), index_bytes=st.none() | st.binary(max_size=512))
+@pytest.mark.slow
 def test_store_reading_arbitrary_files(object_bytes: bytes, index_bytes: bytes | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -100,6 +102,7 @@ def test_store_reading_arbitrary_files(object_bytes: bytes, index_bytes: bytes |
 
 @SETTINGS
 @given(st.lists(st.binary(max_size=300), max_size=6), st.none() | st.binary(max_size=200))
+@pytest.mark.slow
 def test_audit_parsers_arbitrary_lines(raw_lines: list[bytes], head: bytes | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         log = AuditLog(tmp, KEY)
@@ -127,6 +130,7 @@ json_values = st.recursive(
 
 @SETTINGS
 @given(json_values, json_values, json_values)
+@pytest.mark.slow
 def test_store_index_with_arbitrary_structure(entry: object, gen: object, pending: object) -> None:
     import json
 
@@ -150,6 +154,7 @@ def test_store_index_with_arbitrary_structure(entry: object, gen: object, pendin
 @SETTINGS
 @given(st.lists(st.dictionaries(st.sampled_from(["seq", "prev", "body", "mac"]), json_values, max_size=4), max_size=4),
        st.dictionaries(st.sampled_from(["seq", "hash", "mac"]), json_values, max_size=3))
+@pytest.mark.slow
 def test_audit_lines_with_arbitrary_structure(objs: list[dict], head: dict) -> None:
     import json
 

@@ -64,6 +64,7 @@ def _draft(s: Any, case: str) -> None:
                                                    duration_s=2.0, warnings=[], models={"asr": "test"}))
 
 
+@pytest.mark.slow
 def test_session_enforces_the_matrix(vault_sessions: dict[str, Any], tmp_path: Path) -> None:
     edna, ivan, inna, tanya = (vault_sessions[n] for n in ("edna", "ivan", "inna", "tanya"))
     _draft(ivan, "IV-1")

@@ -16,7 +16,8 @@ from workstation.speech.pipeline import PipelineResult
 from workstation.vault import session as vs
 from workstation.vault.records import rid
 from workstation.vault.store import OBJECTS_DIR
-from workstation.services import intake
+from tests.fixtures_vault import seal_clip
+from workstation.speech.pipeline import PipelineResult
 
 
 def _object(vault: Path, s: Any, case: str, kind: str, blob: bool = False) -> Path:
@@ -32,10 +33,11 @@ def two_cases(vault_editor: Any, vault_clip: Path, eval_asr_dir: Path) -> Any:
     other = sorted((eval_asr_dir / "wav").glob("golos_*.wav"))[1]
     for case, clip in (("A-1", vault_clip), ("B-2", other)):
         vault_editor.create_testimony(TestimonyMeta(case_code=case))
-        intake.seal_recording(vault_editor, case, clip.read_bytes(), clip.name)
+        seal_clip(vault_editor, case, clip.read_bytes(), clip.name)
     return vault_editor
 
 
+@pytest.mark.slow
 def test_flipped_byte_in_a_recording(two_cases: Any, vault_path: Path) -> None:
     s = two_cases
     path = _object(vault_path, s, "A-1", "original", blob=True)
@@ -66,7 +68,8 @@ def test_swapped_recordings_between_testimonies(two_cases: Any, vault_path: Path
 
 def test_replayed_old_testimony_record(two_cases: Any, vault_path: Path) -> None:
     s = two_cases
-    s.store_processing_result("A-1", _result())
+    s.store_processing_result("A-1", PipelineResult([Segment(0.0, 1.0, "раз"), Segment(1.0, 2.0, "два")], "ru", 1.0,
+                                                    2.0, models={"asr": "test"}))
     path = _object(vault_path, s, "A-1", "testimony")
     old = path.read_bytes()
     seg = s.load("A-1").segments[0]
@@ -86,7 +89,3 @@ def test_deleted_audit_entry_is_reported(two_cases: Any, vault_path: Path) -> No
     problems = s.verify().problems
     assert any(p.startswith("Audit log:") for p in problems)
 
-
-def _result() -> PipelineResult:
-    return PipelineResult(segments=[Segment(0.0, 1.0, "раз"), Segment(1.0, 2.0, "два")], language="ru",
-                          language_probability=1.0, duration_s=2.0, warnings=[], models={"asr": "test"})

@@ -17,7 +17,7 @@ from workstation.domain.testimony import ConflictError
 from workstation.vault import crypto
 from workstation.vault.crypto import AuthenticationError, CryptoError
 from workstation.vault.store import INDEX_FILE, MissingObjectError, ReplayError, Store, StoreFormatError
-from workstation.services import intake
+from tests.fixtures_vault import seal_clip
 
 KEY = bytes(range(32))
 OTHER = bytes(range(1, 33))
@@ -98,6 +98,7 @@ def _increment(root: str, n: int, queue: mp.Queue) -> None:
     queue.put(conflicts)
 
 
+@pytest.mark.slow
 def test_two_processes_no_lost_update(tmp_path: Path) -> None:
     Store(tmp_path).write_record(KEY, "counter", b"0", expected_version=0)
     ctx = mp.get_context("spawn")
@@ -278,6 +279,7 @@ def test_temporary_files_of_a_dead_writer_are_removed(tmp_path: Path) -> None:
     assert not leftover.exists()  # ...and the next writer (holding the lock) removes it
 
 
+@pytest.mark.slow
 def test_bench_script_runs(tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -328,7 +330,7 @@ def test_session_swapped_recordings(vault_editor, vault_path: Path, vault_clip: 
     for code in ("SW-1", "SW-2"):
         vault_editor.create_testimony(TestimonyMeta(case_code=code))
         before = set(objects(vault_path))
-        intake.seal_recording(vault_editor, code, data, vault_clip.name)
+        seal_clip(vault_editor, code, data, vault_clip.name)
         paths.append(max((p for p in objects(vault_path) if p not in before), key=lambda p: p.stat().st_size))
     a, b = (p.read_bytes() for p in paths)
     paths[0].write_bytes(b)
@@ -351,6 +353,7 @@ def test_a_planted_file_cannot_block_or_pass_for_a_new_record(tmp_path: Path) ->
     assert store.read_record(KEY, "new") == (b"real", 10)
 
 
+@pytest.mark.slow
 def test_large_blob_through_the_store_with_bounded_memory(tmp_path: Path) -> None:
     """256 MB written to and read back from disk: the peak RSS equals that of an 8 MB blob (fresh processes)."""
     import subprocess

@@ -8,18 +8,17 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.fixtures_vault import PASSPHRASE
+from tests.fixtures_vault import PASSPHRASE, seal_clip
 from workstation.domain import testimony as tm
 from workstation.speech.asr import untranscribed_segment
 from workstation.cli.main import app
 from workstation.speech.pipeline import PipelineResult
 from workstation.domain.testimony import Segment, TestimonyMeta
-from workstation.services import intake
 
 
 def _processed(session: Any, vault_clip: Path) -> None:
     session.create_testimony(TestimonyMeta("UT-1"))
-    intake.seal_recording(session, "UT-1", vault_clip.read_bytes(), "clip.wav")
+    seal_clip(session, "UT-1", vault_clip.read_bytes(), "clip.wav")
     result = PipelineResult(
         segments=[Segment(0.0, 1.0, "сначала", id="s1"), untranscribed_segment(1.2, 2.4), Segment(2.5, 3.0, "потом", id="s3")],
         language="ru", language_probability=1.0, duration_s=3.0, models={"asr": "base"},
@@ -50,6 +49,7 @@ def test_untranscribed_speech_is_stored_listed_and_blocks_approval(vault_editor:
     assert vault_editor.load("UT-1").status is tm.Status.APPROVED
 
 
+@pytest.mark.slow
 def test_cli_shows_adds_retimes_and_removes_segments(vault_editor: Any, vault_path: Path, vault_clip: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     _processed(vault_editor, vault_clip)
