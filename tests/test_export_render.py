@@ -12,11 +12,11 @@ import zipfile
 import pytest
 
 from tests.fixtures_export import docx_all_text, docx_tables, parse_srt, parse_vtt, pdf_text, squash
+from workstation.domain.timefmt import hms
 from workstation.evidence.render import (
     DRAFT_MARK,
     ExportError,
     ExportInfo,
-    hms,
     parse_formats,
     render,
     render_files,

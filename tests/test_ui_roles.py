@@ -6,7 +6,7 @@ import pytest
 
 from tests.fixtures_ui import add_testimony, assert_no_exception, make_segments, open_app, texts
 from workstation.ui.nav import PAGES, allowed_pages
-from workstation.vault.users import PermissionDeniedError
+from workstation.vault.permissions import PermissionDeniedError
 
 
 def _nav_titles(at) -> set[str]:
