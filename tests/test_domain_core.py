@@ -300,8 +300,6 @@ def test_split_of_untranscribed_speech_keeps_both_halves_untranscribed() -> None
     assert (left.ru, right.ru) == ("", "")
 
 
-@pytest.mark.xfail(strict=True, reason="split_segment rebuilds the Russian from the recogniser's words, so a "
-                   "person's edit of the text is reverted on split (reported to the lead; issue 9 review)")
 def test_split_after_a_russian_edit_keeps_the_edited_text() -> None:
     t = _testimony()
     edit_segment(t, "a", "ru", "Меня задержали вечером возле", base_revision=0, user="tanya")

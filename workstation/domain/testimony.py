@@ -284,12 +284,15 @@ def split_segment(t: Testimony, segment_id: str, at_time: float, *, base_revisio
         raise EditError(f"Split point {at_time:.2f}s is not inside the segment ({seg.start:.2f}s–{seg.end:.2f}s).")
     left_words = [w for w in seg.words if w.start < at_time]
     right_words = [w for w in seg.words if w.start >= at_time]
-    if left_words and right_words:
+    spelled = "".join(w.text for w in seg.words).strip() == seg.ru.strip()  # False once a person edited the text
+    if left_words and right_words and spelled:
         left_ru = "".join(w.text for w in left_words).strip()
         right_ru = "".join(w.text for w in right_words).strip()
-    else:  # no word timings: split the text proportionally at a word boundary
+    else:  # no word timings, or the text was corrected: split the text itself at a word boundary, losing nothing
         tokens = seg.ru.split()
-        cut = max(1, min(len(tokens) - 1, round(len(tokens) * (at_time - seg.start) / (seg.end - seg.start))))
+        guess = len(left_words) if left_words and right_words else round(
+            len(tokens) * (at_time - seg.start) / (seg.end - seg.start))
+        cut = max(1, min(len(tokens) - 1, guess))
         left_ru, right_ru = " ".join(tokens[:cut]), " ".join(tokens[cut:])
     left = replace(seg, end=at_time, ru=left_ru, words=left_words, en_stale=bool(seg.en), reviewed=False, revision=0, id=new_id())
     right = replace(seg, start=at_time, ru=right_ru, words=right_words, en="", en_stale=bool(seg.en),
