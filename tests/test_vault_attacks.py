@@ -486,3 +486,35 @@ def test_8_sparse_and_oversize_archive_members_are_refused(vault_editor: Any, tm
         vs.restore(oversize, tmp_path / "r-over")
     assert "size" in str(info.value).lower()
     assert not (tmp_path / "r-over").exists()
+
+
+def test_8_backups_hold_only_the_files_the_vault_knows(vault_editor: Any, vault_path: Path, tmp_path: Path) -> None:
+    (vault_path / "export-copy.txt").write_text("Меня зовут Аслан.")  # someone saved a plaintext file there
+    (vault_path / "objects" / "notes.txt").write_text("plaintext")
+    archive = _backup(vault_editor, tmp_path)
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert "export-copy.txt" not in names and "objects/notes.txt" not in names
+    assert "store-index.json" in names and any(n.startswith("slots/") for n in names)
+
+
+# --- the in-place conversion of a vault from before the store root and the account list ------------------
+
+
+def test_a_vault_from_before_the_hardening_is_converted_at_first_unlock(vault_sessions: dict[str, Any],
+                                                                        vault_path: Path) -> None:
+    edna = vault_sessions["edna"]
+    _case(edna, "L-1")
+    with edna._catalog.change() as catalog:  # make it look like a vault written by the previous version
+        del catalog["accounts"], catalog["store_root"]
+    index = json.loads((vault_path / INDEX_FILE).read_text())
+    index.pop("mac"), index.pop("anchors")
+    (vault_path / INDEX_FILE).write_text(json.dumps(index))
+    for s in vault_sessions.values():
+        s.lock()
+    ivan = vs.unlock(vault_path, "ivan", PASSPHRASE)  # any account's unlock converts it
+    catalog = ivan._catalog.current()
+    assert catalog["store_root"] is True and set(catalog["accounts"]) == {"edna", "ivan", "inna", "tanya"}
+    assert json.loads((vault_path / INDEX_FILE).read_text())["mac"]
+    report = vs.unlock(vault_path, "edna", PASSPHRASE).verify()
+    assert report.ok, report.problems

@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import time
@@ -25,8 +26,7 @@ from typing import Any
 from workstation.domain.testimony import now_iso
 from workstation.vault import crypto
 from workstation.vault.errors import BackupError, VaultError, VaultExistsError
-from workstation.vault.layout import LOCK_FILE, fsync_folder, vault_exists
-from workstation.vault.throttle import THROTTLE_FILE
+from workstation.vault.layout import fsync_folder, vault_exists
 
 BACKUP_FORMAT = "tw-backup-1"
 BACKUP_MANIFEST = "MANIFEST.json"
@@ -50,14 +50,17 @@ def target_path(out: Path | str, root: Path) -> Path:
     return target
 
 
+_KNOWN = re.compile(r"vault\.json|store-index\.json|audit/log|audit/head|slots/[0-9a-f]{24}\.slot|objects/[0-9a-f]{40}")
+
+
 def vault_files(root: Path) -> list[VaultFile]:
-    """(relative path, size, sha256) of every file that belongs in a backup (no locks, temp files, counters)."""
+    """(relative path, size, sha256) of every file that belongs in a backup: only the files the vault knows
+    (vault.json, slots, the index, objects, the audit log and head) — never locks, temporary files, counters,
+    or anything else someone put into the folder (an export saved there would otherwise travel with backups)."""
     out = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if not path.is_file() or path.name.startswith(".") or path.name in (LOCK_FILE, THROTTLE_FILE):
-            continue
-        if path.name.endswith((".tmp", ".lock")):
+        if not path.is_file() or path.is_symlink() or not _KNOWN.fullmatch(rel):
             continue
         digest, size = hashlib.sha256(), 0
         with open(path, "rb") as fh:
