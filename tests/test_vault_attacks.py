@@ -518,3 +518,20 @@ def test_a_vault_from_before_the_hardening_is_converted_at_first_unlock(vault_se
     assert json.loads((vault_path / INDEX_FILE).read_text())["mac"]
     report = vs.unlock(vault_path, "edna", PASSPHRASE).verify()
     assert report.ok, report.problems
+
+
+def test_5_a_store_put_back_from_an_older_copy_shows_against_the_audit_log(vault_editor: Any, vault_path: Path,
+                                                                           tmp_path: Path) -> None:
+    """Everything but the audit log rolled back (index and objects together): the anchor trails the log."""
+    s = vault_editor
+    _case(s, "W-1")
+    old = tmp_path / "old"
+    shutil.copytree(vault_path, old)
+    s.update_meta("W-1", notes="later")
+    for _ in range(4):
+        s.load("W-1")
+    shutil.rmtree(vault_path / OBJECTS_DIR)
+    shutil.copytree(old / OBJECTS_DIR, vault_path / OBJECTS_DIR)
+    shutil.copy2(old / INDEX_FILE, vault_path / INDEX_FILE)
+    report = vs.unlock(vault_path, "edna", PASSPHRASE).verify()
+    assert any("older than its audit log" in p for p in report.problems), report.problems

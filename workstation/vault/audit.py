@@ -55,6 +55,7 @@ HEAD_FILE = "head"
 LOCK_FILE = "audit.lock"
 GENESIS = "0" * 64
 MAX_DETAIL_CHARS = 200
+ANCHOR_SLACK = 2  # entries the store's anchor may trail the log by (a crash, appends in flight)
 
 
 class AuditError(crypto.AuthenticationError):
@@ -367,6 +368,11 @@ def _verify_anchor(anchor: tuple[int, str], hashes: dict[int, str], last: int) -
                 f"entry {last} (its head was put back from an older copy or re-made)."]
     if seq in hashes and hashes[seq] != digest:
         return [f"Audit entry {seq} is not the one the vault's index recorded: the log was replaced."]
+    if last - seq > ANCHOR_SLACK:
+        # every append anchors right after it (monotonic): a lag beyond a crash or two in-flight appends means
+        # the index (and the records with it) went back to an older copy while the log did not
+        return [f"The vault's version index is older than its audit log (it recorded entry {seq}, the log has "
+                f"{last}): the store was put back from an older copy of the vault."]
     return []
 
 

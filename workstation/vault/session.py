@@ -45,7 +45,7 @@ from workstation.platform.digest import sha256_hex
 from workstation.platform.errors import WorkstationError
 from workstation.vault import accounts, backup, crypto, permissions
 from workstation.vault.accounts import SlotDamagedError, UnknownUserError, UserNameError, WrongPassphraseError
-from workstation.vault.audit import AuditEntry, AuditLog
+from workstation.vault.audit import ANCHOR_SLACK, AuditEntry, AuditLog
 from workstation.vault.catalog import Catalog, CatalogData, account_entry, create_catalog, listed
 from workstation.vault.errors import (
     BackupError,
@@ -270,7 +270,7 @@ class VaultSession:
         # The head is anchored in the authenticated store index too: a cut-off tail with an older (or re-made)
         # head no longer agrees with it (issue 10, finding 5). A damaged index refuses; verify reports that.
         with contextlib.suppress(crypto.CryptoError):
-            self._store.set_anchor(AUDIT_ANCHOR, entry.seq, entry.hash)
+            self._store.set_anchor(AUDIT_ANCHOR, entry.seq, entry.hash, max_step=ANCHOR_SLACK + 1)
 
     def _after_unlock(self, slot: accounts.KeySlot) -> None:
         """Read the catalog (which switches the store root on), upgrade a vault from before the account list

@@ -252,12 +252,16 @@ class Store:
         found = self._load_index().anchors.get(name)
         return (int(found["seq"]), str(found["hash"])) if found else None
 
-    def set_anchor(self, name: str, seq: int, digest: str) -> None:
-        """Anchor ``(seq, digest)`` under ``name`` unless a higher seq is anchored already (monotonic)."""
+    def set_anchor(self, name: str, seq: int, digest: str, *, max_step: int | None = None) -> None:
+        """Anchor ``(seq, digest)`` under ``name`` unless a higher seq is anchored already (monotonic), or —
+        with ``max_step`` — the anchored seq is more than ``max_step`` behind (then it stays as evidence: the
+        index was put back from an older copy, and moving the anchor on would hide that)."""
         with self._lock():
             index = self._begin_write()
             current = index.anchors.get(name)
             if current is not None and int(current["seq"]) >= seq:
+                return
+            if current is not None and max_step is not None and seq - int(current["seq"]) > max_step:
                 return
             index.anchors[name] = {"seq": int(seq), "hash": str(digest)}
             self._save_index(index)
