@@ -31,6 +31,8 @@ EXPECTED = {
     Action.VERIFY: {E},
     Action.BACKUP: {E},
     Action.SHRED: {E},
+    Action.REDACT: {E},
+    Action.WRITE_RECORD: {E},
 }
 
 

@@ -10,11 +10,7 @@ transcript text is printed only by ``show``, to the terminal, never logged.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from functools import partial
 
 import typer
 
@@ -23,20 +19,21 @@ from workstation.cli.common import (
     PassFileOpt,
     UserOpt,
     VaultOpt,
+    ask_passphrase,
+    ask_user,
     err,
     fmt_time,
-    ask_passphrase,
-    unlocked,
-    ask_user,
-    vault_path,
     progress_bar,
+    unlocked,
+    vault_path,
 )
 from workstation.domain.testimony import TestimonyMeta
+from workstation.platform.config import load_settings
 from workstation.services import approval, audit_view, intake, processing, verification
-from workstation.vault import session as vs
 from workstation.vault import accounts, permissions
-from workstation.vault.session import VerifyReport
+from workstation.vault import session as vs
 from workstation.vault.permissions import Action
+from workstation.vault.session import VerifyReport
 
 # --- commands --------------------------------------------------------------------------------------
 
@@ -141,7 +138,14 @@ def register(app: typer.Typer) -> None:
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
         """Seal a recording into the vault (creating the testimony if needed)."""
+        limit = load_settings().max_upload_bytes
         try:
+            size = file.expanduser().stat().st_size  # before reading: a 5 GB file is never loaded to be refused
+            if size > limit:
+                raise CliError(
+                    f"{file.name} is too large ({size // (1024 * 1024)} MiB; the limit is {limit // (1024 * 1024)} "
+                    "MiB, WORKSTATION_MAX_UPLOAD_MB). Nothing was read or created."
+                )
             data = file.expanduser().read_bytes()
         except OSError as exc:
             raise CliError(f"Cannot read {file}: {exc.strerror or exc}.") from None

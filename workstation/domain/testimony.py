@@ -438,7 +438,25 @@ def replace_in_column(
 
 
 def content_hash(t: Testimony) -> str:
-    """sha256 over what an approval vouches for: metadata, times, speakers and both texts of every segment."""
+    """sha256 over everything an approval vouches for, i.e. everything an export contains: the metadata, the
+    speaker display names, every segment in full (times, speaker, both texts, English route and staleness,
+    every word with its times and probability, review flags), the revision history (the manifest's
+    reviewers) and the model record. Not covered: status, the approval itself and the owner."""
+    payload = {
+        "v": 2,
+        "meta": asdict(t.meta),
+        "speaker_names": dict(sorted(t.speaker_names.items())),
+        "segments": [s.to_dict() for s in t.segments],
+        "revisions": [asdict(r) for r in t.revisions],
+        "models": dict(sorted(t.models.items())),
+    }
+    canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def legacy_content_hash(t: Testimony) -> str:
+    """The hash approvals recorded before it covered speaker names, words and routes (issue 10, finding 7):
+    such an approval is no longer accepted; an editor un-approves and approves again."""
     payload = {
         "meta": asdict(t.meta),
         "segments": [[s.id, round(s.start, 3), round(s.end, 3), s.speaker, s.ru, s.en] for s in t.segments],

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workstation.domain.testimony import Status, Testimony, content_hash, now_iso
+from workstation.domain.testimony import Status, Testimony, content_hash, legacy_content_hash, now_iso
 from workstation.evidence.manifest import MANIFEST_NAME, build_manifest, manifest_bytes
 from workstation.evidence.package import check_export_passphrase, encrypt_package
 from workstation.evidence.redact import redact_audio, redact_testimony
@@ -25,8 +25,8 @@ from workstation.evidence.render import ExportError, ExportInfo, parse_formats, 
 from workstation.platform.digest import sha256_hex
 from workstation.services import redactions
 from workstation.speech import media
-from workstation.vault.session import VaultSession
 from workstation.vault.permissions import Action
+from workstation.vault.session import VaultSession
 
 
 def export_name(case_code: str, *, encrypted: bool) -> str:
@@ -71,6 +71,13 @@ class ExportResult:
 def _check_exportable(t: Testimony, draft: bool) -> bool:
     """Whether this export is a draft; raises ExportError when the testimony may not leave as asked."""
     if t.status is Status.APPROVED:
+        if t.approval is not None and content_hash(t) != t.approval.content_hash \
+                and legacy_content_hash(t) == t.approval.content_hash:
+            raise ExportError(
+                f"Testimony {t.case_code} was approved under an older rule that did not cover speaker names, word "
+                "timings and English routes. It was not exported. An editor un-approves it, checks it, and approves "
+                "it again."
+            )
         if t.approval is None or content_hash(t) != t.approval.content_hash:
             raise ExportError(
                 f"Testimony {t.case_code} is marked approved but its content no longer matches what was approved. "
@@ -192,6 +199,11 @@ def export_testimony(
     """Export one testimony into `out_dir`: loose files (the folder must be new or empty), one zip, or —
     with a passphrase — one encrypted package (`.twx`, always a zip inside). Writes nothing anywhere else."""
     out = Path(out_dir).expanduser()
+    if session.contains(out):
+        raise ExportError(
+            f"{out} is inside the vault folder. Exports are plaintext (or a package for someone else): write them "
+            "outside the vault, where they cannot end up in its backups. Nothing was exported."
+        )
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file; give a folder to export into.")
     if passphrase is not None:

@@ -12,8 +12,8 @@ from workstation.domain.testimony import Testimony
 from workstation.evidence import redact as rd
 from workstation.domain import timefmt
 from workstation.evidence.redact import Entry, PseudonymTable, RedactedTestimony, RedactionError, Redactor, redact_testimony
-from workstation.vault.session import VaultSession
 from workstation.vault.permissions import Action
+from workstation.vault.session import VaultSession
 
 TABLE_RECORD = "redactions"
 
@@ -23,8 +23,8 @@ def load_table(session: VaultSession, case_code: str) -> PseudonymTable:
 
 
 def save_table(session: VaultSession, case_code: str, table: PseudonymTable) -> None:
-    """Only editors decide redactions (the record itself is readable by whoever reads the testimony)."""
-    session.require(Action.EXPORT)
+    """Only editors decide redactions (the vault enforces it per record kind; readable by whoever reads the testimony)."""
+    session.require(Action.REDACT)
     session.save_extra(case_code, TABLE_RECORD, table.to_dict())
 
 
@@ -183,7 +183,7 @@ class Decisions:
 
 def decide(session: VaultSession, case_code: str, decisions: Decisions) -> PseudonymTable:
     """Apply the editor's decisions to the table (fresh suggestions merged in first), save it, audit it."""
-    session.require(Action.EXPORT)
+    session.require(Action.REDACT)
     table, _added = refresh_table(session, case_code)
     if decisions.empty():
         return table

@@ -33,9 +33,10 @@ import base64
 import json
 import os
 import re
+import secrets
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from workstation.platform.errors import WorkstationError
 from workstation.vault import crypto
@@ -60,7 +63,11 @@ WriteAtomic = Callable[[Path, bytes], None]
 
 
 class WeakPassphraseError(WorkstationError):
-    """The passphrase is too easy to guess."""
+    """The passphrase is too easy to guess; ``suggestion`` is a generated passphrase the message offers."""
+
+    def __init__(self, message: str, suggestion: str = "") -> None:
+        super().__init__(message)
+        self.suggestion = suggestion
 
 
 class UserNameError(WorkstationError):
@@ -92,41 +99,120 @@ _COMMON = {
 _ADVICE = "Use 4 or more random words, e.g. 'lamp orbit cedar violin' (written down somewhere safe at first)."
 
 
-def check_user_name(name: str) -> str:
-    """Return the cleaned user name or raise :class:`UserNameError`."""
+# Look-alike letters folded onto the Latin letter they imitate (a TR39-style skeleton, for the scripts a
+# Russian-language team types: Cyrillic and Greek). NFKC first folds full-width and compatibility forms.
+_CONFUSABLES = str.maketrans({
+    "а": "a", "в": "b", "с": "c", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k",
+    "м": "m", "н": "h", "о": "o", "р": "p", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԁ": "d", "ԛ": "q",
+    "ԝ": "w", "ɡ": "g", "ı": "i", "ℓ": "l",
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+    "υ": "u", "χ": "x", "ω": "w", "ς": "c", "σ": "o", "γ": "y", "μ": "u", "ϲ": "c", "ϳ": "j",
+    "0": "o", "1": "l", "|": "l", "_": "-", ".": "-", " ": "-",
+})
+
+
+def skeleton(name: str) -> str:
+    """The shape of a name as a reader sees it: NFKC, case-folded, look-alikes mapped to Latin (TR39-style).
+
+    Two names with the same skeleton can be told apart by a program but not by a person reading a list, so
+    :func:`check_user_name` refuses a new name whose skeleton equals an existing account's."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    mapped = unicodedata.normalize("NFKC", folded).translate(_CONFUSABLES)
+    return "".join(ch for ch in mapped if not unicodedata.combining(ch)).replace("rn", "m").replace("vv", "w")
+
+
+def _script(ch: str) -> str | None:
+    """LATIN, CYRILLIC, GREEK, … for a letter (its Unicode name's first word); None for digits and marks."""
+    if not ch.isalpha():
+        return None
+    try:
+        return unicodedata.name(ch).split(" ")[0]
+    except ValueError:
+        return "UNKNOWN"
+
+
+def _mixed_script_token(name: str) -> str | None:
+    for token in re.split(r"[\s.\-_\d]+", name):
+        scripts = {sc for sc in map(_script, token) if sc}
+        if len(scripts) > 1:
+            return token
+    return None
+
+
+def check_user_name(name: str, existing: Iterable[str] = ()) -> str:
+    """Return the cleaned user name or raise :class:`UserNameError`.
+
+    Refused besides odd characters: a word mixing scripts (Latin ``p`` + Cyrillic ``а`` …), and a name a
+    reader cannot tell apart from one in ``existing`` (same :func:`skeleton`: ``еdna`` with a Cyrillic е,
+    ``EDNA``, full-width ``ｅｄｎａ`` next to ``edna``)."""
     clean = unicodedata.normalize("NFC", name.strip())
     if not _NAME_RE.match(clean):
         raise UserNameError(
             "A user name is 1 to 63 letters, digits, spaces, dots, dashes or underscores, starting with a "
             "letter or digit. A pseudonym or initials are best: user names are visible in the vault folder."
         )
+    mixed = _mixed_script_token(unicodedata.normalize("NFKC", clean))
+    if mixed is not None:
+        raise UserNameError(
+            f"The user name {clean!r} mixes alphabets within one word ({mixed!r}: e.g. Latin and Cyrillic "
+            "letters), so it can look like another name. Type it in one alphabet."
+        )
+    shape = skeleton(clean)
+    for other in existing:
+        if skeleton(other) == shape:
+            raise UserNameError(
+                f"The user name {clean!r} looks the same as the existing account {other!r} (letters from another "
+                "alphabet, case or width differ). Choose a clearly different name."
+            )
     return clean
 
 
+MIN_GUESSES_LOG10 = 10.0  # zxcvbn's estimate: ≥ 10^10 guesses (an offline guesser at Argon2id speed: centuries)
+GENERATED_WORDS = 5
+
+
+def generate_passphrase(words: int = GENERATED_WORDS) -> str:
+    """``words`` random words (CSPRNG) from zxcvbn's bundled English word-frequency list (common, typeable).
+
+    With ~20 000 candidate words, 5 words give about 71 bits."""
+    pool = [w for w in FREQUENCY_LISTS["english_wikipedia"] if 4 <= len(w) <= 8 and w.isascii() and w.isalpha()]
+    return " ".join(secrets.choice(pool) for _ in range(words))
+
+
+def offered_passphrase(message: str) -> str | None:
+    """The generated passphrase a :class:`WeakPassphraseError` message offers (between the quotes)."""
+    match = re.search(r"for example: '([^']+)'", message)
+    return match.group(1) if match else None
+
+
+def _weak(reason: str) -> WeakPassphraseError:
+    offer = generate_passphrase()
+    return WeakPassphraseError(f"{reason} {_ADVICE} Or use this generated one, for example: '{offer}'.", offer)
+
+
 def check_passphrase(passphrase: str, *, user: str = "") -> None:
-    """Refuse passphrases that are short, one-class, repetitive or common; the message says what to do."""
+    """Refuse passphrases that are short, repetitive, common or guessable; the message says what to do and
+    offers a generated passphrase (:func:`generate_passphrase`).
+
+    The strength estimate is zxcvbn's (dictionaries, names, dates, keyboard patterns, l33t): fewer than
+    10^:data:`MIN_GUESSES_LOG10` estimated guesses is refused (``Summer2024!!`` ≈ 10^8.4, ``Chechnya2019``
+    ≈ 10^6.4; four random words ≈ 10^16 or more)."""
     p = unicodedata.normalize("NFC", passphrase)
     if len(p) < MIN_PASSPHRASE:
-        raise WeakPassphraseError(
-            f"That passphrase is too short ({len(p)} characters; at least {MIN_PASSPHRASE} are needed). {_ADVICE}"
-        )
+        raise _weak(f"That passphrase is too short ({len(p)} characters; at least {MIN_PASSPHRASE} are needed).")
     squashed = re.sub(r"[\s\W_]+", "", p.lower())
     if len(set(p)) < 5 or len(set(squashed)) < 4:
-        raise WeakPassphraseError(f"That passphrase repeats the same few characters. {_ADVICE}")
+        raise _weak("That passphrase repeats the same few characters.")
     if squashed.isdigit():
-        raise WeakPassphraseError(f"A passphrase made only of digits is easy to guess. {_ADVICE}")
+        raise _weak("A passphrase made only of digits is easy to guess.")
     words = [w for w in re.split(r"[\s\W_\d]+", p.lower()) if w]
     common = squashed in _COMMON or bool(words) and all(w in _COMMON for w in words)
     if common or (user and squashed.startswith(re.sub(r"\W+", "", user.lower())) and len(words) < 3):
-        raise WeakPassphraseError(f"That passphrase is a common word or based on the user name. {_ADVICE}")
-    classes = sum(
-        bool(re.search(rx, p)) for rx in (r"[a-zа-яё]", r"[A-ZА-ЯЁ]", r"\d", r"[^\w]|_")
-    )
-    if classes < 2 and len(words) < 3 and len(p) < 20:
-        raise WeakPassphraseError(
-            f"That passphrase is a single run of one kind of character. {_ADVICE} "
-            "Mixing words with spaces or digits also works."
-        )
+        raise _weak("That passphrase is a common word or based on the user name.")
+    estimate = zxcvbn(p[:100], user_inputs=[user] if user else [])
+    if float(estimate["guesses_log10"]) < MIN_GUESSES_LOG10:
+        raise _weak("That passphrase follows a pattern that guessing programs try early (a word with a year, "
+                    "digits or symbols, a name, a keyboard run).")
 
 
 # --- key slots --------------------------------------------------------------------------------------
@@ -329,8 +415,20 @@ class SlotFiles:
         for path, slot in slots:
             if slot is not None and slot.user == user:
                 return path, slot
+        raise self._unknown(user, slots)
+
+    def find_all(self, user: str) -> list[KeySlot]:
+        """Every readable slot of that name (normally one; more only if a file was planted or left over)."""
+        slots = self.load_all()
+        found = [slot for _path, slot in slots if slot is not None and slot.user == user]
+        if not found:
+            raise self._unknown(user, slots)
+        return found
+
+    @staticmethod
+    def _unknown(user: str, slots: list[tuple[Path, KeySlot | None]]) -> UnknownUserError:
         damaged = sum(1 for _p, s in slots if s is None)
-        raise UnknownUserError(
+        return UnknownUserError(
             f"There is no account named {user!r} in this vault. User names are case-sensitive; an editor can "
             "list the accounts with 'workstation users list'."
             + (f" Note: {damaged} key slot file(s) in the vault are damaged; if this is your account, an editor "

@@ -40,12 +40,12 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workstation.vault import crypto
 from workstation.platform.fileio import file_lock, write_file_atomic
+from workstation.vault import crypto
 
 __all__ = ["AuditLog", "AuditEntry", "AuditError", "GENESIS", "AUDIT_DIR"]
 
@@ -55,6 +55,7 @@ HEAD_FILE = "head"
 LOCK_FILE = "audit.lock"
 GENESIS = "0" * 64
 MAX_DETAIL_CHARS = 200
+ANCHOR_SLACK = 2  # entries the store's anchor may trail the log by (a crash, appends in flight)
 
 
 class AuditError(crypto.AuthenticationError):
@@ -75,7 +76,7 @@ class AuditEntry:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _line_hash(line: bytes) -> str:
@@ -120,7 +121,7 @@ class AuditLog:
         body_plain = json.dumps({"at": at, "user": str(user), "action": action, "case": case_code, "details": clean},
                                 ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
         with self._lock():
-            last_seq, prev = self._repair_tail()
+            last_seq, prev, head_sound = self._repair_tail()
             seq = last_seq + 1
             body = base64.b64encode(crypto.seal(self._enc_key, body_plain, aad=self._body_aad(seq, prev))).decode()
             mac = crypto.mac(self._mac_key, f"{seq}|{prev}|{body}".encode()).hex()
@@ -135,7 +136,8 @@ class AuditLog:
             finally:
                 os.close(fd)
             digest = _line_hash(line)
-            self._write_head(seq, digest)
+            if head_sound:
+                self._write_head(seq, digest)
         return AuditEntry(seq, at, str(user), action, case_code, clean, prev, mac, digest)
 
     @staticmethod
@@ -186,33 +188,58 @@ class AuditLog:
                     continue
                 return data[begin + 1:end], start + end + 1, start + end + 1 < size
 
-    def _repair_tail(self) -> tuple[int, str]:
-        """Under the lock: cut off an unacknowledged torn line; (last seq, last hash) to chain onto."""
+    def _repair_tail(self) -> tuple[int, str, bool]:
+        """Under the lock: cut off an unacknowledged torn line; (last seq, last hash to chain onto, whether the
+        head may be written after this append).
+
+        The head is written only when it is sound: absent with at most one line in the log (a new log, or a
+        crash between the first line and its head), exactly the last entry, or one entry behind it with the
+        matching hash (a crash between line and head: rolled forward). A head that is missing, damaged or
+        older than that is left as it is, so ``verify()`` keeps reporting it: appending never re-creates a
+        head over a cut-off tail (issue 10, finding 5)."""
         line, offset, torn = self._tail()
         if torn:
             with open(self.log_path, "r+b") as fh:
                 fh.truncate(offset)
                 fh.flush()
                 os.fsync(fh.fileno())
-        head = self._safe_head()
-        if not line and head is None:
-            return 0, GENESIS
         try:
-            seq = int(json.loads(line)["seq"]) if line else 0
-        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
-            seq = 0  # a damaged last line: keep logging; verify() reports it
+            head, head_ok = self._read_head(), True
+        except AuditError:
+            head, head_ok = None, False
+        if not line and head is None:
+            return 0, GENESIS, head_ok and not self._has_lines()
+        try:
+            obj = json.loads(line) if line else {}
+            seq, line_prev = int(obj["seq"]) if line else 0, str(obj.get("prev", "")) if line else ""
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError, AttributeError):
+            seq, line_prev = 0, ""  # a damaged last line: keep logging; verify() reports it
         prev = _line_hash(line) if line else GENESIS
-        if head is not None and head[0] < seq:  # a crash between line and head: roll the head forward
+        if head is None:
+            sound = head_ok and seq <= 1 and self._line_count() <= 1
+        elif head[0] == seq:
+            sound = head[1] == prev
+        elif head[0] == seq - 1 and head[1] == line_prev:  # a crash between line and head: roll it forward
             self._write_head(seq, prev)
+            sound = True
+        else:
+            sound = head[0] > seq  # ahead: the tail was cut off; numbering goes on after the head (below)
         # A head ahead of the log means its tail was cut off: number on after the head, so the gap stays
         # visible to verify() instead of being papered over by new entries.
-        return max(seq, head[0] if head else 0), prev
+        return max(seq, head[0] if head else 0), prev, sound
 
-    def _safe_head(self) -> tuple[int, str] | None:
+    def _has_lines(self) -> bool:
         try:
-            return self._read_head()
-        except AuditError:
-            return None
+            return os.path.getsize(self.log_path) > 0
+        except FileNotFoundError:
+            return False
+
+    def _line_count(self) -> int:
+        try:
+            with open(self.log_path, "rb") as fh:
+                return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        except FileNotFoundError:
+            return 0
 
     # ---- reading
 
@@ -275,9 +302,10 @@ class AuditLog:
                     f"entry {head[0]}. 'workstation verify' lists every problem."
                 )
 
-    def verify(self) -> list[str]:
+    def verify(self, anchor: tuple[int, str] | None = None) -> list[str]:
         """Walk the chain; one sentence per problem: edited, deleted, reordered or duplicated entries, a
-        broken chain, a cut-off tail (against the head record), an altered head."""
+        broken chain, a cut-off tail (against the head record, and against ``anchor``, the (seq, hash) the
+        store index recorded), an altered, missing or older head."""
         opened = [(n, line, *self._open_line(line)) for n, line in enumerate(self._lines(), 1)]
         present = {e.seq for _n, _l, e, _p in opened if e is not None}
         problems: list[str] = []
@@ -308,6 +336,8 @@ class AuditLog:
             last = max(last, entry.seq)
             prev_hash, prev_ok = entry.hash, not anomaly
         problems.extend(self._verify_head(last, prev_hash, bool(opened)))
+        if anchor is not None:
+            problems.extend(_verify_anchor(anchor, {e.seq: e.hash for _n, _l, e, _p in opened if e is not None}, last))
         return _dedupe(problems)
 
     def _verify_head(self, last_seq: int, last_hash: str, any_entries: bool) -> list[str]:
@@ -328,6 +358,22 @@ class AuditLog:
             return [f"The audit log's head (entry {seq}) is older than the log (entry {last_seq}): the head "
                     "record was put back from an older copy."]
         return []
+
+
+def _verify_anchor(anchor: tuple[int, str], hashes: dict[int, str], last: int) -> list[str]:
+    """The log against the head recorded in the authenticated store index (written after every append)."""
+    seq, digest = anchor
+    if seq > last:
+        return [f"The end of the audit log was cut off: the vault's index recorded entry {seq}, the log ends at "
+                f"entry {last} (its head was put back from an older copy or re-made)."]
+    if seq in hashes and hashes[seq] != digest:
+        return [f"Audit entry {seq} is not the one the vault's index recorded: the log was replaced."]
+    if last - seq > ANCHOR_SLACK:
+        # every append anchors right after it (monotonic): a lag beyond a crash or two in-flight appends means
+        # the index (and the records with it) went back to an older copy while the log did not
+        return [f"The vault's version index is older than its audit log (it recorded entry {seq}, the log has "
+                f"{last}): the store was put back from an older copy of the vault."]
+    return []
 
 
 def _is_hex(text: str) -> bool:

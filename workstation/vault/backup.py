@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import time
@@ -25,8 +26,7 @@ from typing import Any
 from workstation.domain.testimony import now_iso
 from workstation.vault import crypto
 from workstation.vault.errors import BackupError, VaultError, VaultExistsError
-from workstation.vault.layout import LOCK_FILE, fsync_folder, vault_exists
-from workstation.vault.throttle import THROTTLE_FILE
+from workstation.vault.layout import fsync_folder, vault_exists
 
 BACKUP_FORMAT = "tw-backup-1"
 BACKUP_MANIFEST = "MANIFEST.json"
@@ -50,14 +50,17 @@ def target_path(out: Path | str, root: Path) -> Path:
     return target
 
 
+_KNOWN = re.compile(r"vault\.json|store-index\.json|audit/log|audit/head|slots/[0-9a-f]{24}\.slot|objects/[0-9a-f]{40}")
+
+
 def vault_files(root: Path) -> list[VaultFile]:
-    """(relative path, size, sha256) of every file that belongs in a backup (no locks, temp files, counters)."""
+    """(relative path, size, sha256) of every file that belongs in a backup: only the files the vault knows
+    (vault.json, slots, the index, objects, the audit log and head) — never locks, temporary files, counters,
+    or anything else someone put into the folder (an export saved there would otherwise travel with backups)."""
     out = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if not path.is_file() or path.name.startswith(".") or path.name in (LOCK_FILE, THROTTLE_FILE):
-            continue
-        if path.name.endswith((".tmp", ".lock")):
+        if not path.is_file() or path.is_symlink() or not _KNOWN.fullmatch(rel):
             continue
         digest, size = hashlib.sha256(), 0
         with open(path, "rb") as fh:
@@ -145,30 +148,71 @@ def restore_files(archive: Path, root: Path) -> tuple[bytes, bytes]:
     return manifest_raw, mac
 
 
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024  # the manifest and its MAC are read into memory: bounded
+
+
 def _extract(archive: Path, staging: Path) -> tuple[bytes, bytes]:
     damaged = BackupError(f"{archive} is not a complete Testimony Workstation backup (damaged, altered or another file).")
     try:
         tar = tarfile.open(archive, mode="r:")
-    except (OSError, tarfile.TarError) as exc:
+    except (OSError, tarfile.TarError, EOFError, UnicodeError, ValueError) as exc:
         raise damaged from exc
     with tar:
         try:
             members = tar.getmembers()
             by_name = {m.name: m for m in members}
+            if len(by_name) != len(members):
+                raise BackupError(f"{archive}: a file appears twice in the archive (altered archive).")
+            for name in (BACKUP_MANIFEST, BACKUP_MAC):
+                if not by_name[name].isfile() or by_name[name].size > MAX_MANIFEST_BYTES:
+                    raise damaged
             manifest_raw = _member_bytes(tar, by_name[BACKUP_MANIFEST])
             mac = _member_bytes(tar, by_name[BACKUP_MAC])
-            data: dict[str, Any] = json.loads(manifest_raw)
-            if data.get("format") != BACKUP_FORMAT:
-                raise damaged
-            listed = {f["path"]: f for f in data["files"]}
-        except (KeyError, ValueError, TypeError, tarfile.TarError, OSError) as exc:
+            listed = _listed(json.loads(manifest_raw), damaged)
+        except BackupError:
+            raise
+        except (KeyError, ValueError, TypeError, AttributeError, RecursionError, EOFError, tarfile.TarError,
+                OSError) as exc:
             raise damaged from exc
         if set(by_name) - {BACKUP_MANIFEST, BACKUP_MAC} != set(listed):
             raise BackupError(f"{archive}: the files in the archive differ from its manifest (altered archive).")
+        _check_sizes(archive, by_name, listed)
         staging.mkdir(mode=0o700)
         for rel, item in listed.items():
-            _extract_one(tar, by_name[rel], rel, item["sha256"], staging, archive, damaged)
+            try:
+                _extract_one(tar, by_name[rel], rel, item["sha256"], staging, archive, damaged)
+            except (tarfile.TarError, EOFError) as exc:
+                raise damaged from exc
     return manifest_raw, mac
+
+
+def _listed(data: Any, damaged: BackupError) -> dict[str, dict[str, Any]]:
+    """The manifest's files by path, each with a str path, an int size and a 64-hex sha256 (else ``damaged``)."""
+    if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT or not isinstance(data.get("files"), list):
+        raise damaged
+    listed: dict[str, dict[str, Any]] = {}
+    for item in data["files"]:
+        if not (isinstance(item, dict) and isinstance(item.get("path"), str) and isinstance(item.get("sha256"), str)
+                and len(item["sha256"]) == 64 and isinstance(item.get("size"), int) and item["size"] >= 0):
+            raise damaged
+        listed[item["path"]] = item
+    return listed
+
+
+def _check_sizes(archive: Path, by_name: dict[str, tarfile.TarInfo], listed: dict[str, dict[str, Any]]) -> None:
+    """Before writing anything: no sparse members (a small archive that expands to gigabytes), every member
+    exactly the size its manifest says, and all of them together no larger than the archive itself."""
+    total = 0
+    for rel, item in listed.items():
+        member = by_name[rel]
+        if member.issparse() or member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
+            raise BackupError(f"{archive}: the entry {rel!r} is not a plain file (sparse or special): refused.")
+        if member.size != item["size"]:
+            raise BackupError(f"{archive}: the file {rel} has a different size from the one its manifest records "
+                              "(altered archive); nothing was restored.")
+        total += member.size
+    if total > archive.stat().st_size:
+        raise BackupError(f"{archive}: its files add up to more than the archive holds (altered archive).")
 
 
 def _extract_one(tar: tarfile.TarFile, member: tarfile.TarInfo, rel: str, sha256: str, staging: Path,

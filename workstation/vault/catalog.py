@@ -25,7 +25,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ from workstation.vault.layout import (
     write_vault_file,
 )
 from workstation.vault.records import Entry
-from workstation.vault.store import Store
+from workstation.vault.store import Store, StoreRootError
 
 CatalogData = dict[str, Any]  # {"data_key": b64, "audit_key": b64, "testimonies": {tid: Entry}}
 
@@ -56,10 +56,28 @@ def _record_id(epoch: str) -> str:
     return f"catalog-{epoch}"
 
 
-def create_catalog(store: Store, master: bytes, epoch: str) -> None:
-    """The first catalog of a new vault: fresh data and audit keys, no testimonies."""
-    catalog = {"data_key": b64(os.urandom(32)), "audit_key": b64(os.urandom(32)), "testimonies": {}}
+def create_catalog(store: Store, master: bytes, epoch: str, first: KeySlot) -> None:
+    """The first catalog of a new vault: fresh data and audit keys, no testimonies, one account, and the
+    store root switched on (the index is authenticated from its first write)."""
+    audit_key = os.urandom(32)
+    catalog = {"data_key": b64(os.urandom(32)), "audit_key": b64(audit_key), "testimonies": {},
+               "store_root": True, "accounts": {first.user: account_entry(first)}}
+    store.set_root_key(audit_key, required=True)
     store.write_record(master, _record_id(epoch), to_json(catalog), expected_version=0)
+
+
+def account_entry(slot: KeySlot) -> dict[str, str]:
+    """What the account list (inside the catalog, under the master key) records of one account."""
+    return {"role": str(slot.role), "public_key": b64(slot.public_key)}
+
+
+def listed(catalog: CatalogData, slot: KeySlot) -> bool:
+    """Whether ``slot`` is the account the catalog's account list names (same user, role and public key).
+
+    Only listed slots receive master keys: a slot file planted by someone with the disk (no passphrase) is
+    not in the list, because writing the list needs the master key."""
+    entry = catalog.get("accounts", {}).get(slot.user)
+    return entry == account_entry(slot)
 
 
 class Catalog:
@@ -74,6 +92,7 @@ class Catalog:
         self._master: bytes | None = master
         lock_in_memory(master)  # best effort: keep the master key's page out of swap (hardening.py says the limits)
         self._audit_log: AuditLog | None = None
+        self._rooted = False
 
     # ---- the keys held in memory
 
@@ -122,6 +141,8 @@ class Catalog:
                 break
             except FileNotFoundError:
                 time.sleep(0.05)
+            except StoreRootError as exc:
+                raise IntegrityError(str(exc)) from exc
             except crypto.CryptoError as exc:
                 raise IntegrityError(
                     "The vault's catalog (the list of testimonies and their keys) fails authentication: it was "
@@ -129,7 +150,14 @@ class Catalog:
                 ) from exc
         else:
             raise IntegrityError("The vault's catalog is missing from the vault folder. Restore it from a backup.")
-        return json.loads(data.decode("utf-8")), version
+        catalog = json.loads(data.decode("utf-8"))
+        if not self._rooted:
+            # The store root's key comes from the catalog (its audit key never changes), so the first read
+            # cannot be checked against it; every read after this one is, the first one's data included
+            # (a rolled-back catalog entry fails the root at the next read: Session.unlock makes one).
+            self._store.set_root_key(unb64(catalog["audit_key"]), required=bool(catalog.get("store_root")))
+            self._rooted = True
+        return catalog, version
 
     def current(self) -> CatalogData:
         return self.read()[0]
@@ -165,17 +193,23 @@ class Catalog:
 
     # ---- rotation
 
-    def rotate(self, removed: Path, remaining: list[tuple[Path, KeySlot | None]]) -> None:
-        """Delete the ``removed`` slot file and move every remaining slot to a new master key and epoch.
+    def rotate(self, removed: Path | None, remaining: Sequence[tuple[Path, KeySlot | None]],
+               catalog: CatalogData | None = None) -> None:
+        """Delete the ``removed`` slot file (if any) and move the remaining slots to a new master key and epoch,
+        writing ``catalog`` (default: the current one) under it.
 
-        The caller holds the vault lock and has followed the current epoch. The order of writes is the
-        module docstring's: after the ``vault.json`` switch the new epoch is the vault's.
+        Only slots in the catalog's account list receive the new key (:func:`listed`). The caller holds the
+        vault lock and has followed the current epoch. The order of writes is the module docstring's: after
+        the ``vault.json`` switch the new epoch is the vault's.
         """
         files = slot_files(self.root)
-        catalog, _version = self.read()
+        if catalog is None:
+            catalog, _version = self.read()
+        remaining = [(p, s) for p, s in remaining if s is not None and listed(catalog, s)]
         old_epoch, new_epoch, new_master = self.epoch, os.urandom(8).hex(), os.urandom(32)
-        removed.unlink()
-        fsync_folder(removed.parent)
+        if removed is not None:
+            removed.unlink()
+            fsync_folder(removed.parent)
         self._store.write_record(new_master, _record_id(new_epoch), to_json(catalog), expected_version=0)
         for path, slot in remaining:
             if slot is not None:

@@ -67,6 +67,10 @@ DEFAULT_CHUNK_SIZE = 1 << 20
 MIN_CHUNK_SIZE = 1 << 10  # tiny chunks only make files bigger; the lower bound keeps odd headers out
 MAX_CHUNK_SIZE = 1 << 24  # bounds the memory a (forged) header can make a reader allocate
 MIN_MEMORY_KIB = 64 * 1024  # Argon2id memory floor (DESIGN.md: ≥ 64 MiB)
+MAX_MEMORY_KIB = 1024 * 1024  # 1 GiB: read caps on planted slot parameters (KdfParams.check)
+MAX_ITERATIONS = 16
+MAX_LANES = 16
+MAX_COST_KIB_PASSES = 8 * 128 * 1024 * 3  # 8x the default memory x passes
 _HEADER = struct.Struct(">4sBBI16s6s")
 _MAX_CHUNKS = 1 << 40  # 5-byte counter
 _CONTAINER_INFO = b"tw-container-v1"
@@ -114,12 +118,20 @@ class KdfParams:
     def check(self) -> None:
         if self.algorithm != "argon2id":
             raise FormatError(f"Unsupported key derivation {self.algorithm!r}; only argon2id is known.")
-        if not isinstance(self.memory_kib, int) or self.memory_kib < MIN_MEMORY_KIB or self.memory_kib > 4 * 1024 * 1024:
-            raise FormatError(f"Argon2id memory must be between {MIN_MEMORY_KIB} KiB and 4 GiB.")
-        if not isinstance(self.iterations, int) or not 1 <= self.iterations <= 64:
-            raise FormatError("Argon2id passes must be between 1 and 64.")
-        if not isinstance(self.lanes, int) or not 1 <= self.lanes <= 64:
-            raise FormatError("Argon2id lanes must be between 1 and 64.")
+        # Caps, checked when a slot is read: the parameters sit in a plaintext file, and planted ones
+        # (4 GiB x 64 passes) would otherwise hang unlock for minutes or exhaust memory.
+        if not _count(self.memory_kib) or not MIN_MEMORY_KIB <= self.memory_kib <= MAX_MEMORY_KIB:
+            raise FormatError(f"Argon2id memory must be between {MIN_MEMORY_KIB} KiB and {MAX_MEMORY_KIB // 1024} MiB.")
+        if not _count(self.iterations) or not 1 <= self.iterations <= MAX_ITERATIONS:
+            raise FormatError(f"Argon2id passes must be between 1 and {MAX_ITERATIONS}.")
+        if not _count(self.lanes) or not 1 <= self.lanes <= MAX_LANES:
+            raise FormatError(f"Argon2id lanes must be between 1 and {MAX_LANES}.")
+        if self.memory_kib * self.iterations > MAX_COST_KIB_PASSES:
+            raise FormatError("Argon2id memory x passes is above what this program accepts (a planted key slot?).")
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def derive_key(passphrase: str, salt: bytes, params: KdfParams) -> bytes:

@@ -44,6 +44,8 @@ class Action(StrEnum):
     VERIFY = "verify"
     BACKUP = "backup"
     SHRED = "shred"
+    REDACT = "redact"  # decide the pseudonym (redaction) table of a testimony
+    WRITE_RECORD = "write_record"  # any other per-testimony record kind (unknown kinds: editors only)
 
 
 _ALL = frozenset(Role)
@@ -62,6 +64,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VERIFY: frozenset({Role.EDITOR}),
     Action.BACKUP: frozenset({Role.EDITOR}),
     Action.SHRED: frozenset({Role.EDITOR}),
+    Action.REDACT: frozenset({Role.EDITOR}),
+    Action.WRITE_RECORD: frozenset({Role.EDITOR}),
 }
 
 _WHAT = {
@@ -79,7 +83,25 @@ _WHAT = {
     Action.VERIFY: "verify the vault",
     Action.BACKUP: "back up the vault",
     Action.SHRED: "shred testimonies",
+    Action.REDACT: "decide redactions",
+    Action.WRITE_RECORD: "write this kind of record",
 }
+
+# Who may write each kind of per-testimony record (``VaultSession.save_extra``): reading a testimony is never
+# enough. Redactions decide what an export hides; approval history is the editors' account of un-approvals;
+# job and processing records belong to whoever may start processing (interviewers: their own testimonies).
+RECORD_WRITERS: dict[str, Action] = {
+    "redactions": Action.REDACT,
+    "pseudonyms": Action.REDACT,
+    "approval-history": Action.APPROVE,
+    "job": Action.PROCESS,
+    "processing": Action.PROCESS,
+}
+
+
+def record_write_action(kind: str) -> Action:
+    """The permission a write of record ``kind`` needs; kinds not listed need :attr:`Action.WRITE_RECORD`."""
+    return RECORD_WRITERS.get(kind, Action.WRITE_RECORD)
 
 # Actions an interviewer may take only on testimonies they created.
 OWNER_ONLY_FOR_INTERVIEWER = frozenset({Action.VIEW, Action.EDIT_METADATA, Action.INGEST, Action.PROCESS})

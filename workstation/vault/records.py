@@ -20,7 +20,7 @@ from workstation.domain.testimony import Testimony
 from workstation.vault import crypto
 from workstation.vault.errors import IntegrityError
 from workstation.vault.layout import to_json, unb64
-from workstation.vault.store import Store
+from workstation.vault.store import Store, StoreRootError
 
 # One testimony's catalog entry: {"key": b64, "case": str, "owner": str, "created": str, "extras": [names]}.
 Entry = dict[str, Any]
@@ -65,6 +65,8 @@ class Records:
             data, version = self.store.read_record(key, record_id)
         except FileNotFoundError:
             return None
+        except StoreRootError as exc:
+            raise IntegrityError(str(exc)) from exc
         except crypto.CryptoError as exc:
             raise IntegrityError(
                 f"The {what} fails authentication: it was altered, damaged or replaced by another file ({exc}). "
@@ -86,6 +88,11 @@ class Records:
 
     def recording_info(self, tid: str, entry: Entry) -> RecordingInfo | None:
         found = self.read(entry_key(entry), rid(tid, "recording-info"), f"recording information of {entry['case']}")
+        if found is None and entry.get("original"):
+            raise IntegrityError(
+                f"The recording information of {entry['case']} is missing from the vault folder, but the catalog "
+                "records that its sealed original was ingested: it was deleted. Restore it from a backup."
+            )
         return RecordingInfo(**found[0]) if found else None
 
     def seal_original(self, tid: str, entry: Entry, data: bytes, info: RecordingInfo) -> None:

@@ -27,6 +27,7 @@ new extra names, rotation) are additionally serialised by a lock file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -44,8 +45,8 @@ from workstation.platform.digest import sha256_hex
 from workstation.platform.errors import WorkstationError
 from workstation.vault import accounts, backup, crypto, permissions
 from workstation.vault.accounts import SlotDamagedError, UnknownUserError, UserNameError, WrongPassphraseError
-from workstation.vault.audit import AuditEntry, AuditLog
-from workstation.vault.catalog import Catalog, CatalogData, create_catalog
+from workstation.vault.audit import ANCHOR_SLACK, AuditEntry, AuditLog
+from workstation.vault.catalog import Catalog, CatalogData, account_entry, create_catalog, listed
 from workstation.vault.errors import (
     BackupError,
     IntegrityError,
@@ -69,7 +70,7 @@ from workstation.vault.permissions import Action, PermissionDeniedError, Role
 from workstation.vault.records import GLOSSARY_RECORD, Entry, RecordingInfo, Records, entry_key, rid
 from workstation.vault.store import Store
 from workstation.vault.throttle import ThrottledError
-from workstation.vault.verify import VerifyReport, check_vault
+from workstation.vault.verify import AUDIT_ANCHOR, VerifyReport, check_vault
 
 if TYPE_CHECKING:  # vault and speech are one rank: the type only, never a run-time import
     from workstation.speech.pipeline import PipelineResult
@@ -132,7 +133,7 @@ def create_vault(path: Path | str, editor: str, passphrase: str) -> VaultSession
     master, epoch = os.urandom(32), os.urandom(8).hex()
     slot, private = accounts.new_slot(editor, Role.EDITOR, passphrase, _kdf(), epoch, master)
     store = Store(root)
-    create_catalog(store, master, epoch)
+    create_catalog(store, master, epoch, slot)
     slot_files(root).save(slot)
     # vault.json last: until it exists the folder is not a vault, so a crash here leaves nothing half-made.
     write_vault_file(root, {"format": VAULT_FORMAT, "epoch": epoch, "created": tm.now_iso()})
@@ -150,12 +151,12 @@ def unlock(path: Path | str, user: str, passphrase: str) -> VaultSession:
     user = user.strip()
     counters.check(user)
     try:
-        _path, slot = slot_files(root).find(user)
+        candidates = slot_files(root).find_all(user)
     except UnknownUserError:
         counters.failure(user, known=False)
         raise
     try:
-        private = accounts.open_private(slot, passphrase)
+        slot, private = _open_one(candidates, passphrase)
     except (WrongPassphraseError, SlotDamagedError):
         counters.failure(user, known=True)
         raise
@@ -166,10 +167,26 @@ def unlock(path: Path | str, user: str, passphrase: str) -> VaultSession:
         counters.failure(user, known=True)
         raise accounts.damaged_error(slot) from exc
     session = VaultSession(root, Store(root), slot, master, epoch, private)
+    session._after_unlock(slot)
     for failed in counters.success(user):
         session._audit("unlock_failed", as_user=failed.get("user") or "(unknown user name)", failed_at=failed.get("at", ""))
     session._audit("unlock")
     return session
+
+
+MAX_SLOT_CANDIDATES = 3  # same-named slot files tried at unlock (a planted duplicate must not lock anyone out)
+
+
+def _open_one(candidates: list[accounts.KeySlot], passphrase: str) -> tuple[accounts.KeySlot, X25519PrivateKey]:
+    """The first slot of the name that the passphrase opens (several only if one was planted or left over)."""
+    error: WorkstationError | None = None
+    for slot in candidates[:MAX_SLOT_CANDIDATES]:
+        try:
+            return slot, accounts.open_private(slot, passphrase)
+        except (WrongPassphraseError, SlotDamagedError) as exc:
+            error = error if isinstance(error, WrongPassphraseError) else exc
+    assert error is not None
+    raise error
 
 
 def restore(archive: Path | str, path: Path | str, *, user: str | None = None, passphrase: str | None = None) -> VerifyReport:
@@ -226,6 +243,15 @@ class VaultSession:
     def locked(self) -> bool:
         return self._catalog.locked
 
+    def contains(self, path: Path | str) -> bool:
+        """Whether ``path`` (existing or not, symbolic links resolved) lies inside the vault folder: exports and
+        backups are refused there (they would end up in the vault's own backups)."""
+        try:
+            Path(path).expanduser().resolve().relative_to(self.path.resolve())
+            return True
+        except ValueError:
+            return False
+
     def require(self, action: Action) -> None:
         self._catalog.master()
         permissions.require(self.role, action)
@@ -240,7 +266,40 @@ class VaultSession:
 
     def _audit(self, action: str, case_code: str | None = None, *, as_user: str | None = None, **details: Any) -> None:
         clean = {k: v for k, v in details.items() if _safe_detail(v)}
-        self._log().append(as_user or self.user, action, case_code, **clean)
+        entry = self._log().append(as_user or self.user, action, case_code, **clean)
+        # The head is anchored in the authenticated store index too: a cut-off tail with an older (or re-made)
+        # head no longer agrees with it (issue 10, finding 5). A damaged index refuses; verify reports that.
+        with contextlib.suppress(crypto.CryptoError):
+            self._store.set_anchor(AUDIT_ANCHOR, entry.seq, entry.hash, max_step=ANCHOR_SLACK + 1)
+
+    def _after_unlock(self, slot: accounts.KeySlot) -> None:
+        """Read the catalog (which switches the store root on), upgrade a vault from before the account list
+        and store root in place, and refuse a slot the account list does not name."""
+        try:
+            self._log()  # the first catalog read (it switches the store root on) also opens the audit log
+            catalog = self._catalog.current()
+            if "accounts" not in catalog or not catalog.get("store_root"):
+                catalog = self._upgrade_in_place()
+        except IntegrityError:
+            return  # the vault is damaged: every read says so, and verify() lists it
+        if not listed(catalog, slot):
+            self.lock()
+            raise SlotDamagedError(
+                f"The key slot of {slot.user} is not the account the vault's signed-in account list names (its "
+                "role or key differs, or it was planted). It was not used. Report this: it may mean someone "
+                "tampered with the vault; 'workstation verify' (as an editor) names the file."
+            )
+
+    def _upgrade_in_place(self) -> CatalogData:
+        """A vault made before the account list and the store root: record the accounts whose slots hold the
+        current key (trust on first use) and switch the store root on, in one catalog write."""
+        with self._catalog.change() as catalog:
+            if "accounts" not in catalog:
+                catalog["accounts"] = {s.user: account_entry(s) for s in slot_files(self.path).users()
+                                       if self._catalog.epoch in s.masters}
+            catalog["store_root"] = True
+        self._store.set_root_key(self._catalog.audit_key(), required=True)
+        return catalog
 
     def record_audit(self, action: str, case_code: str | None = None, **details: Any) -> None:
         """Let other modules (exports) add a content-free entry; unsafe detail values are dropped."""
@@ -267,12 +326,14 @@ class VaultSession:
         self.require(Action.MANAGE_USERS)
         name, role = accounts.check_user_name(name), permissions.parse_role(role)
         accounts.check_passphrase(passphrase, user=name)
-        with vault_lock(self.path):
-            self._catalog.follow_epoch()
-            if any(s.user == name for s in slot_files(self.path).users()):
+        with self._catalog.change() as catalog:
+            existing = {s.user for s in slot_files(self.path).users()} | set(catalog.get("accounts", {}))
+            if name in existing:
                 raise UserNameError(f"There is already an account named {name!r}. Choose another name.")
+            name = accounts.check_user_name(name, existing)  # look-alikes of an existing account refused
             slot, _private = accounts.new_slot(name, role, passphrase, _kdf(), self._catalog.epoch, self._catalog.master())
             slot_files(self.path).save(slot)
+            catalog.setdefault("accounts", {})[name] = account_entry(slot)
         self._audit("user_added", subject=name, role=str(role))
         return UserInfo(name, role, slot.created)
 
@@ -293,11 +354,13 @@ class VaultSession:
         with vault_lock(self.path):
             self._catalog.follow_epoch()
             files = slot_files(self.path)
+            catalog, _version = self._catalog.read()
             path, _slot = files.find(name)
-            remaining = [(p, s) for p, s in files.load_all() if p != path]
+            remaining = [(p, s) for p, s in files.load_all() if p != path and s is not None and listed(catalog, s)]
             if not any(s is not None and s.role is Role.EDITOR for _p, s in remaining):
                 raise WorkstationError("That is the last editor account; add another editor before removing it.")
-            self._catalog.rotate(path, remaining)
+            catalog.get("accounts", {}).pop(name, None)
+            self._catalog.rotate(path, remaining, catalog)
         self._audit("user_removed", subject=name)
         self._audit("key_rotation", reason="user_removed")
 
@@ -407,15 +470,21 @@ class VaultSession:
         """
         tid, entry = self._access(case_code, Action.INGEST)
         sha, duration = sha256_hex(data), float(duration_s)
-        with vault_lock(self.path):  # two uploads for one case at once: the second is refused, never mixed
-            if self._records.recording_info(tid, entry) is not None:
+        with self._catalog.change() as catalog:  # two uploads for one case at once: the second is refused
+            current = catalog["testimonies"].get(tid)
+            if current is None:
+                raise NotFoundError(f"Testimony {case_code} was shredded meanwhile.")
+            if current.get("original") or self._records.recording_info(tid, current) is not None \
+                    or self._store.ever_written(rid(tid, "recording-info")) or self._store.ever_written(rid(tid, "original")):
                 raise tm.EditError(
-                    f"Testimony {case_code} already has its sealed original recording; the evidence copy never "
-                    "changes. Create a new testimony for another recording."
+                    f"Testimony {case_code} already has (or had) its sealed original recording; the evidence copy "
+                    "never changes. Create a new testimony for another recording."
                 )
             info = RecordingInfo(sha256=sha, size=len(data), duration_s=duration, container=container,
                                  filename=Path(filename).name, ingested_at=tm.now_iso(), ingested_by=self.user)
-            self._records.seal_original(tid, entry, data, info)
+            self._records.seal_original(tid, current, data, info)
+            # recorded in the catalog too: its absence later is deletion, never "no recording yet"
+            current["original"] = {"sha256": sha, "size": len(data)}
 
         t, version = self._records.load_testimony(tid, entry)
         if t.status is Status.CREATED:
@@ -477,7 +546,9 @@ class VaultSession:
         return found[0] if found else None
 
     def save_extra(self, case_code: str, name: str, data: dict) -> None:
-        tid, entry = self._access(case_code, Action.VIEW)
+        """Write one per-testimony record; the permission depends on its kind (``permissions.RECORD_WRITERS``:
+        redactions and approval history by editors, job records by who may process); every write is audited."""
+        tid, entry = self._access(case_code, permissions.record_write_action(name))
         record_id, key = rid(tid, "extra:" + name), entry_key(entry)
         if name not in entry.get("extras", []):
             with self._catalog.change() as catalog:
@@ -488,10 +559,11 @@ class VaultSession:
         for _attempt in range(5):  # last writer wins for extras (job state, pseudonym table), never a torn write
             found = self._records.read(key, record_id, f"{name!r} record of {case_code}")
             try:
-                self._records.write(key, record_id, data, expected_version=found[1] if found else 0)
-                return
+                version = self._records.write(key, record_id, data, expected_version=found[1] if found else 0)
             except ConflictError:
                 continue
+            self._audit("record_saved", case_code, record=name, version=version)
+            return
         raise ConflictError(f"The {name!r} record of {case_code} keeps changing; try again.")
 
     def load_glossary(self) -> Glossary:
@@ -511,10 +583,16 @@ class VaultSession:
     def shred(self, case_code: str) -> None:
         """Consent withdrawn: destroy the testimony's key, then its data. Irreversible."""
         tid, entry = self._access(case_code, Action.SHRED)
-        with self._catalog.change() as catalog:
-            catalog["testimonies"].pop(tid, None)  # the key is gone once this write lands
+        with vault_lock(self.path):
+            self._catalog.follow_epoch()
+            catalog, _version = self._catalog.read()
+            catalog["testimonies"].pop(tid, None)
+            # A new master key and epoch for the catalog without the entry: an older copy of the catalog (a
+            # sync copy, a snapshot, freed blocks) is sealed under a key no slot holds any more (finding 6).
+            self._catalog.rotate(None, slot_files(self.path).load_all(), catalog)  # the key is gone here
         self._records.delete_all(tid, entry)
         self._audit("shred", case_code)
+        self._audit("key_rotation", reason="shred")
 
     # ---- verification and backup
 

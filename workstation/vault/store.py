@@ -54,7 +54,7 @@ from workstation.domain.testimony import ConflictError
 from workstation.platform.fileio import file_lock, fsync_dir, write_file_atomic
 from workstation.vault import crypto
 
-__all__ = ["Store", "write_file_atomic", "fsync_dir", "file_lock", "ReplayError", "MissingObjectError", "StoreFormatError", "INDEX_FILE", "OBJECTS_DIR", "LOCK_FILE"]
+__all__ = ["Store", "write_file_atomic", "fsync_dir", "file_lock", "ReplayError", "MissingObjectError", "StoreFormatError", "StoreRootError", "INDEX_FILE", "OBJECTS_DIR", "LOCK_FILE"]
 
 OBJECTS_DIR = "objects"
 INDEX_FILE = "store-index.json"
@@ -77,6 +77,11 @@ class MissingObjectError(crypto.CryptoError):
 
 class StoreFormatError(crypto.FormatError):
     """The version index or an object header cannot be read."""
+
+
+class StoreRootError(crypto.AuthenticationError):
+    """The version index as a whole fails its authentication (the store root): entries were edited, put back
+    from an older copy or removed. Every read and write is refused until the vault is restored."""
 
 
 @dataclass(frozen=True)
@@ -124,12 +129,22 @@ class _Index:
         self.gen: int = data["gen"]
         self.objects: dict[str, dict[str, Any]] = data["objects"]
         self.pending: dict[str, Any] | None = data.get("pending")
+        self.anchors: dict[str, dict[str, Any]] = data.get("anchors") or {}
+        self.mac: str | None = data.get("mac")
         if not _is_count(self.gen) or not isinstance(self.objects, dict) \
-                or not all(_valid_entry(e) for e in self.objects.values()) or not _valid_pending(self.pending):
+                or not all(_valid_entry(e) for e in self.objects.values()) or not _valid_pending(self.pending) \
+                or not _valid_anchors(self.anchors) or not (self.mac is None or _is_tag(self.mac)):
             raise StoreFormatError("The vault's version index (store-index.json) is damaged.")
 
+    def canonical(self) -> bytes:
+        """What the store root authenticates: everything in the index but the root tag itself."""
+        data = {"format": INDEX_FORMAT, "gen": self.gen, "objects": self.objects, "pending": self.pending,
+                "anchors": self.anchors}
+        return b"tw-store-root|" + json.dumps(data, sort_keys=True, separators=(",", ":")).encode("ascii")
+
     def to_bytes(self) -> bytes:
-        data = {"format": INDEX_FORMAT, "gen": self.gen, "objects": self.objects, "pending": self.pending}
+        data = {"format": INDEX_FORMAT, "gen": self.gen, "objects": self.objects, "pending": self.pending,
+                "anchors": self.anchors, "mac": self.mac}
         return json.dumps(data, separators=(",", ":")).encode("ascii")
 
     def copy(self) -> _Index:
@@ -137,6 +152,8 @@ class _Index:
         twin = _Index.__new__(_Index)
         twin.gen, twin.pending = self.gen, (json.loads(json.dumps(self.pending)) if self.pending else None)
         twin.objects = {name: dict(entry) for name, entry in self.objects.items()}
+        twin.anchors = {name: dict(a) for name, a in self.anchors.items()}
+        twin.mac = self.mac
         return twin
 
     def live(self, name: str) -> dict[str, Any] | None:
@@ -159,6 +176,35 @@ class Store:
         self.objects = self.root / OBJECTS_DIR
         self.index_path = self.root / INDEX_FILE
         self._cache: tuple[tuple[int, int, int], _Index] | None = None
+        self._root_key: bytes | None = None
+        self._root_required = False
+
+    # ---- the store root (the authentication of the whole index)
+
+    def set_root_key(self, key: bytes, *, required: bool) -> None:
+        """Authenticate the whole index from now on: checked on every load, written on every save.
+
+        ``required`` (the vault says its index carries a root): an index without one is refused; otherwise
+        (a vault from before the store root) it is accepted until the first write adds it."""
+        self._root_key, self._root_required = crypto.derive_subkey(key, "store-root"), required
+        self._cache = None
+
+    def _check_root(self, index: _Index) -> None:
+        if self._root_key is None:
+            return
+        if index.mac is None:
+            if self._root_required:
+                raise StoreRootError(
+                    "The vault's version index (store-index.json) lost its authentication: it was replaced or "
+                    "edited. Records may have been rolled back or deleted. Restore the vault from a backup."
+                )
+            return
+        if not crypto.verify_mac(self._root_key, index.canonical(), bytes.fromhex(index.mac)):
+            raise StoreRootError(
+                "The vault's version index (store-index.json) was altered (its authentication does not match): "
+                "a record may have been put back from an older copy, or deleted together with its entry. "
+                "Restore the vault from a backup."
+            )
 
     # ---- locking and the index
 
@@ -187,12 +233,43 @@ class Store:
             raise StoreFormatError(
                 "The vault's version index (store-index.json) is damaged. Restore it from a backup."
             ) from exc
+        self._check_root(index)
         self._cache = (stamp, index)
         return index
 
     def _save_index(self, index: _Index) -> None:
+        if self._root_key is not None:
+            index.mac = crypto.mac(self._root_key, index.canonical()).hex()
+        elif index.mac is not None:
+            raise StoreRootError("This vault's index is authenticated; write it through an unlocked session.")
         write_file_atomic(self.index_path, [index.to_bytes()])
         self._cache = None
+
+    # ---- anchors: small authenticated values another part of the vault keeps here (the audit head)
+
+    def anchor(self, name: str) -> tuple[int, str] | None:
+        """(seq, hash) anchored under ``name``, from the authenticated index; None if none."""
+        found = self._load_index().anchors.get(name)
+        return (int(found["seq"]), str(found["hash"])) if found else None
+
+    def set_anchor(self, name: str, seq: int, digest: str, *, max_step: int | None = None) -> None:
+        """Anchor ``(seq, digest)`` under ``name`` unless a higher seq is anchored already (monotonic), or —
+        with ``max_step`` — the anchored seq is more than ``max_step`` behind (then it stays as evidence: the
+        index was put back from an older copy, and moving the anchor on would hide that)."""
+        with self._lock():
+            index = self._begin_write()
+            current = index.anchors.get(name)
+            if current is not None and int(current["seq"]) >= seq:
+                return
+            if current is not None and max_step is not None and seq - int(current["seq"]) > max_step:
+                return
+            index.anchors[name] = {"seq": int(seq), "hash": str(digest)}
+            self._save_index(index)
+
+    def ever_written(self, object_id: str) -> bool:
+        """Whether the index knows ``object_id`` at all: live, or deleted (a tombstone)."""
+        index = self._load_index()
+        return any(_name(kind, object_id) in index.objects for kind in _KINDS)
 
     def _path(self, name: str) -> Path:
         return self.objects / name
@@ -288,7 +365,7 @@ class Store:
         entry = index.objects.get(name)
         what = f"{_KINDS[kind]} {name[:12]}"
         try:
-            fh: BinaryIO = open(self._path(name), "rb")  # noqa: SIM115 (handed to the caller)
+            fh: BinaryIO = open(self._path(name), "rb")
         except FileNotFoundError:
             if entry and not entry.get("deleted") and not (index.pending and index.pending.get("name") == name):
                 raise MissingObjectError(
@@ -402,8 +479,10 @@ class Store:
             self._cache = None
             try:
                 index = self._load_index()
-            except StoreFormatError as exc:
+            except (StoreFormatError, StoreRootError) as exc:
                 return [str(exc)]
+            if self._root_key is None and index.mac is not None:
+                problems.append("The version index's authentication was not checked (no key given).")
             pending = index.pending.get("name") if index.pending else None
             files = {p.name for p in self.objects.iterdir() if not p.name.startswith(".")} if self.objects.is_dir() else set()
             for name, entry in sorted(index.objects.items()):
@@ -455,6 +534,16 @@ def _valid_entry(entry: Any) -> bool:
         return entry.get("deleted") is True
     tag = entry.get("t")
     return isinstance(tag, str) and _HEX64.fullmatch(tag) is not None
+
+
+def _is_tag(value: Any) -> bool:
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
+
+
+def _valid_anchors(anchors: Any) -> bool:
+    return isinstance(anchors, dict) and all(
+        isinstance(k, str) and isinstance(a, dict) and _is_count(a.get("seq")) and _is_tag(a.get("hash"))
+        for k, a in anchors.items())
 
 
 def _valid_pending(pending: Any) -> bool:

@@ -40,7 +40,7 @@ def delay_after(failures: int) -> float:
     """Seconds to wait after ``failures`` consecutive failures (0 for the first few)."""
     if failures < FREE_ATTEMPTS:
         return 0.0
-    return min(MAX_DELAY_S, BASE_DELAY_S * 2 ** (failures - FREE_ATTEMPTS))
+    return min(MAX_DELAY_S, BASE_DELAY_S * 2 ** min(failures - FREE_ATTEMPTS, 32))  # a planted huge count: no bignum
 
 
 def _tag(user: str) -> str:
@@ -72,7 +72,13 @@ class Throttle:
         if not entry:
             return
         now = time.time() if now is None else now
-        wait = float(entry.get("last", 0)) + delay_after(int(entry.get("failures", 0))) - now
+        try:
+            # A "last failure" in the future (a planted or garbled file; a clock set back) counts as now, so
+            # no file can make anyone wait longer than MAX_DELAY_S from the moment it is seen.
+            last, failures = min(float(entry.get("last", 0)), now), int(entry.get("failures", 0))
+        except (TypeError, ValueError, OverflowError, AttributeError):
+            return  # an unreadable entry: no delay (the file holds no secret; failure() rewrites it)
+        wait = last + delay_after(failures) - now
         if wait > 0:
             raise ThrottledError(
                 f"Too many wrong passphrases for this account. Wait {int(wait) + 1} seconds before trying "

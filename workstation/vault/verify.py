@@ -11,10 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from workstation.domain.glossary import Glossary
+from workstation.domain.testimony import Status, content_hash
 from workstation.platform.errors import WorkstationError
-from workstation.vault.accounts import SlotFiles
-from workstation.vault.catalog import Catalog
+from workstation.vault.accounts import SlotFiles, skeleton
+from workstation.vault.catalog import Catalog, CatalogData, listed
+from workstation.vault.crypto import CryptoError
 from workstation.vault.records import Entry, Records, entry_key, record_kinds, rid
+
+AUDIT_ANCHOR = "audit"  # where the session anchors the audit head in the store index (session.AUDIT_ANCHOR)
 
 
 @dataclass
@@ -30,18 +34,20 @@ class VerifyReport:
 def check_vault(report: VerifyReport, catalog: Catalog, records: Records, slots: SlotFiles,
                 load_glossary: Callable[[], Glossary]) -> bool:
     """Add every problem found to ``report``; False when the catalog could not be read (the walk stopped there)."""
-    report.problems.extend(f"Audit log: {p}" for p in catalog.audit_log().verify())
-    for path, slot in slots.load_all():
-        if slot is None:
-            report.problems.append(f"Key slot {path.name}: damaged, cannot be read.")
-        elif catalog.epoch not in slot.masters:
-            report.problems.append(f"Key slot of {slot.user}: does not hold the vault's current key.")
+    store_problems = records.store.verify()  # first: a failing store root makes every later read fail
+    try:
+        anchor = records.store.anchor(AUDIT_ANCHOR)
+    except CryptoError:
+        anchor = None
+    report.problems.extend(f"Audit log: {p}" for p in catalog.audit_log().verify(anchor))
     try:
         data = catalog.current()
     except WorkstationError as exc:
+        report.problems.extend(f"Store: {p}" for p in store_problems)
         report.problems.append(f"Catalog: {exc}")
         return False
-    report.problems.extend(f"Store: {p}" for p in records.store.verify())
+    report.problems.extend(_check_slots(slots, data, catalog.epoch))
+    report.problems.extend(f"Store: {p}" for p in store_problems)
     try:
         load_glossary()
     except WorkstationError as exc:
@@ -54,6 +60,33 @@ def check_vault(report: VerifyReport, catalog: Catalog, records: Records, slots:
     return True
 
 
+def _check_slots(slots: SlotFiles, catalog: CatalogData, epoch: str) -> list[str]:
+    """Every slot file against the account list in the catalog: planted, duplicated, look-alike, keyless."""
+    problems, names = [], []
+    for path, slot in slots.load_all():
+        if slot is None:
+            problems.append(f"Key slot {path.name}: damaged, cannot be read.")
+            continue
+        names.append(slot.user)
+        if "accounts" in catalog and not listed(catalog, slot):
+            problems.append(
+                f"Key slot {path.name} (user {slot.user!r}, role {slot.role}) is not in the vault's account list: "
+                "planted or left over (tampering?). It receives no keys; remove the file after reporting it."
+            )
+        elif epoch not in slot.masters:
+            problems.append(f"Key slot of {slot.user}: does not hold the vault's current key.")
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"Key slots: {names.count(name)} slot files claim the account {name!r} (a planted duplicate?).")
+    shapes: dict[str, str] = {}
+    for name in sorted(set(names) | set(catalog.get("accounts", {}))):
+        other = shapes.setdefault(skeleton(name), name)
+        if other != name:
+            problems.append(f"Accounts {other!r} and {name!r} look the same (letters from another alphabet).")
+    for name in sorted(set(catalog.get("accounts", {})) - set(names)):
+        problems.append(f"The account {name!r} in the account list has no key slot file (deleted?).")
+    return problems
+
+
 def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str, int]) -> list[str]:
     case, key, problems = entry["case"], entry_key(entry), []
     for kind in record_kinds(entry):
@@ -64,12 +97,18 @@ def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str,
                 problems.append(f"Testimony {case}: its record is missing.")
         except WorkstationError as exc:
             problems.append(f"Testimony {case}: {exc}")
+    problems.extend(_check_approval(records, tid, entry))
     try:
         info = records.recording_info(tid, entry)
-    except WorkstationError:
+    except WorkstationError as exc:
+        if entry.get("original"):
+            problems.append(f"Testimony {case}: {exc}")
         info = None
     if info is None:
         return problems
+    if entry.get("original") and entry["original"].get("sha256") != info.sha256:
+        problems.append(f"Testimony {case}: its recording information was replaced (the sha256 differs from the "
+                        "one recorded in the catalog at intake).")
     counts["recordings"] += 1
     digest, size = hashlib.sha256(), 0
     try:
@@ -85,3 +124,17 @@ def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str,
             f"({info.sha256[:16]}…)."
         )
     return problems
+
+
+def _check_approval(records: Records, tid: str, entry: Entry) -> list[str]:
+    """An approved testimony must still be what was approved (content_hash covers everything exported)."""
+    try:
+        t, _version = records.load_testimony(tid, entry)
+    except WorkstationError:
+        return []  # reported with the records above
+    if t.status is not Status.APPROVED:
+        return []
+    if t.approval is None or content_hash(t) != t.approval.content_hash:
+        return [f"Testimony {entry['case']}: marked approved, but its content (text, times, speaker names, English "
+                "routes or metadata) no longer matches what was approved."]
+    return []
