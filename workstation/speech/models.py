@@ -316,6 +316,168 @@ def _assemble(target: Path, sources: list[Path], side_dir: Path, expected: str, 
     return target
 
 
+# --- the speaker-diarization model ----------------------------------------------------------------------
+#
+# resemblyzer's GE2E voice encoder, taken from the PyPI wheel `Resemblyzer==0.1.4` (Apache-2.0). The wheel is
+# fetched with pip (`pip download --no-deps`, by `scripts/setup.sh`, never at run time) into the wheel folder,
+# checked against its pinned sha256 before it is opened, and only `resemblyzer/pretrained.pt` is taken out of it
+# (checked again). The wheel's code and its dependencies (torch, librosa) are never installed: the network runs
+# in numpy (speech/voice_encoder.py) and the file is read by a reader that refuses anything but tensors.
+
+DIARIZE_FOLDER = "diarize"
+DIARIZE_FILE = "voice-encoder.pt"
+
+
+@dataclass(frozen=True)
+class PinnedWheelFile:
+    """One model file inside a pinned PyPI wheel."""
+
+    project: str
+    version: str
+    wheel: str  # the wheel's file name
+    wheel_sha256: str
+    member: str  # path inside the wheel
+    sha256: str  # of the extracted file
+    size: int
+    license: str
+
+
+VOICE_ENCODER = PinnedWheelFile(
+    project="resemblyzer",
+    version="0.1.4",
+    wheel="Resemblyzer-0.1.4-py3-none-any.whl",
+    wheel_sha256="8f12eb2f1a9982d32e8db7856de754709b59c93a77bcf0ff536584b619a9dd1f",
+    member="resemblyzer/pretrained.pt",
+    sha256="39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
+    size=17_090_379,
+    license="Apache-2.0",
+)
+BUILTIN_CHECKSUMS[DIARIZE_FOLDER] = {DIARIZE_FILE: VOICE_ENCODER.sha256}
+
+
+def wheels_dir() -> Path:
+    """Where set-up leaves the downloaded model wheels (WORKSTATION_WHEELS, else models/.wheels)."""
+    value = os.environ.get("WORKSTATION_WHEELS")
+    return Path(value).expanduser() if value else models_dir() / ".wheels"
+
+
+def _wheel_folders() -> list[Path]:
+    """Folders searched for a model wheel: WORKSTATION_WHEELS or the models folder's .wheels, then the
+    repository's models/.wheels (where scripts/setup.sh puts it, when WORKSTATION_MODELS points elsewhere)."""
+    folders = [wheels_dir(), REPO_ROOT / "models" / ".wheels"]
+    return list(dict.fromkeys(folders))
+
+
+def _diarize_fix() -> str:
+    return (
+        "Run `bash scripts/setup.sh` (it downloads the pinned wheel with pip and installs the model), or on a "
+        f"machine without internet copy {VOICE_ENCODER.wheel} into {wheels_dir()} and run `workstation models install`."
+    )
+
+
+def _stamp_ok(path: Path, expected: str) -> bool:
+    stamp = _read_stamp(path.parent)
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    entry = (stamp or {}).get(path.name) if isinstance(stamp, dict) else None
+    return bool(entry) and entry.get("sha256") == expected and entry.get("size") == st.st_size and (
+        entry.get("mtime_ns") == st.st_mtime_ns
+    )
+
+
+def _stamp_file(path: Path, sha256: str) -> None:
+    stamp = _read_stamp(path.parent) or {}
+    st = path.stat()
+    stamp[path.name] = {"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    write_file_atomic(path.parent / STAMP, [json.dumps(stamp).encode()])
+
+
+def diarization_model_path(*, verify: bool = False) -> Path:
+    """The verified voice-encoder weights file, or ModelMissingError / ModelCorruptError saying how to fix it."""
+    path = models_dir() / DIARIZE_FOLDER / DIARIZE_FILE
+    if not path.is_file():
+        raise ModelMissingError(f"The speaker-diarization model is not installed ({path} is missing). {_diarize_fix()}")
+    expected = known_checksums().get(DIARIZE_FOLDER, {}).get(DIARIZE_FILE, VOICE_ENCODER.sha256)
+    if not verify and _stamp_ok(path, expected):
+        return path
+    if sha256_file(path) != expected:
+        raise ModelCorruptError(
+            f"The speaker-diarization model {path} is damaged or altered: it does not match its recorded checksum. "
+            f"{_diarize_fix()}"
+        )
+    try:
+        _stamp_file(path, expected)
+    except OSError:
+        pass  # a read-only models folder still works; it is hashed again next time
+    return path
+
+
+def _find_wheel(spec: PinnedWheelFile, wheel: Path | None) -> Path:
+    candidates = [Path(wheel)] if wheel is not None else [folder / spec.wheel for folder in _wheel_folders()]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ModelMissingError(
+        f"The wheel {spec.wheel} that carries the speaker-diarization model was not found "
+        f"(looked in {candidates[0]}). {_diarize_fix()}"
+    )
+
+
+def install_diarization(*, wheel: Path | None = None, force: bool = False) -> tuple[Path, bool]:
+    """Take the voice encoder out of its pinned wheel into models/diarize/. Returns (file, changed).
+
+    Idempotent: a verified file is left alone (unless `force`). The wheel is checked against its pinned sha256
+    before it is opened, the extracted file against its own before it replaces anything.
+    """
+    import zipfile
+
+    spec = VOICE_ENCODER
+    target = models_dir() / DIARIZE_FOLDER / DIARIZE_FILE
+    if not force and target.is_file():
+        try:
+            return diarization_model_path(), False
+        except ModelCorruptError:
+            pass  # damaged: rebuild it from the wheel below
+    source = _find_wheel(spec, wheel)
+    if sha256_file(source) != spec.wheel_sha256:
+        raise ModelCorruptError(
+            f"{source} is not the pinned {spec.project} {spec.version} wheel (its sha256 differs): it was not opened. "
+            f"Download it again: `.venv/bin/python -m pip download --no-deps {spec.project}=={spec.version} -d "
+            f"{wheels_dir()}`."
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(source) as archive:
+            data = archive.read(spec.member)
+        if len(data) != spec.size or hashlib.sha256(data).hexdigest() != spec.sha256:
+            raise ModelCorruptError(f"{spec.member} inside {source} does not match its pinned checksum.")
+        write_file_atomic(target, [data])
+        _stamp_file(target, spec.sha256)
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise ModelError(
+            f"Could not install the speaker-diarization model into {target.parent} ({exc}). Check that the folder "
+            "is writable and has 20 MB free."
+        ) from exc
+    return target, True
+
+
+def diarization_info(*, verify: bool = False) -> ModelInfo:
+    path = models_dir() / DIARIZE_FOLDER / DIARIZE_FILE
+    base = dict(name="voice-encoder", kind="diarization", sha256=VOICE_ENCODER.sha256,
+                used_for="speaker diarization (who speaks when)")
+    try:
+        found = diarization_model_path(verify=verify)
+    except ModelMissingError as exc:
+        return ModelInfo(path=None, size_bytes=0, installed=False, verified=None, note=str(exc), **base)
+    except ModelCorruptError as exc:
+        return ModelInfo(path=path, size_bytes=path.stat().st_size, installed=False, verified=False, note=str(exc), **base)
+    return ModelInfo(path=found, size_bytes=found.stat().st_size, verified=True,
+                     note=f"{VOICE_ENCODER.project} {VOICE_ENCODER.version} GE2E voice encoder, {VOICE_ENCODER.license}",
+                     **base)
+
+
 # --- listing --------------------------------------------------------------------------------------
 
 
@@ -399,6 +561,7 @@ def list_models(*, verify: bool = False) -> list[ModelInfo]:
         if info.name == DEFAULT_WHISPER and argos_missing:
             used += " + English (Whisper speech translation)"
         result.append(ModelInfo(**{**info.__dict__, "used_for": used}))
+    result.append(diarization_info(verify=verify))
     try:
         argos = installed_argos(verify=verify)
     except WorkstationError as exc:

@@ -111,16 +111,19 @@ def options_from_dict(data: dict[str, Any]) -> Any:
 def result_to_dict(result: Any) -> dict[str, Any]:
     values = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     values["segments"] = [s.to_dict() for s in result.segments]
+    values["turns"] = [t.to_dict() for t in result.turns]
     return values
 
 
 def result_from_dict(data: dict[str, Any]) -> Any:
     from workstation.speech.pipeline import PipelineResult
     from workstation.domain.testimony import Segment
+    from workstation.speech.diarize import SpeakerTurn  # lazy: as the two imports above (pipeline imports this module)
 
     known = {f.name for f in dataclasses.fields(PipelineResult)}
     values = {k: v for k, v in data.items() if k in known}
     values["segments"] = [Segment.from_dict(s) for s in values.get("segments", [])]
+    values["turns"] = [SpeakerTurn.from_dict(t) for t in values.get("turns", [])]
     return PipelineResult(**values)
 
 
