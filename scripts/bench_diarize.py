@@ -34,6 +34,7 @@ import platform
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -139,30 +140,61 @@ def turns_right(reference: Sequence[RefTurn], hypothesis: Sequence[Any], duratio
 # --- running the diarizer --------------------------------------------------------------------------------
 
 
+class PeakRss:
+    """Samples this process's RSS every 20 ms while active; `.peak` in bytes."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+            self._stop.wait(0.02)
+
+    def __enter__(self) -> PeakRss:
+        self.peak = self._proc.memory_info().rss
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+
+
 def _child(wav_path: str, threads: int, speakers: int | None) -> dict[str, Any]:
-    """In a fresh process: diarize the recording window by window as the pipeline does; time and peak RSS."""
-    import resource
+    """In a fresh process: diarize the recording window by window as the pipeline does; time and peak RSS.
+
+    `rss_before`: the process with its libraries imported and the recording's bytes read, before the
+    diarizer exists; `peak_rss`: the highest RSS while diarizing (sampled every 20 ms)."""
+    import psutil
 
     from workstation.speech import diarize
     from workstation.speech.pipeline import _windows
 
     data = Path(wav_path).read_bytes()
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    t0, c0 = time.perf_counter(), time.process_time()
-    diarizer = diarize.Diarizer(threads=threads)
-    load_s = time.perf_counter() - t0
-    duration = 0.0
-    for offset, audio in _windows(data, 600.0, None):
-        duration = offset + audio.size / 16000
-        diarizer.add(audio, offset)
-        del audio
-    result = diarizer.finish(speakers)
-    wall = time.perf_counter() - t0
+    rss_before = psutil.Process().memory_info().rss
+    with PeakRss() as rss:
+        t0, c0 = time.perf_counter(), time.process_time()
+        diarizer = diarize.Diarizer(threads=threads)
+        load_s = time.perf_counter() - t0
+        duration = 0.0
+        for offset, audio in _windows(data, 600.0, None):
+            duration = offset + audio.size / 16000
+            diarizer.add(audio, offset)
+            del audio
+        result = diarizer.finish(speakers)
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - c0
     return {
         "turns": [t.to_dict() for t in result.turns], "speakers": result.speakers, "wall_s": wall,
-        "load_s": load_s, "cpu_s": time.process_time() - c0, "duration_s": duration, "partials": result.partials,
-        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "rss_before": rss_before,
-        "recording_bytes": len(data),
+        "load_s": load_s, "cpu_s": cpu, "duration_s": duration, "partials": result.partials,
+        "peak_rss": rss.peak, "rss_before": rss_before, "recording_bytes": len(data),
     }
 
 
@@ -242,7 +274,8 @@ def print_row(s: dict[str, Any]) -> None:
           f"turns right {s['turns_right']:5.1f} % | DER {100 * c['der']:5.2f} % (miss {100 * c['missed']:.2f}, "
           f"FA {100 * c['false_alarm']:.2f}, conf {100 * c['confusion']:.2f}) collar 0.25 | "
           f"DER {100 * n['der']:5.2f} % no collar | RTF {s['rtf']:.4f} (CPU {s['cpu_rtf']:.4f}) | "
-          f"peak RSS {s['peak_rss_mb']:.0f} MB (before {s['rss_before_mb']:.0f}, recording {s['recording_mb']:.0f})"
+          f"peak RSS {s['peak_rss_mb']:.0f} MB (+{s['peak_rss_mb'] - s['rss_before_mb']:.0f} over the process before "
+          f"diarizing, which holds the {s['recording_mb']:.0f} MB recording)"
           + (f" | WER {s['wer_plain']:.3f} → {s['wer_diarized']:.3f} with diarization, "
              f"{s['segments_with_speaker']}/{s['segments']} segments with a speaker" if "wer_plain" in s else ""),
           flush=True)

@@ -395,3 +395,14 @@ def test_transcribe_json_with_diarize_gives_every_segment_a_speaker(whisper_base
     assert data["speakers"] == ["SPEAKER_1", "SPEAKER_2"]
     assert {s["speaker"] for s in data["segments"]} == {"SPEAKER_1", "SPEAKER_2"}
     assert data["models"]["diarization_sha256"] == models.VOICE_ENCODER.sha256
+
+
+def test_speech_probabilities_in_blocks_equal_faster_whispers_single_call(eval_asr_dir):
+    """The VAD runs in 32-second blocks (bounded memory) with its state carried: the same numbers as one call."""
+    from faster_whisper.vad import get_vad_model
+
+    from workstation.speech import media
+
+    audio = np.concatenate([media.decode(p.read_bytes()) for p in sorted((eval_asr_dir / "wav").glob("voxforge*"))])
+    padded = np.pad(audio, (0, (-audio.size) % 512))
+    np.testing.assert_array_equal(diarize.speech_probabilities(audio), np.asarray(get_vad_model()(padded)).reshape(-1))

@@ -143,14 +143,35 @@ class _Store:
 # --- 1. speech regions --------------------------------------------------------------------------------
 
 
+VAD_BLOCK = 1000  # frames (32 s) per ONNX call: one call over ten minutes holds ~300 MB of activations
+
+
 def speech_probabilities(audio: np.ndarray) -> np.ndarray:
-    """Silero VAD's speech probability for every 32 ms of `audio` (faster-whisper's ONNX model)."""
+    """Silero VAD's speech probability for every 32 ms of `audio` (faster-whisper's ONNX model).
+
+    faster-whisper runs the whole array in one call; here it goes in blocks of `VAD_BLOCK` frames with the
+    model's recurrent state and 64-sample context carried from block to block, which gives the same numbers
+    (checked: identical) in ~20 MB instead of ~300 MB for a ten-minute window."""
     from faster_whisper.vad import get_vad_model
 
     if audio.size == 0:
         return np.zeros(0, dtype=np.float32)
-    padded = np.pad(audio, (0, (-audio.size) % VAD_FRAME))
-    return np.asarray(get_vad_model()(padded), dtype=np.float32).reshape(-1)[: -(-audio.size // VAD_FRAME)]
+    model = get_vad_model()
+    frames = np.pad(np.asarray(audio, dtype=np.float32), (0, (-audio.size) % VAD_FRAME)).reshape(-1, VAD_FRAME)
+    session = getattr(model, "session", None)
+    if session is None:  # another faster-whisper: its own one-call path
+        return np.asarray(model(frames.reshape(-1)), dtype=np.float32).reshape(-1)
+    h = np.zeros((1, 1, 128), dtype=np.float32)
+    c = np.zeros((1, 1, 128), dtype=np.float32)
+    context = np.zeros(64, dtype=np.float32)
+    out: list[np.ndarray] = []
+    for lo in range(0, frames.shape[0], VAD_BLOCK):
+        block = frames[lo : lo + VAD_BLOCK]
+        contexts = np.concatenate([context[None, :], block[:-1, -64:]], axis=0)
+        context = block[-1, -64:].copy()
+        probs, h, c = session.run(None, {"input": np.concatenate([contexts, block], axis=1), "h": h, "c": c})
+        out.append(np.asarray(probs, dtype=np.float32).reshape(-1))
+    return np.concatenate(out)
 
 
 def speech_regions(probs: np.ndarray, *, onset: float = VAD_ONSET, offset: float = VAD_OFFSET,
