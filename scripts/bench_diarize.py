@@ -15,8 +15,9 @@ Scores, computed here (no pyannote.metrics):
     0.25 s collar (either side of every reference boundary, not scored) and without any collar;
   - turns right: % of reference turns whose most-overlapping system speaker (mapped) is the right one;
   - speakers found (the number is not given to the diarizer unless --speakers);
-  - RTF and peak RSS of diarization alone (VAD + embeddings + clustering), in a fresh subprocess per recording
-    fed the pipeline's ten-minute windows, on the threads given (default 2);
+  - RTF and peak RSS of diarization alone (VAD + embeddings + overlap + clustering), in a fresh subprocess per
+    recording that decodes it into the pipeline's ten-minute windows and diarizes them (1 thread by default, as
+    the pipeline);
   - transcript WER with and without diarization (`--wer`: runs the whole pipeline twice per recording; slow).
 
     .venv/bin/python scripts/bench_diarize.py                  # the three recordings, diarization only
@@ -284,7 +285,7 @@ def print_row(s: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="embedding threads (the pipeline uses 1)")
     parser.add_argument("--speakers", type=int, default=None, help="give the number of speakers (default: found)")
     parser.add_argument("--wer", action="store_true", help="also run the whole pipeline with and without diarization")
     parser.add_argument("--minutes", type=float, default=0, help="also a recording this long (RTF, RSS only)")

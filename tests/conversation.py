@@ -9,8 +9,11 @@ apart by ear. The Golos clips are 15 different crowd-sourced voices, so none of 
 Three male voices: a fair test, since same-gender pairs are the harder case.
 
 A conversation alternates the two speakers turn by turn (each turn one clip, sometimes two, with the clip's own
-silence trimmed to its speech), pauses of quiet room noise between turns, a random gain per clip, and one
-stretch where the next speaker starts before the other has finished (overlap). The material is small (19–29 s
+silence trimmed to its speech), pauses of quiet room noise between turns, and one stretch where the next speaker
+starts before the other has finished (overlap). Levels: the source clips differ by 28 dB (tiny-dev is recorded
+at -46 dBFS, the others at -17 to -19), which no one microphone in one room would give, so every clip's speech
+is brought to -20 dBFS, then each speaker gets a fixed offset (±4 dB: one sits nearer the microphone) and each
+clip a random ±2 dB. The material is small (19–29 s
 per speaker), so clips repeat: a diarizer hears identical audio many times, which makes the task easier than a
 real interview. Benchmarks must say so.
 """
@@ -33,6 +36,7 @@ SPEAKER_CLIPS: dict[str, tuple[str, ...]] = {
     "C": ("voxforge_tiny_ru_0052", "voxforge_tiny_ru_0053", "voxforge_tiny_ru_0054"),
 }
 NOISE_RMS = 0.0005  # -66 dBFS, as scripts/bench_asr.py
+SPEECH_DBFS = -20.0
 PAUSE_S = 0.5  # a pause this long inside a clip is not speech in the reference (shorter ones are)
 
 
@@ -43,6 +47,11 @@ class Clip:
     samples: np.ndarray  # trimmed to its speech
     reference: str
     speech: tuple[tuple[float, float], ...]  # seconds within `samples`; pauses of ≥ PAUSE_S inside are not speech
+
+    def speech_gain(self, dbfs: float = SPEECH_DBFS) -> float:
+        """The gain that brings this clip's speech (not its pauses) to `dbfs` RMS."""
+        speech = np.concatenate([self.samples[int(a * SR) : int(b * SR)] for a, b in self.speech])
+        return float(10 ** (dbfs / 20) / max(1e-6, np.sqrt(np.mean(np.square(speech, dtype=np.float64)))))
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,7 @@ def build(
     One stretch of overlap (`overlap_s`, 0 for none) about half-way: that turn starts before the previous ends.
     """
     rng, noise_rng = random.Random(seed), np.random.default_rng(seed)
+    offset_db = {speaker: rng.uniform(-4.0, 4.0) for speaker in speakers}
     pieces: list[tuple[int, np.ndarray]] = []  # (start sample, samples), mixed at the end
     turns: list[RefTurn] = []
     cursor = int(0.5 * SR)
@@ -164,7 +174,7 @@ def build(
         for i, clip in enumerate(chosen):
             if i:
                 position += int(rng.uniform(0.15, 0.3) * SR)
-            gain = 10 ** (rng.uniform(-4.0, 2.0) / 20)
+            gain = clip.speech_gain() * 10 ** ((offset_db[speaker] + rng.uniform(-2.0, 2.0)) / 20)
             pieces.append((position, clip.samples * gain))
             speech.extend((position / SR + a, position / SR + b) for a, b in clip.speech)
             position += clip.samples.size

