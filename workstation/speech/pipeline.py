@@ -329,10 +329,13 @@ def _diarizer(options: PipelineOptions, warnings: list[str]) -> Diarizer | None:
     try:
         # One thread: OpenBLAS gives every calling thread its own ~45 MB of buffers, and diarization runs between
         # the transcriber's windows while Whisper is loaded (see docs/BENCHMARKS.md, "Diarization").
-        return Diarizer(threads=1)
+        diarizer = Diarizer(threads=1)
     except WorkstationError as exc:
         warnings.append(f"Speakers were not told apart, because the diarization model cannot be used: {exc}")
         return None
+    if diarizer.overlap_note:
+        warnings.append(diarizer.overlap_note[0].upper() + diarizer.overlap_note[1:])
+    return diarizer
 
 
 def _diarizer_record(diarizer: Diarizer | None) -> dict[str, str]:
