@@ -51,6 +51,7 @@ runs in 32-second blocks (its state carried over: identical output) rather than 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import logging
 import threading
@@ -631,22 +632,33 @@ STRETCH_S = 0.3  # Whisper stretches a segment's first word back into the pause 
 LONE_WORD_S = 0.5  # a piece this short between two pieces of one speaker is timing noise, not a turn
 
 
-def _speaker_spans(turns: Sequence[SpeakerTurn]) -> list[SpeakerTurn]:
-    return sorted((t for t in turns if not t.overlap), key=lambda t: t.start)
+class _Spans:
+    """The plain turns, sorted, with a bisect index: who talks within [start, end] in O(log n + hits)."""
 
+    def __init__(self, turns: Sequence[SpeakerTurn]) -> None:
+        self.turns = sorted((t for t in turns if not t.overlap), key=lambda t: t.start)
+        self.starts = [t.start for t in self.turns]
 
-def _speaker_of(start: float, end: float, spans: Sequence[SpeakerTurn]) -> str | None:
-    """The speaker who talks most within [start, end]; for a span in a pause, the nearest turn's speaker."""
-    if not spans:
-        return None
-    talk: dict[str, float] = {}
-    for turn in spans:
-        shared = min(end, turn.end) - max(start, turn.start)
-        if shared > 0:
-            talk[turn.speaker] = talk.get(turn.speaker, 0.0) + shared
-    if talk:
-        return max(talk, key=lambda s: talk[s])
-    return min(spans, key=lambda t: max(t.start - end, start - t.end)).speaker
+    def __bool__(self) -> bool:
+        return bool(self.turns)
+
+    def speaker_of(self, start: float, end: float) -> str | None:
+        """The speaker who talks most within [start, end]; for a span in a pause, the nearest turn's speaker."""
+        if not self.turns:
+            return None
+        first = max(0, bisect.bisect_right(self.starts, start) - 1)
+        talk: dict[str, float] = {}
+        i = first
+        while i < len(self.turns) and self.turns[i].start < end:
+            turn = self.turns[i]
+            shared = min(end, turn.end) - max(start, turn.start)
+            if shared > 0:
+                talk[turn.speaker] = talk.get(turn.speaker, 0.0) + shared
+            i += 1
+        if talk:
+            return max(talk, key=lambda s: talk[s])
+        near = self.turns[max(0, first - 1) : first + 2]
+        return min(near, key=lambda t: max(t.start - end, start - t.end)).speaker
 
 
 def _sounding(words: Sequence[Word], i: int) -> tuple[float, float]:
@@ -660,10 +672,10 @@ def _sounding(words: Sequence[Word], i: int) -> tuple[float, float]:
     return start, end
 
 
-def _word_runs(words: Sequence[Word], spans: Sequence[SpeakerTurn], fallback: str) -> list[tuple[int, int, str]]:
+def _word_runs(words: Sequence[Word], spans: _Spans, fallback: str) -> list[tuple[int, int, str]]:
     """(first word, end word, speaker) runs: each word's speaker from the turns it is heard in; a short run
     between two runs of one speaker (a mistimed word) joins them."""
-    labels = [_speaker_of(*_sounding(words, i), spans) or fallback for i in range(len(words))]
+    labels = [spans.speaker_of(*_sounding(words, i)) or fallback for i in range(len(words))]
     runs: list[list] = []
     for i, who in enumerate(labels):
         if runs and runs[-1][2] == who:
@@ -690,12 +702,12 @@ def _piece(seg: Segment, words: list[Word], start: float, end: float, speaker: s
     )
 
 
-def split_by_speaker(seg: Segment, spans: Sequence[SpeakerTurn]) -> list[Segment]:
+def split_by_speaker(seg: Segment, spans: _Spans) -> list[Segment]:
     """One segment → one or more, each with one speaker, cut only between two words: where the words' speakers
     change, i.e. at the word boundary nearest to the change. Every word is kept, in order."""
     words = list(seg.words)
     if len(words) < 2 or seg.untranscribed:
-        return [replace(seg, speaker=_speaker_of(seg.start, seg.end, spans) or seg.speaker)]
+        return [replace(seg, speaker=spans.speaker_of(seg.start, seg.end) or seg.speaker)]
     runs = _word_runs(words, spans, seg.speaker)
     if len(runs) == 1:
         return [replace(seg, speaker=runs[0][2])]
@@ -711,7 +723,7 @@ def assign_speakers(segments: Sequence[Segment], turns: Sequence[SpeakerTurn]) -
     """Every segment gets the speaker of its turn; a segment spanning a speaker change is split at the word
     boundary nearest the change (every word kept, in order; new ids; the English, if any, stays on the first
     piece and is marked stale on all, as `testimony.split_segment` does). With no turns: unchanged copies."""
-    spans = _speaker_spans(turns)
+    spans = _Spans(turns)
     if not spans:
         return [replace(s) for s in segments]
     out: list[Segment] = []
