@@ -463,3 +463,26 @@ def test_speech_probabilities_in_blocks_equal_faster_whispers_single_call(eval_a
     audio = np.concatenate([media.decode(p.read_bytes()) for p in sorted((eval_asr_dir / "wav").glob("voxforge*"))])
     padded = np.pad(audio, (0, (-audio.size) % 512))
     np.testing.assert_array_equal(diarize.speech_probabilities(audio), np.asarray(get_vad_model()(padded)).reshape(-1))
+
+
+def test_a_missing_diarization_model_is_a_warning_not_a_failure(tmp_path, monkeypatch):
+    from workstation.speech import pipeline
+
+    monkeypatch.setenv("WORKSTATION_MODELS", str(tmp_path))
+    warnings: list[str] = []
+    assert pipeline._diarizer(PipelineOptions(diarize=True), warnings) is None
+    assert len(warnings) == 1 and "not told apart" in warnings[0] and "setup.sh" in warnings[0]
+    with pytest.raises(pipeline.PipelineError, match="at least 1"):
+        pipeline._diarizer(PipelineOptions(diarize=True, num_speakers=0), [])
+
+
+def test_without_the_overlap_model_diarization_still_runs_and_says_so(voice_model, tmp_path, monkeypatch):
+    from workstation.speech import pipeline
+
+    (tmp_path / "diarize").mkdir()
+    (tmp_path / "diarize" / models.DIARIZE_FILE).symlink_to(voice_model)
+    monkeypatch.setenv("WORKSTATION_MODELS", str(tmp_path))
+    warnings: list[str] = []
+    diarizer = pipeline._diarizer(PipelineOptions(diarize=True), warnings)
+    assert diarizer is not None and diarizer.segmenter is None
+    assert len(warnings) == 1 and warnings[0].startswith("Overlapped speech is not marked")
