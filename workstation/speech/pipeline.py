@@ -3,7 +3,10 @@
     result = run_pipeline(data, PipelineOptions(), progress=lambda f, stage: ..., cancel=event)
 
 Steps: check the file (media), decode it as a stream in windows of about ten minutes, transcribe each
-window (asr: VAD + batched Whisper, word times, confidences), and produce the English draft:
+window (asr: VAD + batched Whisper, word times, confidences), with `diarize` on collect each window's voice
+embeddings while its audio is in memory, then find who speaks when over the whole recording (diarize:
+clustering → speaker turns; segments spanning a change are split at the word boundary nearest it), and produce
+the English draft:
 - with the Argos ru→en package installed: `mt.load_translator()` translates all segments of the
   recording in one batched call, honouring the glossary (route "argos");
 - without it: Whisper's own speech translation of each segment's audio span, done per window while the
@@ -34,6 +37,7 @@ from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import EnglishRoute, Segment
+from workstation.speech.diarize import Diarizer, SpeakerTurn, assign_speakers
 
 __all__ = [
     "PipelineCancelled",
@@ -53,6 +57,7 @@ CUT_SEARCH_S = 20.0  # look for a quiet moment in the last 20 s of a window
 MIN_TAIL_S = 120.0  # never leave a last window shorter than this: each window pays VAD and worker start-up
 TRANSLATE_SHARE = 0.3  # of a window's progress, when Whisper speech translation runs after transcription
 ARGOS_SHARE = 0.05  # of the whole run, for the final batched Argos translation
+DIARIZE_SHARE = 0.12  # of a window's progress, for its voice embeddings (diarization on)
 RUSSIAN_WARN_BELOW = 0.5
 
 
@@ -73,6 +78,8 @@ class PipelineOptions:
     cpu_threads: int = 0  # 0: the machine's cores (WORKSTATION_CPU_THREADS)
     glossary: Glossary | None = None
     window_s: float = WINDOW_S
+    diarize: bool = False  # find who speaks when: every segment gets a speaker "SPEAKER_1", "SPEAKER_2", ...
+    num_speakers: int | None = None  # None: found from the recording; else exactly this many (with diarize)
 
 
 @dataclass
@@ -83,6 +90,8 @@ class PipelineResult:
     duration_s: float
     warnings: list[str] = field(default_factory=list)
     models: dict[str, str] = field(default_factory=dict)
+    turns: list[SpeakerTurn] = field(default_factory=list)  # with diarize: who speaks when (recording seconds)
+    speakers: list[str] = field(default_factory=list)  # with diarize: the labels found, in order of first appearance
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -216,6 +225,7 @@ def run_pipeline(
     warnings: list[str] = []
     translator = _argos_translator(options, warnings) if options.translate else None
     whisper_english = options.translate and translator is None
+    diarizer = _diarizer(options, warnings) if options.diarize else None
     track = _Progress(progress, info.duration_s, ARGOS_SHARE if translator is not None else 0.0)
 
     segments: list[Segment] = []
@@ -240,6 +250,8 @@ def run_pipeline(
                 )
         first = False
         share = 1.0 - TRANSLATE_SHARE if whisper_english else 1.0
+        speaker_share = DIARIZE_SHARE if diarizer is not None else 0.0
+        share *= 1.0 - speaker_share
 
         def on_asr(fraction: float, _o: float = offset, _w: float = window_s, _s: float = share) -> None:
             track.report(_o + _w * _s * fraction, "transcribing")
@@ -256,6 +268,12 @@ def run_pipeline(
                 progress=on_translate, cancel=cancel,
             )
             mark_whisper_route(spoken, english)
+        if diarizer is not None:
+
+            def on_voices(fraction: float, _o: float = offset, _w: float = window_s, _v: float = speaker_share) -> None:
+                track.report(_o + _w * (1 - _v + _v * fraction), "finding the speakers")
+
+            diarizer.add(audio, offset, progress=on_voices, cancel=cancel)
         segments.extend(window_segments)
         duration = offset + window_s
         track.report(duration, "transcribing")
@@ -270,6 +288,13 @@ def run_pipeline(
             f"{len(gaps)} stretch(es) of speech ({sum(s.end - s.start for s in gaps):.0f} s in all) could not be "
             "transcribed; they are marked “untranscribed speech” for a person to listen to and type."
         )
+    turns: list[SpeakerTurn] = []
+    speakers: list[str] = []
+    if diarizer is not None:
+        _check_cancel(cancel)
+        track.report(duration, "finding the speakers")
+        segments, turns, speakers = _find_speakers(diarizer, segments, options, data, transcriber, language,
+                                                   whisper_english, cancel)
     if translator is not None and segments:
         _check_cancel(cancel)
         if progress:
@@ -291,8 +316,51 @@ def run_pipeline(
         language_probability=round(float(language_probability), 4),
         duration_s=round(duration, 3),
         warnings=warnings,
-        models=_models_record(transcriber, translator, options.translate),
+        models={**_models_record(transcriber, translator, options.translate), **_diarizer_record(diarizer)},
+        turns=turns,
+        speakers=speakers,
     )
+
+
+def _diarizer(options: PipelineOptions, warnings: list[str]) -> Diarizer | None:
+    """The speaker diarizer, or None with a warning saying how to install its model (transcription goes on)."""
+    if options.num_speakers is not None and options.num_speakers < 1:
+        raise PipelineError("The number of speakers must be at least 1 (or left out to find it from the recording).")
+    try:
+        # One thread: OpenBLAS gives every calling thread its own ~45 MB of buffers, and diarization runs between
+        # the transcriber's windows while Whisper is loaded (see docs/BENCHMARKS.md, "Diarization").
+        diarizer = Diarizer(threads=1)
+    except WorkstationError as exc:
+        warnings.append(f"Speakers were not told apart, because the diarization model cannot be used: {exc}")
+        return None
+    if diarizer.overlap_note:
+        warnings.append(diarizer.overlap_note[0].upper() + diarizer.overlap_note[1:])
+    return diarizer
+
+
+def _diarizer_record(diarizer: Diarizer | None) -> dict[str, str]:
+    if diarizer is None:
+        return {}
+    return {"diarization": diarizer.model_name, "diarization_sha256": diarizer.model_sha256}
+
+
+def _find_speakers(
+    diarizer: Diarizer, segments: list[Segment], options: PipelineOptions, data: bytes, transcriber: Transcriber,
+    language: str, whisper_english: bool, cancel: threading.Event | None,
+) -> tuple[list[Segment], list[SpeakerTurn], list[str]]:
+    """Cluster the whole recording's voices, give every segment its speaker, split segments at speaker changes.
+
+    With Whisper speech translation the English was made per window, before the speakers were known: the pieces
+    of a split segment get their own English from their own audio (a few spans, decoded from the recording)."""
+    found = diarizer.finish(options.num_speakers)
+    before = {s.id for s in segments}
+    segments = assign_speakers(segments, found.turns)
+    if whisper_english:
+        pieces = [s for s in segments if s.id not in before and not s.untranscribed and s.ru]
+        if pieces:
+            english = _whisper_translate(transcriber, data, pieces, language, cancel)
+            mark_whisper_route(pieces, english)
+    return segments, found.turns, found.speakers
 
 
 def _transcribed(segments: list[Segment]) -> list[Segment]:
@@ -342,8 +410,16 @@ def retranslate(
             "and the recording was not provided."
         )
     transcriber = _transcriber(options)
-    # Only the spans are decoded and laid end to end (with a little silence between them), then translated
-    # in one batched call: a few segments of a 3-hour recording cost seconds, not a full decode.
+    english = _whisper_translate(transcriber, audio, segments, options.language or "ru", cancel)
+    return [(text, EnglishRoute.WHISPER if text else EnglishRoute.NONE) for text in english]
+
+
+def _whisper_translate(transcriber: Transcriber, audio: bytes, segments: list[Segment], language: str,
+                       cancel: threading.Event | None) -> list[str]:
+    """Whisper speech translation of the segments' spans of the recording, 1:1.
+
+    Only the spans are decoded and laid end to end (with a little silence between them), then translated in one
+    batched call: a few segments of a 3-hour recording cost seconds, not a full decode."""
     gap = np.zeros(SAMPLE_RATE // 5, dtype=np.float32)
     pieces: list[np.ndarray] = []
     spans: list[tuple[float, float]] = []
@@ -355,6 +431,4 @@ def retranslate(
         pieces.extend([samples, gap])
         cursor += (samples.size + gap.size) / SAMPLE_RATE
     compact = np.concatenate(pieces)
-    language = options.language or "ru"
-    english = transcriber.translate_spans(compact, spans, language=language, cancel=cancel)
-    return [(text, EnglishRoute.WHISPER if text else EnglishRoute.NONE) for text in english]
+    return transcriber.translate_spans(compact, spans, language=language, cancel=cancel)

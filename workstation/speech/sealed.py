@@ -34,6 +34,7 @@ from workstation.speech.pipeline import PipelineResult
 from workstation.domain.testimony import Segment
 from workstation.speech.media import MediaInfo
 from workstation.speech.asr import PipelineCancelled
+from workstation.speech.diarize import SpeakerTurn
 from workstation.domain.testimony import EnglishRoute
 
 MAX_FRAME = 512 * 1024 * 1024  # a result frame holds a whole transcript with word timings; nothing near this
@@ -115,6 +116,7 @@ def options_from_dict(data: dict[str, Any]) -> PipelineOptions:
 def result_to_dict(result: PipelineResult) -> dict[str, Any]:
     values = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     values["segments"] = [s.to_dict() for s in result.segments]
+    values["turns"] = [t.to_dict() for t in result.turns]
     return values
 
 
@@ -122,6 +124,7 @@ def result_from_dict(data: dict[str, Any]) -> PipelineResult:
     known = {f.name for f in dataclasses.fields(PipelineResult)}
     values = {k: v for k, v in data.items() if k in known}
     values["segments"] = [Segment.from_dict(s) for s in values.get("segments", [])]
+    values["turns"] = [SpeakerTurn.from_dict(t) for t in values.get("turns", [])]
     return PipelineResult(**values)
 
 
