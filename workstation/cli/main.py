@@ -13,7 +13,7 @@ import typer
 
 from workstation.platform import offline
 from workstation.platform.hardening import harden_process
-from workstation.cli import app_cmd, doctor, exports, pipeline, vault
+from workstation.cli import app_cmd, cluster, doctor, exports, pipeline, vault
 from workstation.platform.errors import WorkstationError
 
 app = typer.Typer(
@@ -38,7 +38,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for group in (pipeline, vault, exports, app_cmd, doctor):
+for group in (pipeline, vault, exports, app_cmd, doctor, cluster):
     group.register(app)
 
 

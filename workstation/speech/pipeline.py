@@ -41,6 +41,7 @@ __all__ = [
     "PipelineOptions",
     "PipelineResult",
     "english_route",
+    "outcome_warnings",
     "retranslate",
     "run_pipeline",
 ]
@@ -54,6 +55,8 @@ MIN_TAIL_S = 120.0  # never leave a last window shorter than this: each window p
 TRANSLATE_SHARE = 0.3  # of a window's progress, when Whisper speech translation runs after transcription
 ARGOS_SHARE = 0.05  # of the whole run, for the final batched Argos translation
 RUSSIAN_WARN_BELOW = 0.5
+NO_SPEECH_WARNING = "No speech was found in the recording."
+UNTRANSCRIBED_WARNING_END = "transcribed; they are marked “untranscribed speech” for a person to listen to and type."
 
 
 class PipelineError(WorkstationError):
@@ -262,14 +265,7 @@ def run_pipeline(
         del audio
         _release_memory()
 
-    if not segments:
-        warnings.append("No speech was found in the recording.")
-    gaps = [s for s in segments if s.untranscribed]
-    if gaps:
-        warnings.append(
-            f"{len(gaps)} stretch(es) of speech ({sum(s.end - s.start for s in gaps):.0f} s in all) could not be "
-            "transcribed; they are marked “untranscribed speech” for a person to listen to and type."
-        )
+    warnings.extend(outcome_warnings(segments))
     if translator is not None and segments:
         _check_cancel(cancel)
         if progress:
@@ -293,6 +289,21 @@ def run_pipeline(
         warnings=warnings,
         models=_models_record(transcriber, translator, options.translate),
     )
+
+
+def outcome_warnings(segments: list[Segment]) -> list[str]:
+    """What the whole transcript tells the reviewer: no speech at all, stretches nobody could transcribe.
+    (The cluster stitches windows and says it once for the recording, not once per window.)"""
+    warnings: list[str] = []
+    if not segments:
+        warnings.append(NO_SPEECH_WARNING)
+    gaps = [s for s in segments if s.untranscribed]
+    if gaps:
+        warnings.append(
+            f"{len(gaps)} stretch(es) of speech ({sum(s.end - s.start for s in gaps):.0f} s in all) could not be "
+            f"{UNTRANSCRIBED_WARNING_END}"
+        )
+    return warnings
 
 
 def _transcribed(segments: list[Segment]) -> list[Segment]:
