@@ -26,6 +26,7 @@ import contextlib
 import inspect
 import logging
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -37,6 +38,8 @@ from typing import Any
 
 import dask
 from distributed import Scheduler, Security, Worker
+from distributed.comm import connect
+from distributed.comm.core import FatalCommClosedError
 from distributed.core import Status
 from tornado.ioloop import PeriodicCallback
 
@@ -46,6 +49,7 @@ from workstation.platform.errors import WorkstationError
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8786
+_MESSAGE = re.compile(r"""'message': (['"])(.*?)\1""")
 SCHEDULER_PEERS = frozenset({"client", "worker"})
 WORKER_PEERS = frozenset({"scheduler", "worker"})
 # Scheduler operations that hand out results or act on the whole cluster: the workstation's certificate only.
@@ -114,17 +118,39 @@ class _Admission:
         self.revocations = tls.Revocations(files)
         self.roles = roles
 
-    def admit(self, comm: Any) -> tls.Identity | None:
+    def refusal(self, comm: Any) -> str | None:
+        """Why this connection is refused, or None when it is admitted."""
         who = peer_identity(comm)
-        if who is None or who.role not in self.roles or self.revocations.revoked(who.serial):
-            log.warning("refused a connection from %s (%s)", getattr(comm, "peer_address", "?"),
-                        f"{who.role} {who.name}" if who else "no certificate")
+        if who is None:
+            text = "No certificate."
+        elif self.revocations.revoked(who.serial):
+            text = f"The certificate {who.name!r} has been revoked."
+        elif who.role not in self.roles:
+            text = f"A {who.role} certificate ({who.name!r}) may not connect here."
+        else:
             return None
-        return who
+        log.warning("refused a connection from %s: %s", getattr(comm, "peer_address", "?"), text)
+        return text
+
+    def handle(self, comm: Any, admitted: Callable[[Any], Any]) -> Any:
+        text = self.refusal(comm)
+        return admitted(comm) if text is None else _turn_away(comm, text)
 
 
-async def _refused() -> None:
-    return None
+async def _turn_away(comm: Any, text: str) -> None:
+    """Answer a refused peer's registration with the reason (a worker then stops with it, a client raises it)
+    and close; any other request just sees the connection close."""
+    try:
+        msg = await asyncio.wait_for(comm.read(), 5.0)
+        op = msg.get("op") if isinstance(msg, dict) else None
+        if op == "register-worker":
+            await comm.write({"status": "error", "message": text, "time": time.time()})
+        elif op == "register-client":
+            await comm.write([{"op": "stream-start", "error": text}])
+    except Exception:  # noqa: BLE001 - whatever it did, it is refused
+        pass
+    finally:
+        comm.abort()
 
 
 class CertifiedScheduler(Scheduler):
@@ -142,10 +168,7 @@ class CertifiedScheduler(Scheduler):
         self.periodic_callbacks["revocations"] = PeriodicCallback(self._sweep_revoked, 2000)
 
     def handle_comm(self, comm: Any) -> Any:
-        if self._admission.admit(comm) is None:
-            comm.abort()
-            return _refused()
-        return super().handle_comm(comm)
+        return self._admission.handle(comm, super().handle_comm)
 
     def _only(self, role: str, op: str, handler: Callable[..., Any]) -> Callable[..., Any]:
         takes_comm = next(iter(inspect.signature(handler).parameters), None) == "comm"
@@ -169,7 +192,7 @@ class CertifiedScheduler(Scheduler):
         if op == "register-client":  # the client waits for this message and raises its error
             await comm.write([{"op": "stream-start", "error": text}])
         elif op == "register-worker":
-            await comm.write({"status": "error", "message": text})
+            await comm.write({"status": "error", "message": text, "time": time.time()})
         else:
             raise ClusterError(text)
         return Status.dont_reply
@@ -214,10 +237,7 @@ class CertifiedWorker(Worker):
         super().__init__(*args, **kwargs)
 
     def handle_comm(self, comm: Any) -> Any:
-        if self._admission.admit(comm) is None:
-            comm.abort()
-            return _refused()
-        return super().handle_comm(comm)
+        return self._admission.handle(comm, super().handle_comm)
 
 
 # --- running them ----------------------------------------------------------------------------------
@@ -255,24 +275,65 @@ async def run_worker(address: str, tls_dir: Path, nthreads: int = 1, *, host: st
     configure_dask()
     files = tls.machine_files(Path(tls_dir), "worker")
     scheduler_host = _host_of(address)
+    sec = CertifiedSecurity(files)
     with private_workspace() as workspace, offline.allow_peers([scheduler_host]):
+        await _check_certificates(address, sec, files)
         worker = CertifiedWorker(
-            address, files=files, security=CertifiedSecurity(files), nthreads=nthreads, host=host,
+            address, files=files, security=sec, nthreads=nthreads, host=host,
             name=f"{files.name}:{os.getpid()}", data={}, memory_limit=0, local_directory=str(workspace),
             dashboard=False, dashboard_address="127.0.0.1:0", resources=None,
         )
         try:
             await worker
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RuntimeError) as exc:  # Dask wraps the scheduler's refusal in RuntimeError
             await worker.close(reason="could not join")
+            reason = _refusal_text(exc)
             raise ClusterError(
-                f"This worker could not join the scheduler at {address}: {exc}. Check the address, that the "
+                f"This worker could not join the scheduler at {address}: {reason} Check the address, that the "
                 f"scheduler runs, and that {files.folder} holds a certificate of the same CA that is not revoked."
             ) from exc
         _close_on_signals(worker)
         if ready is not None:
             ready(worker.address)
         await worker.finished()
+
+
+async def _check_certificates(address: str, sec: Security, files: tls.MachineFiles) -> None:
+    """One connection before joining: a certificate refused in the TLS handshake (revoked, another CA) stops
+    the worker with that reason, where Dask would retry forever. An unreachable scheduler is waited for."""
+    try:
+        comm = await connect(address, timeout=10, **sec.get_connection_args("worker"))
+    except OSError as exc:
+        if not tls_refused(exc):
+            return  # not up yet: Dask keeps trying to reach it
+        raise ClusterError(
+            f"The scheduler at {address} and this worker did not accept each other's certificates (revoked, or "
+            f"of another CA). Ask for a new certificate folder for {files.name!r}."
+        ) from exc
+    await comm.close()
+
+
+def _refusal_text(exc: BaseException) -> str:
+    """The scheduler's own words when it refused the registration (Dask quotes its answer), else the error's."""
+    current: BaseException | None = exc
+    while current is not None:
+        found = _MESSAGE.search(str(current))
+        if found:
+            return found.group(2)
+        current = current.__cause__ or current.__context__
+    return f"{type(exc).__name__}: {exc}"
+
+
+def tls_refused(exc: BaseException) -> bool:
+    """Whether a failed connection was a TLS refusal (a certificate not accepted, by either side)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError | FatalCommClosedError):  # Dask's "TLS certificate does not match"
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def start_worker(address: str, tls_dir: Path, nthreads: int = 1, *, host: str | None = None,

@@ -38,7 +38,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import ssl
 import threading
 import time
 import uuid
@@ -54,7 +53,7 @@ from workstation.speech import sealed
 from workstation.speech.asr import PipelineCancelled
 from workstation.speech.pipeline import PipelineOptions, PipelineResult, outcome_warnings
 from workstation.domain.testimony import Segment, Word
-from workstation.services.cluster.nodes import ClusterError, configure_dask, peer_identity, security
+from workstation.services.cluster.nodes import ClusterError, configure_dask, peer_identity, security, tls_refused
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +115,7 @@ def _open_client(address: str, sec: Any, timeout_s: float) -> Client:
         raise ClusterRefusedError(f"The scheduler at {address} refused this workstation: {exc} Nothing was sent.") \
             from exc
     except (OSError, TimeoutError) as exc:
-        if _tls_failure(exc):
+        if tls_refused(exc):
             raise ClusterRefusedError(
                 f"The scheduler at {address} and this workstation did not accept each other's certificates "
                 "(another CA, or a revoked certificate). Nothing was sent. Use the client folder made by "
@@ -126,18 +125,6 @@ def _open_client(address: str, sec: Any, timeout_s: float) -> Client:
             f"The cluster scheduler at {address} could not be reached within {timeout_s:.0f} s. Nothing was sent. "
             "Check that `workstation cluster scheduler` runs there and the address is right."
         ) from exc
-
-
-def _tls_failure(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        text = str(current).lower()
-        if isinstance(current, ssl.SSLError) or "certificate" in text or "ssl" in text or "tls" in text:
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def worker_threads(client: Client) -> int:
