@@ -180,11 +180,12 @@ def _watch_task(worker: Any, key: Any, cancel: threading.Event, stop: threading.
 
 def process_remote(data: bytes, options: PipelineOptions, address: str, tls_dir: Path,
                    progress: ProgressFn | None = None, cancel: threading.Event | None = None, *,
-                   min_window_s: float = MIN_WINDOW_S, max_window_s: float = MAX_WINDOW_S) -> PipelineResult:
+                   min_window_s: float = MIN_WINDOW_S, max_window_s: float = MAX_WINDOW_S,
+                   connect_timeout_s: float = CONNECT_TIMEOUT_S) -> PipelineResult:
     """`sealed.run_pipeline`, with the windows of the recording processed on the cluster at `address`."""
     if cancel is not None and cancel.is_set():
         raise PipelineCancelled("Processing was cancelled.")
-    with connect(address, Path(tls_dir)) as client:
+    with connect(address, Path(tls_dir), timeout_s=connect_timeout_s) as client:
         run = _RemoteRun(client, options or PipelineOptions(), progress, cancel)
         return run.run(data, min_window_s, max_window_s)
 
@@ -375,7 +376,8 @@ def _shifted(segment: Segment, offset: float) -> Segment:
 # --- the job queue's runner ------------------------------------------------------------------------
 
 
-def cluster_runner(address: str, tls_dir: Path, *, on_lost: str = "wait", retry_every_s: float = 15.0) -> Runner:
+def cluster_runner(address: str, tls_dir: Path, *, on_lost: str = "wait", retry_every_s: float = 15.0,
+                   connect_timeout_s: float = CONNECT_TIMEOUT_S) -> Runner:
     """A runner for `JobQueue(runner=...)` (the signature of `jobs._default_runner`) that processes on the
     cluster. When the scheduler cannot be reached or is lost: "wait" retries every `retry_every_s` (the job
     shows it is waiting, cancel works), "local" processes this recording on this computer (with a warning in
@@ -386,7 +388,8 @@ def cluster_runner(address: str, tls_dir: Path, *, on_lost: str = "wait", retry_
     def runner(data: bytes, options: Any, progress: ProgressFn, cancel: threading.Event) -> Any:
         while True:
             try:
-                return process_remote(data, options, address, Path(tls_dir), progress, cancel)
+                return process_remote(data, options, address, Path(tls_dir), progress, cancel,
+                                      connect_timeout_s=connect_timeout_s)
             except (ClusterUnreachableError, ClusterLostError) as exc:
                 if isinstance(exc, ClusterRefusedError) or on_lost == "fail":
                     raise
