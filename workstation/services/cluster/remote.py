@@ -232,7 +232,11 @@ class _RemoteRun:
                 for part in held:
                     self._submit(part)
             self._wait(list(self.parts.values()))
-            return _stitch([self.parts[i] for i in sorted(self.parts)])
+            result = _stitch([self.parts[i] for i in sorted(self.parts)])
+            if self.progress is not None:
+                machines = sorted({p.worker for p in self.parts.values() if p.worker})
+                self.progress(1.0, f"done ({len(self.parts)} windows on {', '.join(machines) or 'the cluster'})")
+            return result
         except BaseException:
             self._cancel_all()
             raise
