@@ -155,7 +155,7 @@ def workers_named(address: str, ca: Path) -> list[str]:
         return sorted(str(w["name"]).split(":")[0] for w in client.scheduler_info()["workers"].values())
 
 
-def eventually(check, timeout: float = 20.0) -> bool:  # noqa: ANN001
+def eventually(check, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -445,7 +445,7 @@ def test_an_unreachable_scheduler_is_reported_and_the_runner_waits_or_fails(ca_d
 # --- with Whisper ----------------------------------------------------------------------------------------
 
 
-def _words(result) -> list[str]:  # noqa: ANN001
+def _words(result) -> list[str]:
     return normalise(" ".join(s.ru for s in result.segments)).split()
 
 
@@ -455,7 +455,7 @@ def _wer(reference: list[str], hypothesis: list[str]) -> float:
     return jiwer.wer(" ".join(reference), " ".join(hypothesis))
 
 
-def _assert_in_order(result) -> None:  # noqa: ANN001
+def _assert_in_order(result) -> None:
     for before, after in zip(result.segments, result.segments[1:]):
         assert before.start <= before.end <= after.start + 0.01, "segments overlap: something was written twice"
 
@@ -530,7 +530,7 @@ def test_a_worker_killed_mid_window_loses_and_duplicates_nothing(ca_dir: Path, t
     assert _wer(_words(local), _words(result)) <= MAX_WER, (_words(local), _words(result))
     assert len(_words(result)) <= len(_words(local)) + 2  # a window answered twice would double its words
     _assert_in_order(result)
-    gone, alive = psutil.wait_procs(killed["children"], timeout=30)
+    _gone, alive = psutil.wait_procs(killed["children"], timeout=30)
     assert not alive, "the killed worker's sealed process outlived it"
     # SIGKILL leaves no time to remove the worker's private folder in RAM: it must hold nothing of the recording
     victim = killed["node"]
@@ -572,3 +572,30 @@ def assert_no_plaintext(folders: list[Path], needles: list[bytes]) -> None:
     for path in files:
         content = path.read_bytes()
         assert not any(n in content for n in needles), f"plaintext in {path}"
+
+
+@pytest.mark.slow
+def test_a_lost_scheduler_is_reported_and_the_runner_can_fall_back_to_local(ca_dir: Path, tmp_path: Path,
+                                                                            recordings: dict[str, bytes],
+                                                                            local_results: dict) -> None:
+    from workstation.services import cluster as service
+    from workstation.speech.pipeline import PipelineOptions
+
+    running = start_cluster(tmp_path, ca_dir, workers=("worker-1",))
+    stopped: list[bool] = []
+
+    def progress(fraction: float, stage: str) -> None:
+        if "on worker-1" in stage and not stopped:
+            stopped.append(True)
+            running.scheduler.proc.send_signal(signal.SIGKILL)  # the scheduler's machine goes away mid-window
+
+    cancel = threading.Event()
+    runner = service.cluster_runner(running.address, ca_dir / "client", on_lost="local", connect_timeout_s=2)
+    try:
+        began = time.monotonic()
+        result = runner(recordings["b"], PipelineOptions(translate=False), progress, cancel)
+    finally:
+        running.stop()
+    assert stopped and time.monotonic() - began < 240
+    assert any("Processed on this computer" in w and "lost" in w for w in result.warnings), result.warnings
+    assert _wer(_words(local_results["b"]), _words(result)) <= MAX_WER

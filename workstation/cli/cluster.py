@@ -83,6 +83,7 @@ def worker(
     tls_dir: Path = TlsOpt,
     nthreads: int = typer.Option(1, "--nthreads", min=1, help="Windows processed at once on this machine."),
     host: str | None = typer.Option(None, "--host", help="Address to listen on (default: the one facing the scheduler)."),
+    rejoin: bool = typer.Option(True, "--rejoin/--no-rejoin", help="Join again when the scheduler comes back."),
 ) -> None:
     """Run a Dask worker that processes windows of recordings in sealed, network-less workers, storing nothing."""
     from workstation.services import cluster  # lazy: Dask loads only for the serving commands
@@ -90,7 +91,7 @@ def worker(
     def ready(listening: str) -> None:
         typer.echo(f"Worker listening at {listening}, joined {address} (Ctrl+C stops it).")
 
-    cluster.start_worker(address, tls_dir, nthreads, host=host, ready=ready)
+    cluster.start_worker(address, tls_dir, nthreads, host=host, ready=ready, rejoin=rejoin)
 
 
 def register(app: typer.Typer) -> None:

@@ -270,13 +270,15 @@ def start_scheduler(tls_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_
 
 
 async def run_worker(address: str, tls_dir: Path, nthreads: int = 1, *, host: str | None = None,
-                     ready: Callable[[str], None] | None = None) -> None:
-    """Serve as a worker of the scheduler at `address` (tls://HOST:PORT) until stopped."""
+                     ready: Callable[[str], None] | None = None) -> bool:
+    """Serve as a worker of the scheduler at `address` (tls://HOST:PORT) until stopped (True: SIGINT/SIGTERM)
+    or until the scheduler goes away or drops it (False; Dask's worker ends with its scheduler connection)."""
     configure_dask()
     files = tls.machine_files(Path(tls_dir), "worker")
-    scheduler_host = _host_of(address)
     sec = CertifiedSecurity(files)
-    with private_workspace() as workspace, offline.allow_peers([scheduler_host]):
+    stop = asyncio.Event()
+    _on_signals(stop.set)
+    with private_workspace() as workspace, offline.allow_peers([_host_of(address)]):
         await _check_certificates(address, sec, files)
         worker = CertifiedWorker(
             address, files=files, security=sec, nthreads=nthreads, host=host,
@@ -284,18 +286,41 @@ async def run_worker(address: str, tls_dir: Path, nthreads: int = 1, *, host: st
             dashboard=False, dashboard_address="127.0.0.1:0", resources=None,
         )
         try:
-            await worker
+            if not await _until_stopped(_join(worker), stop):
+                await worker.close(reason="stopped")
+                return True
         except (OSError, ValueError, RuntimeError) as exc:  # Dask wraps the scheduler's refusal in RuntimeError
             await worker.close(reason="could not join")
-            reason = _refusal_text(exc)
             raise ClusterError(
-                f"This worker could not join the scheduler at {address}: {reason} Check the address, that the "
-                f"scheduler runs, and that {files.folder} holds a certificate of the same CA that is not revoked."
+                f"This worker could not join the scheduler at {address}: {_refusal_text(exc)} Check the address, "
+                f"that the scheduler runs, and that {files.folder} holds a certificate of the same CA that is not "
+                "revoked."
             ) from exc
-        _close_on_signals(worker)
         if ready is not None:
             ready(worker.address)
-        await worker.finished()
+        if not await _until_stopped(worker.finished(), stop):
+            await worker.close(reason="stopped")
+            return True
+        return False
+
+
+async def _join(worker: Worker) -> bool:
+    await worker
+    return True
+
+
+async def _until_stopped(work: Any, stop: asyncio.Event) -> bool:
+    """Await `work` unless `stop` is set first (then False, `work` cancelled); `work`'s error is raised."""
+    task, stopping = asyncio.ensure_future(work), asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return False
+    stopping.cancel()
+    task.result()
+    return True
 
 
 async def _check_certificates(address: str, sec: Security, files: tls.MachineFiles) -> None:
@@ -337,11 +362,15 @@ def tls_refused(exc: BaseException) -> bool:
 
 
 def start_worker(address: str, tls_dir: Path, nthreads: int = 1, *, host: str | None = None,
-                 ready: Callable[[str], None] | None = None) -> None:
-    """Blocking: `run_worker` in this process (the `workstation cluster worker` command)."""
+                 ready: Callable[[str], None] | None = None, rejoin: bool = True) -> None:
+    """Blocking: `run_worker` in this process (the `workstation cluster worker` command). With `rejoin`, a
+    worker whose scheduler went away waits for it and joins again (a fresh Dask worker, a fresh RAM folder), so
+    the queue resumes when the scheduler is back; a refused certificate ends it with ClusterError."""
     if not address.startswith("tls://"):
         raise ClusterError(f"{address} is not a tls:// address: the cluster speaks mutual TLS only.")
-    asyncio.run(run_worker(address, tls_dir, nthreads, host=host, ready=ready))
+    while not asyncio.run(run_worker(address, tls_dir, nthreads, host=host, ready=ready)) and rejoin:
+        log.warning("the scheduler at %s went away; joining again when it is back", address)
+        time.sleep(2.0)
 
 
 @contextlib.contextmanager
@@ -369,8 +398,12 @@ def _host_of(address: str) -> str:
     return rest.rsplit(":", 1)[0].strip("[]")
 
 
-def _close_on_signals(server: Any) -> None:
+def _on_signals(callback: Callable[[], None]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.close()))
+            loop.add_signal_handler(sig, callback)
+
+
+def _close_on_signals(server: Any) -> None:
+    _on_signals(lambda: asyncio.ensure_future(server.close()))

@@ -47,13 +47,13 @@ from typing import Any
 
 from distributed import Client, get_worker
 
+from workstation.domain.testimony import Segment, Word
 from workstation.platform import offline
 from workstation.platform.errors import WorkstationError
+from workstation.services.cluster.nodes import ClusterError, configure_dask, peer_identity, security, tls_refused
 from workstation.speech import sealed
 from workstation.speech.asr import PipelineCancelled
 from workstation.speech.pipeline import PipelineOptions, PipelineResult, outcome_warnings
-from workstation.domain.testimony import Segment, Word
-from workstation.services.cluster.nodes import ClusterError, configure_dask, peer_identity, security, tls_refused
 
 log = logging.getLogger(__name__)
 
