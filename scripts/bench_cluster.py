@@ -103,10 +103,39 @@ def remote(address: str, ca: Path, recording: bytes, options, min_window: float)
     return time.perf_counter() - t0, int(found.group(1)) if found else 0
 
 
+def fixed_costs(data: list[bytes], options, min_window: float) -> None:  # noqa: ANN001
+    """Load-independent CPU seconds of the pieces the cluster adds: cutting, one more window, an idle node."""
+    from workstation.speech import sealed
+
+    def cpu_of(fn) -> float:  # noqa: ANN001
+        c0 = cpu_self_and_children()
+        fn()
+        return cpu_self_and_children() - c0
+
+    whole = sum(cpu_of(lambda d=d: sealed.run_pipeline(d, options)) for d in data)
+    windows = [w for d in data for w in sealed.split(d, parts=2, min_s=min_window, max_s=600)]
+    parts = sum(cpu_of(lambda w=w: sealed.run_pipeline(w.audio, options)) for w in windows)
+    cutting = sum(cpu_of(lambda d=d: list(sealed.split(d, parts=2, min_s=min_window, max_s=600))) for d in data)
+    bare = cpu_of(sealed.check)
+    extra = (parts - whole) / max(1, len(windows) - len(data))
+    print(f"fixed costs (CPU s): cutting a recording {cutting / len(data):.1f}; each window beyond the first "
+          f"{extra:+.1f} (a sealed worker and the model loading again; a bare sealed worker alone {bare:.1f})")
+    with tempfile.TemporaryDirectory() as tmp:
+        ca = Path(tmp) / "tls"
+        tls.init_ca(ca, workers=1)
+        _, procs = start_cluster(ca, Path(tmp), 1, 1)
+        began = time.perf_counter()
+        time.sleep(30)
+        idle = stop_and_count_cpu(procs)
+        elapsed = time.perf_counter() - began
+    print(f"an idle scheduler + worker: {idle:.1f} CPU s in {elapsed:.0f} s (start-up included)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recordings", type=int, default=4)
     parser.add_argument("--min-window", type=float, default=15.0)
+    parser.add_argument("--fixed-costs-only", action="store_true", help="Only the load-independent CPU costs.")
     args = parser.parse_args()
     offline.activate()
 
@@ -117,6 +146,9 @@ def main() -> int:
     audio_s = [len(d) / 32000 for d in data]  # 16-bit mono 16 kHz WAV: 32 000 bytes a second (+ header)
     options = PipelineOptions(translate=False, cpu_threads=1)
     load = os.getloadavg()
+    if args.fixed_costs_only:
+        fixed_costs(data, options, args.min_window)
+        return offline.exit_status()
     print(f"{len(data)} recordings, {sum(audio_s):.0f} s of audio ({', '.join(f'{a:.0f}' for a in audio_s)} s); "
           f"{os.cpu_count()} CPUs, load average at start {load[0]:.1f}")
 
@@ -163,6 +195,7 @@ def main() -> int:
     print(f"cutting a recording into 2 windows (sealed.split, on the workstation): mean {np.mean([t for t, _ in splits]):.1f} s")
     flac = sum(f for _, f in splits)
     print(f"on the wire: FLAC windows {flac / total / 1000:.1f} kB per second of audio ({flac / total * 3600 / 1e6:.0f} MB per hour)")
+    fixed_costs(data, options, args.min_window)
     print(f"load average at end {os.getloadavg()[0]:.1f}")
     return offline.exit_status()
 

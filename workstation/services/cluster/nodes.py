@@ -66,6 +66,10 @@ DASK_CONFIG: dict[str, Any] = {
     "distributed.scheduler.blocked-handlers": ["run_function"],
     "distributed.worker.blocked-handlers": ["run", "run_coroutine"],
     "distributed.worker.profile.enabled": False,
+    # monitoring only (event-loop latency, the dashboard's memory graphs): every 20 ms / 500 ms by default, a
+    # few per cent of a core on an idle node; a worker waiting all night for the next recording should not
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
     "distributed.admin.large-graph-warning-threshold": "1GB",  # windows of audio travel in the task itself
 }
 

@@ -8,8 +8,8 @@ result exactly as it stores local processing.
 
 How a recording travels:
 1. Cut at silences into windows (`sealed.split`: decoding is parsing untrusted media, so it happens in a local
-   sealed worker, not in this process which holds the vault keys). The window length shares the recording
-   between the workers' threads, 2 to 10 minutes.
+   sealed worker, not in this process which holds the vault keys): about three windows per worker thread,
+   2 to 10 minutes each.
 2. Each window (FLAC bytes, in memory) is a Dask task, sent over mutual TLS to the scheduler, which hands it
    to a worker: `process_window` runs there, in the worker process, and calls the same sealed, network-less
    `sealed.run_pipeline` as local processing. Nothing is written on the worker (nodes.py).
@@ -65,6 +65,10 @@ CONNECT_TIMEOUT_S = 10.0
 LOST_AFTER_S = 20.0  # the scheduler unreachable this long in the middle of a run: the run is lost
 MIN_WINDOW_S = 120.0
 MAX_WINDOW_S = 600.0
+# Windows per worker thread: more than one, so a faster machine (a GPU one) takes more of them and the last
+# window of a recording is short next to the whole; each window costs a sealed worker and a model load (~2.5 CPU s,
+# docs/BENCHMARKS.md), which the 2-minute floor keeps under a tenth of its work.
+WINDOWS_PER_THREAD = 3
 SPLIT_SHARE = 0.02  # of the progress bar, for cutting the recording
 POLL_S = 0.25
 
@@ -216,7 +220,7 @@ class _RemoteRun:
     def run(self, data: bytes, min_s: float, max_s: float) -> PipelineResult:
         self.client.subscribe_topic(PROGRESS_TOPIC, self._on_event)
         try:
-            parts = max(1, worker_threads(self.client))
+            parts = WINDOWS_PER_THREAD * max(1, worker_threads(self.client))
             held: list[_Part] = []
             for window in sealed.split(data, parts=parts, min_s=min_s, max_s=max_s, cancel=self.cancel):
                 part = self.parts[window.index] = _Part(window)
@@ -249,6 +253,7 @@ class _RemoteRun:
             process_window, part.window.audio, dict(self.options), key=f"window-{self.run_id}-{part.window.index}",
             retries=RETRIES, pure=False,
         )
+        part.window = dataclasses.replace(part.window, audio=b"")  # the scheduler holds it now, for any retry
 
     def _on_event(self, event: Any) -> None:
         """Called on the client's event loop: note the fraction only (reporting happens in `_wait`)."""
@@ -256,7 +261,7 @@ class _RemoteRun:
         if not isinstance(message, dict):
             return
         key = str(message.get("key", ""))
-        for part in self.parts.values():
+        for part in list(self.parts.values()):  # the split may be adding windows meanwhile
             if part.future is not None and str(part.future.key) == key and part.answer is None:
                 part.fraction = max(part.fraction, min(0.99, float(message.get("fraction", 0.0))))
                 part.worker = str(message.get("machine", ""))
@@ -286,8 +291,8 @@ class _RemoteRun:
     def _answer(self, part: _Part) -> dict[str, Any]:
         future = part.future
         if future.status == "cancelled":
-            raise ClusterLostError("The cluster dropped a window of the recording (its scheduler restarted?). "
-                                   "Nothing was saved; process the recording again.")
+            raise ClusterLostError("A window of the recording was lost by the cluster (its scheduler stopped or "
+                                   "restarted). Nothing was saved; process the recording again.")
         if future.status == "error":
             exc = future.exception()
             if isinstance(exc, WorkstationError):
