@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from workstation.cli import app_cmd, doctor, exports, pipeline, review, vault
+from workstation.cli import app_cmd, cluster, doctor, exports, pipeline, review, vault
 from workstation.platform import offline
 from workstation.platform.errors import WorkstationError
 from workstation.platform.hardening import harden_process
@@ -38,7 +38,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for group in (pipeline, vault, review, exports, app_cmd, doctor):
+for group in (pipeline, vault, review, exports, app_cmd, doctor, cluster):
     group.register(app)
 
 

@@ -21,6 +21,7 @@ import resource
 import sys
 
 PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG = 1
 PR_GET_DUMPABLE = 3
 
 
@@ -47,6 +48,19 @@ def make_non_dumpable() -> bool:
     if libc is None:
         return False
     return libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+
+
+def die_with_parent(parent_pid: int) -> bool:
+    """Be killed (SIGKILL) when the process that started this one dies (Linux `PR_SET_PDEATHSIG`), and exit now
+    if it is already gone. A sealed worker whose cluster worker was killed must not go on decoding a recording
+    nobody waits for. (The signal follows the parent *thread*: the sealed worker's starter waits for it on the
+    thread that started it.) False where the platform has no such switch."""
+    libc = _libc()
+    if libc is None or libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0) != 0:
+        return False
+    if os.getppid() != parent_pid:  # it died before the switch was set
+        os._exit(1)
+    return True
 
 
 def is_dumpable() -> bool | None:

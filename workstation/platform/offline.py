@@ -4,6 +4,10 @@ The product promises that nothing leaves the machine. Libraries we use have habi
 (Hugging Face hub look-ups, argostranslate's sentence splitter fetching a model at first use), so the
 CLI, the app and the test suite all run with this guard on. The single exception is the explicit,
 user-started `workstation models install-argos` download, which runs inside `allow_network()`.
+
+Processing on the organisation's own machines (`workstation cluster`, services/cluster.py) needs one narrower
+opening: `allow_peers(hosts)` lets this process reach the named hosts only (the cluster's scheduler; on the
+scheduler, each worker that registered with a certificate of the organisation's CA). Everything else stays blocked.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +59,7 @@ _attempts: list[BlockedAttempt] = []
 _active = False
 _allow_depth = 0
 _originals: dict[str, Any] = {}
+_peers: Counter[str] = Counter()  # host names and addresses allowed by allow_peers(), with their holders
 
 
 def _is_loopback_host(host: str) -> bool:
@@ -65,11 +71,16 @@ def _is_loopback_host(host: str) -> bool:
         return False
 
 
+def _is_peer(host: str) -> bool:
+    with _lock:
+        return _peers[host] > 0 or _peers[host.split("%")[0].lower()] > 0
+
+
 def _address_allowed(family: int, address: Any) -> bool:
     if family == getattr(socket, "AF_UNIX", None):
         return True
     if isinstance(address, tuple) and address:
-        return _is_loopback_host(str(address[0]))
+        return _is_loopback_host(str(address[0])) or _is_peer(str(address[0]))
     return False
 
 
@@ -97,7 +108,7 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
 
 def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
     name = host.decode() if isinstance(host, bytes) else str(host) if host is not None else ""
-    if _allow_depth == 0 and not _is_loopback_host(name):
+    if _allow_depth == 0 and not _is_loopback_host(name) and not _is_peer(name):
         _block("resolve", name)
     return _originals["getaddrinfo"](host, *args, **kwargs)
 
@@ -169,3 +180,40 @@ def allow_network() -> Iterator[None]:
     finally:
         with _lock:
             _allow_depth -= 1
+
+
+def _peer_names(host: str) -> set[str]:
+    """The host as given plus the addresses it resolves to (what `connect` will be called with)."""
+    names = {host.lower()}
+    try:
+        resolve = _originals.get("getaddrinfo", socket.getaddrinfo)
+        names |= {str(info[4][0]).lower() for info in resolve(host, None)}
+    except OSError:
+        pass  # unresolvable: the connection will fail on its own, with a clear error from the caller
+    return names
+
+
+@contextmanager
+def allow_peers(hosts: Iterable[str]) -> Iterator[None]:
+    """Let this process reach these hosts (and only these) inside the block: the cluster's scheduler for the
+    workstation and its workers, a registered worker for the scheduler. Every such connection is mutual TLS
+    with the organisation's CA (services/cluster.py); nothing else is opened."""
+    names: set[str] = set()
+    for host in hosts:
+        if host and not _is_loopback_host(host):
+            names |= _peer_names(host)
+    with _lock:
+        _peers.update(names)
+    try:
+        yield
+    finally:
+        with _lock:
+            _peers.subtract(names)
+            for name in names:
+                if _peers[name] <= 0:
+                    del _peers[name]
+
+
+def allowed_peers() -> set[str]:
+    with _lock:
+        return {name for name, count in _peers.items() if count > 0}

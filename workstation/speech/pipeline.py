@@ -45,6 +45,7 @@ __all__ = [
     "PipelineOptions",
     "PipelineResult",
     "english_route",
+    "outcome_warnings",
     "retranslate",
     "run_pipeline",
 ]
@@ -59,6 +60,8 @@ TRANSLATE_SHARE = 0.3  # of a window's progress, when Whisper speech translation
 ARGOS_SHARE = 0.05  # of the whole run, for the final batched Argos translation
 DIARIZE_SHARE = 0.12  # of a window's progress, for its voice embeddings (diarization on)
 RUSSIAN_WARN_BELOW = 0.5
+NO_SPEECH_WARNING = "No speech was found in the recording."
+UNTRANSCRIBED_WARNING_END = "transcribed; they are marked “untranscribed speech” for a person to listen to and type."
 
 
 class PipelineError(WorkstationError):
@@ -280,14 +283,7 @@ def run_pipeline(
         del audio
         _release_memory()
 
-    if not segments:
-        warnings.append("No speech was found in the recording.")
-    gaps = [s for s in segments if s.untranscribed]
-    if gaps:
-        warnings.append(
-            f"{len(gaps)} stretch(es) of speech ({sum(s.end - s.start for s in gaps):.0f} s in all) could not be "
-            "transcribed; they are marked “untranscribed speech” for a person to listen to and type."
-        )
+    warnings.extend(outcome_warnings(segments))
     turns: list[SpeakerTurn] = []
     speakers: list[str] = []
     if diarizer is not None:
@@ -361,6 +357,21 @@ def _find_speakers(
             english = _whisper_translate(transcriber, data, pieces, language, cancel)
             mark_whisper_route(pieces, english)
     return segments, found.turns, found.speakers
+
+
+def outcome_warnings(segments: list[Segment]) -> list[str]:
+    """What the whole transcript tells the reviewer: no speech at all, stretches nobody could transcribe.
+    (The cluster stitches windows and says it once for the recording, not once per window.)"""
+    warnings: list[str] = []
+    if not segments:
+        warnings.append(NO_SPEECH_WARNING)
+    gaps = [s for s in segments if s.untranscribed]
+    if gaps:
+        warnings.append(
+            f"{len(gaps)} stretch(es) of speech ({sum(s.end - s.start for s in gaps):.0f} s in all) could not be "
+            f"{UNTRANSCRIBED_WARNING_END}"
+        )
+    return warnings
 
 
 def _transcribed(segments: list[Segment]) -> list[Segment]:

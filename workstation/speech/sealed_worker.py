@@ -26,6 +26,7 @@ def _channels() -> tuple[BinaryIO, BinaryIO]:
 
 
 def main() -> int:
+    parent = os.getppid()
     from workstation.platform import sandbox  # lazy: imported only after seal(): sealing needs a single-threaded process
 
     sealed = sandbox.seal()  # first, while this process is still a single thread
@@ -35,6 +36,7 @@ def main() -> int:
     from workstation.speech.sealed import read_frame, write_frame  # lazy: imported only after seal(): sealing needs a single-threaded process
 
     hardening.harden_process()
+    hardening.die_with_parent(parent)
     offline.activate()
     offline.disable_native_telemetry()
     inp, out = _channels()
@@ -75,6 +77,10 @@ def _handle(op: str, request: dict[str, Any], data: bytes, out: BinaryIO) -> dic
         options = sealed.options_from_dict(request["options"])
         result = pipeline.run_pipeline(data, options, progress=progress)
         return {"result": sealed.result_to_dict(result)}
+    if op == "split":  # a recording cut at silences into windows for the cluster (speech/split.py)
+        from workstation.speech import split  # lazy: numpy/PyAV load only after the worker sealed itself
+
+        return _split(split, data, request, out)
     if op == "retranslate":
         from workstation.speech import pipeline  # lazy: imported only after seal(): sealing needs a single-threaded process
         from workstation.domain.testimony import Segment  # lazy: imported only after seal(): sealing needs a single-threaded process
@@ -84,6 +90,23 @@ def _handle(op: str, request: dict[str, Any], data: bytes, out: BinaryIO) -> dic
         pairs = pipeline.retranslate(segments, options.glossary, options, audio=data or None)
         return {"translations": [[text, str(route)] for text, route in pairs]}
     raise ValueError(f"unknown request {op!r}")
+
+
+def _split(split: Any, data: bytes, request: dict[str, Any], out: BinaryIO) -> dict[str, Any]:
+    """Each window goes out as a frame {"type": "window", ...} followed by its FLAC bytes, as it is cut."""
+    from workstation.speech import media, sealed  # lazy: loaded after sealing, like every op here
+
+    info = media.header_info(data)  # not audio / damaged / too long: refused before decoding
+    target = split.target_length(info.duration_s, int(request.get("parts", 1)), float(request["min_s"]),
+                                 float(request["max_s"]))
+    count, end = 0, 0.0
+    for window in split.iter_windows(data, target):
+        sealed.write_frame(out, {"type": "window", "index": window.index, "start": window.start_s,
+                                 "end": window.end_s, "data_len": len(window.audio)})
+        out.write(window.audio)
+        out.flush()
+        count, end = count + 1, window.end_s
+    return {"windows": count, "duration_s": end}
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
