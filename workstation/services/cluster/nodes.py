@@ -218,8 +218,10 @@ class CertifiedScheduler(Scheduler):
             who = peer_identity(getattr(stream, "comm", None))
             if who is not None and who.serial in serials:
                 log.warning("dropping worker %s: its certificate %r was revoked", address, who.name)
-                self._ongoing_background_tasks.call_soon(  # type: ignore[arg-type]  # Dask's own annotation is narrower
-                    self.remove_worker, address=address, stimulus_id=f"certificate-revoked-{time.time()}", close=True)
+                # Dask annotates call_soon narrower than its own remove_worker returns
+                self._ongoing_background_tasks.call_soon(
+                    self.remove_worker,  # type: ignore[arg-type]
+                    address=address, stimulus_id=f"certificate-revoked-{time.time()}", close=True)
         for client, stream in list(self.client_comms.items()):
             who = peer_identity(getattr(stream, "comm", None))
             if who is not None and who.serial in serials and stream.comm is not None:
