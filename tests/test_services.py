@@ -217,3 +217,31 @@ def test_audit_rows_are_the_same_for_both_shells(vault_editor: Any, vault_clip: 
     r = cli("audit")
     printed = next(line for line in r.output.splitlines() if "\trecording_ingested\t" in line)
     assert printed == "\t".join((ingested.when, "edna", "recording_ingested", CASE, ingested.details))
+
+
+def test_vault_processing_diarizes_unless_told_not_to(vault_editor: Any) -> None:
+    assert processing.build_options(vault_editor, {}).diarize is True
+    assert processing.build_options(vault_editor, {"diarize": False}).diarize is False
+    assert processing.options_from_settings({}).diarize is False  # `workstation transcribe` asks with --diarize
+
+
+def test_the_runner_is_this_computer_unless_a_cluster_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert processing.runner_for("") is processing.sealed_runner
+    with pytest.raises(WorkstationError, match="certificate folder"):
+        processing.runner_for("tls://127.0.0.1:8786")
+    monkeypatch.setenv("WORKSTATION_CLUSTER_FALLBACK", "sometimes")
+    with pytest.raises(WorkstationError, match="WORKSTATION_CLUSTER_FALLBACK must be one of wait, local, fail"):
+        processing.default_runner()
+    monkeypatch.setenv("WORKSTATION_CLUSTER_FALLBACK", "local")
+    monkeypatch.setenv("WORKSTATION_CLUSTER", "tls://127.0.0.1:8786")
+    monkeypatch.setenv("WORKSTATION_CLUSTER_TLS", str(tmp_path))
+    assert processing.default_runner() is not processing.sealed_runner  # the app's queue goes to the cluster
+
+
+def test_process_all_takes_every_unprocessed_recording(vault_editor: Any, vault_clip: Path, cli: Any) -> None:
+    _processed(vault_editor, vault_clip)  # SV-1: processed already
+    vault_editor.create_testimony(TestimonyMeta("SV-2"))
+    seal_clip(vault_editor, "SV-2", vault_clip.read_bytes(), "clip.wav")
+    assert processing.unprocessed(vault_editor) == ["SV-2"]
+    r = cli("process")
+    assert r.exit_code == 1 and "Name the testimonies to process, or use --all." in str(r.exception)

@@ -29,6 +29,7 @@ from workstation.cli.common import (
 )
 from workstation.domain.testimony import TestimonyMeta
 from workstation.platform.config import load_settings
+from workstation.platform.config import load_settings
 from workstation.services import approval, audit_view, intake, processing, verification
 from workstation.vault import accounts, permissions
 from workstation.vault import session as vs
@@ -159,19 +160,37 @@ def register(app: typer.Typer) -> None:
 
     @app.command("process")
     def process(
-        case: str = typer.Argument(..., help="Case code."),
+        cases: list[str] = typer.Argument(None, help="Case codes (or --all)."),
+        every: bool = typer.Option(False, "--all", help="Every testimony whose sealed recording is not processed yet."),
         model: str = typer.Option("base", "--model", help="Whisper model name (a folder in models/ or 'base')."),
         device: str = typer.Option("", "--device", help="auto, cpu or cuda (default: WORKSTATION_DEVICE or auto)."),
         translate: bool = typer.Option(True, "--translate/--no-translate", help="Also make the English draft."),
+        diarize: bool = typer.Option(True, "--diarize/--no-diarize", help="Tell the speakers apart (default on)."),
+        speakers: int = typer.Option(None, "--speakers", min=1, help="How many people speak (default: found)."),
+        cluster: str = typer.Option("", "--cluster", help="tls://HOST:PORT of the organisation's scheduler "
+                                    "(default: WORKSTATION_CLUSTER; none: this computer)."),
+        tls: Path | None = typer.Option(None, "--tls", help="This workstation's certificate folder (workstation cluster init)."),
+        fallback: str = typer.Option("", "--fallback", help="While the scheduler is unreachable: wait, local or fail."),
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
-        """Transcribe and translate a sealed recording; the result is stored as the draft."""
-        with unlocked(vault, user, passphrase_file) as session, progress_bar("Processing") as progress:
-            outcome = processing.process(session, case, {"model": model, "device": device, "translate": translate},
-                                         progress=progress)
-        for warning in outcome.warnings:
-            err(f"Note: {warning}")
-        typer.echo(f"Processed {case}: {len(outcome.testimony.segments)} segment(s), status {outcome.testimony.status}.")
+        """Transcribe, tell the speakers apart and translate sealed recordings; each result is stored as the draft."""
+        settings = load_settings()
+        runner = processing.runner_for(cluster or settings.cluster, tls or settings.cluster_tls,
+                                       on_lost=fallback or settings.cluster_fallback)
+        overrides = {"model": model, "device": device, "translate": translate, "diarize": diarize,
+                     "num_speakers": speakers}
+        with unlocked(vault, user, passphrase_file) as session:
+            todo = list(dict.fromkeys([*(cases or []), *(processing.unprocessed(session) if every else [])]))
+            if not todo:
+                raise CliError("Name the testimonies to process, or use --all." if not every else
+                               "Every sealed recording is processed already.")
+            for case in todo:
+                with progress_bar(f"Processing {case}") as progress:
+                    outcome = processing.process(session, case, overrides, progress=progress, runner=runner)
+                for warning in outcome.warnings:
+                    err(f"Note ({case}): {warning}")
+                typer.echo(f"Processed {case}: {len(outcome.testimony.segments)} segment(s), "
+                           f"status {outcome.testimony.status}.")
 
     @app.command("list")
     def list_cmd(vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt) -> None:

@@ -39,6 +39,11 @@ class Settings:
     cpu_threads: int
     device: str  # "auto", "cpu" or "cuda"
     idle_lock_s: int
+    # processing on the organisation's own machines (README "Processing on several machines"): the scheduler's
+    # tls:// address, this workstation's certificate folder, and what to do while the scheduler is unreachable
+    cluster: str = ""
+    cluster_tls: Path | None = None
+    cluster_fallback: str = "wait"  # wait, local or fail
 
 
 def load_settings() -> Settings:
@@ -51,4 +56,14 @@ def load_settings() -> Settings:
         cpu_threads=_env_int("WORKSTATION_CPU_THREADS", os.cpu_count() or 1),
         device=os.environ.get("WORKSTATION_DEVICE", "auto"),
         idle_lock_s=_env_int("WORKSTATION_IDLE_LOCK_MIN", 15) * 60,
+        cluster=os.environ.get("WORKSTATION_CLUSTER", ""),
+        cluster_tls=Path(os.environ["WORKSTATION_CLUSTER_TLS"]).expanduser() if os.environ.get("WORKSTATION_CLUSTER_TLS") else None,
+        cluster_fallback=_env_choice("WORKSTATION_CLUSTER_FALLBACK", ("wait", "local", "fail")),
     )
+
+
+def _env_choice(name: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name) or choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+    return value

@@ -128,7 +128,7 @@ class JobQueue:
     """The processing queue of one vault. Thread-safe; the UI polls :meth:`jobs` for progress."""
 
     def __init__(self, runner: processing.Runner | None = None) -> None:
-        self._runner = runner or processing.sealed_runner
+        self._runner = runner or processing.default_runner()
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
         self._entries: dict[str, _Entry] = {}  # case_code -> latest job of that testimony in this process

@@ -7,12 +7,13 @@ threads and glossary a run uses never depend on which shell started it (`WORKSTA
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
 from workstation.domain.glossary import Glossary
-from workstation.domain.testimony import Testimony
+from workstation.domain.testimony import Status, Testimony
 from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.speech import sealed
@@ -44,13 +45,38 @@ def options_from_settings(overrides: dict[str, Any], glossary: Glossary | None =
     return PipelineOptions(**values)
 
 
+def runner_for(cluster: str = "", tls_dir: Path | None = None, *, on_lost: str = "wait") -> Runner:
+    """The sealed worker on this computer, or — given a scheduler address and this workstation's certificate
+    folder — the organisation's cluster (mutual TLS; `on_lost`: wait, local or fail while it is unreachable)."""
+    if not cluster:
+        return sealed_runner
+    if tls_dir is None:
+        raise WorkstationError("Processing on the cluster needs this workstation's certificate folder "
+                               "(--tls DIR, or WORKSTATION_CLUSTER_TLS).")
+    from workstation.services.cluster.remote import cluster_runner  # lazy: Dask loads only for cluster processing
+
+    return cluster_runner(cluster, tls_dir, on_lost=on_lost)
+
+
+def default_runner() -> Runner:
+    """What the app's queue uses: the cluster when the settings name one (WORKSTATION_CLUSTER), else this computer."""
+    settings = load_settings()
+    return runner_for(settings.cluster, settings.cluster_tls, on_lost=settings.cluster_fallback)
+
+
+def unprocessed(session: VaultSession) -> list[str]:
+    """Case codes of the testimonies whose sealed recording was never processed (`process --all`)."""
+    return [s.case_code for s in session.list_testimonies() if s.status is Status.INGESTED]
+
+
 def build_options(session: VaultSession, overrides: dict[str, Any]) -> PipelineOptions:
     """Options for a recording of the vault: the settings, the vault's glossary, the caller's overrides."""
     try:
         glossary: Glossary | None = session.load_glossary()
     except WorkstationError:
         glossary = None  # no glossary yet is fine; processing must not fail on it
-    return options_from_settings(overrides, glossary)
+    # a testimony is an interview: its speakers are told apart unless the caller says otherwise
+    return options_from_settings({"diarize": True, **overrides}, glossary)
 
 
 def transcribe(data: bytes, overrides: dict[str, Any], *, progress: ProgressFn | None = None) -> PipelineResult:
