@@ -28,22 +28,44 @@ def test_approval_needs_every_segment_reviewed_then_locks_with_the_hash(ui_users
     edna = ui_users["edna"]
     at = open_app(edna, "page_approval.py")
     assert_no_exception(at)
-    assert "3 segment(s) not reviewed" in texts(at)
-    assert at.button(key="approve").disabled
+    page = texts(at)
+    assert "Not ready to approve" in page and "3 segment(s) not marked reviewed: #1 at 00:00" in page
+    assert "3 segment(s) have machine English nobody corrected" in page  # the summary before the click
+    at.button(key="approve").click().run()  # the library's checks refuse it, and say why
+    assert_no_exception(at)
+    assert "cannot be approved yet" in texts(at) and str(edna.load(case).status) == "draft"
     _review_all(ui_users["tanya"], case)
     at.run()
-    assert not at.button(key="approve").disabled
+    assert "Every segment is reviewed" in texts(at)
     at.button(key="approve").click().run()
     assert_no_exception(at)
     t = edna.load(case)
     assert str(t.status) == "approved" and t.approval.content_hash == content_hash(t)
     assert t.approval.content_hash in texts(at)
+    assert "T" not in texts(at).split("Approved by")[1].split(".")[0]  # a human date, not an ISO timestamp
     # un-approving needs a reason
-    assert at.button(key="unapprove").disabled
+    at.button(key="unapprove").click().run()
+    assert str(edna.load(case).status) == "approved" and "needs a reason" in texts(at)
     at.text_input(key=f"unapprove_reason_{case}").input("witness asked for a correction").run()
     at.button(key="unapprove").click().run()
     assert_no_exception(at)
     assert str(edna.load(case).status) == "draft"
+
+
+def test_approval_override_needs_a_reason_and_keeps_it_out_of_the_audit_log(ui_users, case) -> None:
+    edna = ui_users["edna"]
+    at = open_app(edna, "page_approval.py")
+    at.button(key="approve_override").click().run()  # no reason yet
+    assert "needs a written reason" in texts(at) and str(edna.load(case).status) == "draft"
+    reason = "Свидетель просит опубликовать до заседания"
+    at.text_area(key="override_reason_CASE-E").input(reason).run()
+    at.button(key="approve_override").click().run()
+    assert_no_exception(at)
+    assert "approved despite 3 open problem(s)" in texts(at)
+    assert str(edna.load(case).status) == "approved"
+    entry = [e for e in edna.audit_entries() if e.action == "approved"][-1]
+    assert entry.details.get("override") is True and reason not in str(entry.details)
+    assert reason in texts(at)  # the approval history shows the reason to editors
 
 
 def test_export_only_when_asked_drafts_marked_and_encrypted_on_request(ui_users, case) -> None:
