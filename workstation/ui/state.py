@@ -365,7 +365,7 @@ def status_words(status: Status | str) -> str:
         return str(status)
 
 
-def when(iso: str | None) -> str:
+def when(iso: str | None, *, seconds: bool = False) -> str:
     """An ISO timestamp as people read it, in this computer's time zone: "12 March 2026, 14:05"."""
     if not iso:
         return ""
@@ -375,4 +375,4 @@ def when(iso: str | None) -> str:
         return str(iso)
     if moment.tzinfo is not None:
         moment = moment.astimezone()
-    return f"{moment.day} {moment:%B %Y, %H:%M}"
+    return f"{moment.day} {moment:%B %Y, %H:%M}" + (f":{moment:%S}" if seconds else "")
