@@ -30,7 +30,8 @@ def test_approval_needs_every_segment_reviewed_then_locks_with_the_hash(ui_users
     assert_no_exception(at)
     page = texts(at)
     assert "Not ready to approve" in page and "3 segment(s) not marked reviewed: #1 at 00:00" in page
-    assert "3 segment(s) have machine English nobody corrected" in page  # the summary before the click
+    summary = {m.label: m.value for m in at.metric}  # the summary before the click
+    assert summary["Machine English"] == "3" and summary["Speakers"] == "1" and summary["Redactions undecided"] == "0"
     at.button(key="approve").click().run()  # the library's checks refuse it, and say why
     assert_no_exception(at)
     assert "cannot be approved yet" in texts(at) and str(edna.load(case).status) == "draft"

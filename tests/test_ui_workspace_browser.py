@@ -317,7 +317,7 @@ def test_approval_is_refused_then_overridden_with_a_reason(app: dict[str, Any], 
     me.click(me.page.get_by_role("button", name="Approve", exact=True))
     expect(me.page.get_by_text("cannot be approved yet").first).to_be_visible()
     me.shot("07-approval-refused")
-    me.page.get_by_label("Reason for approving anyway").fill("Published on the witness's request before the trial")
+    me.page.get_by_role("textbox", name="Reason for approving anyway").fill("Published on the witness's request before the trial")
     me.click(me.page.get_by_role("button", name="Approve anyway"))
     expect(me.page.get_by_text("approved despite").first).to_be_visible()
     me.shot("08-approval-overridden")
@@ -401,7 +401,7 @@ def test_screenshots_of_the_other_pages(app: dict[str, Any], browser: Any) -> No
         me.shot(f"2{i}-{name}")
     me.page.get_by_role("link", name="Review").click()
     me.ws.locator(".row").first.wait_for(timeout=60_000)
-    me.page.get_by_role("button", name="List").click()
+    me.page.get_by_text("List", exact=True).click()
     me.shot("29-review-list")
 
 

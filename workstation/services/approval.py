@@ -111,7 +111,7 @@ class Readiness:
             route = f", {self.whisper_english} of them Whisper speech translation" if self.whisper_english else ""
             found.append(f"{self.machine_english} segment(s) have machine English nobody corrected{route}")
         if self.unsure_untouched:
-            found.append(f"{self.unsure_untouched} line(s) the recogniser was unsure of were confirmed without a change")
+            found.append(f"{self.unsure_untouched} line(s) the recogniser was unsure of are unchanged")
         if self.redactions_pending:
             found.append(f"{self.redactions_pending} redaction suggestion(s) are undecided (a redacted export waits for them)")
         return found

@@ -42,12 +42,14 @@ def _summary(ready: Readiness) -> None:
     st.progress(ready.reviewed / ready.total if ready.total else 0.0,
                 text=f"{ready.reviewed} of {ready.total} segments reviewed")
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Machine English nobody corrected", ready.machine_english,
-              help="Segments whose English comes from machine translation (or Whisper) as it is. Approving vouches for it.")
-    c2.metric("Unsure lines confirmed unchanged", ready.unsure_untouched,
-              help="Lines the recogniser was unsure of that were confirmed without any change to the Russian.")
-    c3.metric("Redaction suggestions undecided", ready.redactions_pending or 0,
-              help="A redacted export waits until each suggestion is accepted or rejected (Export page).")
+    c1.metric("Machine English", ready.machine_english,
+              help="Segments whose English is machine translation (or Whisper speech translation) that no person "
+                   "corrected. Approving vouches for it as it is.")
+    c2.metric("Unsure lines, unchanged", ready.unsure_untouched,
+              help="Lines the recogniser was unsure of whose Russian nobody changed (confirmed as heard, or not yet "
+                   "looked at).")
+    c3.metric("Redactions undecided", ready.redactions_pending or 0,
+              help="Redaction suggestions not yet accepted or rejected (Export page): a redacted export waits for them.")
     c4.metric("Speakers", len(ready.speakers))
     if ready.speakers:
         st.caption("Speakers: " + " · ".join(f"{name}: {n} segment(s)" for name, n in ready.speakers.items()))
@@ -91,8 +93,6 @@ def render() -> None:
             _approved(case, t, ready)
             return
         _summary(ready)
-        for warning in ready.warnings:
-            st.warning(warning[0].upper() + warning[1:] + ".", icon=":material/info:")
         if ready.problems:
             st.error("**Not ready to approve.** " + " ".join(f"{p.describe()}." for p in ready.problems)
                      + " Fix them on the Review page, or approve anyway below with a written reason.",

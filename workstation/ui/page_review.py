@@ -206,6 +206,10 @@ def _retranslate(case: str, bases: dict[str, int]) -> None:
         _clear_selection()
 
 
+def _short_retranslate() -> str:
+    return "Re-translate" if review.english_route() is EnglishRoute.ARGOS else "Listen again"
+
+
 def _keep_english(case: str, seg_id: str, base: int) -> None:
     _save(review.confirm_english, case, seg_id, base_revision=base, success="English kept as it is; no longer stale.")
 
@@ -314,8 +318,9 @@ def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> 
                     st.button("Remove", key=f"rm_{seg.id}", on_click=_remove, args=(case, seg.id, seg.revision),
                               help="Remove this empty segment (for a cough or a noise that is not speech)")
                 if seg.en_stale:
-                    st.button(review.retranslate_label(), icon=":material/translate:", key=f"rt_{seg.id}",
-                              on_click=_retranslate, args=(case, {seg.id: seg.revision}), help=review.retranslate_explained())
+                    st.button(_short_retranslate(), icon=":material/translate:", key=f"rt_{seg.id}",
+                              on_click=_retranslate, args=(case, {seg.id: seg.revision}),
+                              help=f"{review.retranslate_label()}: {review.retranslate_explained()}")
                     st.button("Keep English", key=f"keep_en_{seg.id}", on_click=_keep_english, args=(case, seg.id, seg.revision),
                               help="The English was checked and is right for the Russian as it is now")
             elif seg.reviewed:
@@ -425,20 +430,21 @@ def _bulk(case: str, t: Testimony, shown: list[Segment]) -> None:
     c1, c2, c3, c4 = st.columns(4)
     markable = {s.id: s.revision for s in shown if not s.reviewed and review.why_not_markable(s) is None}
     unreviewed = [s.id for s in shown if not s.reviewed]
-    c1.button(f"Mark this page reviewed ({len(markable)})…", key="bulk_page_rv", disabled=not unreviewed,
-              on_click=_ask_bulk, args=(unreviewed, "on this page"))
-    c2.button(f"Mark {len(chosen)} selected reviewed…", key="bulk_sel_rv", disabled=not chosen,
+    c1.button("Mark page reviewed…", key="bulk_page_rv", disabled=not unreviewed, width="stretch",
+              on_click=_ask_bulk, args=(unreviewed, "on this page"),
+              help=f"{len(markable)} of them may be marked; asks first and says what it skips")
+    c2.button(f"Mark {len(chosen)} selected…", key="bulk_sel_rv", disabled=not chosen, width="stretch",
               on_click=_ask_bulk, args=(chosen, "of those selected"))
-    c3.button(f"{review.retranslate_label()}: {len(chosen)} selected", key="bulk_rt", on_click=_retranslate,
-              help=review.retranslate_explained(),
+    c3.button(f"{_short_retranslate()} {len(chosen)} selected", key="bulk_rt", on_click=_retranslate,
+              help=f"{review.retranslate_label()}: {review.retranslate_explained()}",
               args=(case, {i: by_id[i].revision for i in chosen}), disabled=not chosen)
     pair = sorted(chosen, key=lambda i: t.segments.index(by_id[i]))
     mergeable = len(pair) == 2 and t.segments.index(by_id[pair[1]]) == t.segments.index(by_id[pair[0]]) + 1
-    c4.button("Merge the 2 selected", key="bulk_merge", on_click=_merge, disabled=not mergeable,
+    c4.button("Merge 2 selected", key="bulk_merge", on_click=_merge, disabled=not mergeable,
               args=(case, pair[0], pair[1], (by_id[pair[0]].revision, by_id[pair[1]].revision)) if mergeable else ("", "", "", (0, 0)))
     stale = [s for s in t.segments if s.en_stale]
     if stale:
-        st.button(f"{review.retranslate_label()}: all {len(stale)} stale segment(s)", icon=":material/translate:",
+        st.button(f"{review.retranslate_label()}: all {len(stale)} with stale English", icon=":material/translate:",
                   key="bulk_rt_stale", on_click=_retranslate, args=(case, {s.id: s.revision for s in stale}),
                   help=review.retranslate_explained())
 

@@ -150,8 +150,11 @@
     return !!(loc && seg && ((loc.ru !== undefined && loc.ru !== seg.ru) || (loc.en !== undefined && loc.en !== seg.en)));
   }
 
+  const timing = { script: performance.now() };
   function onRender(args) {
     const first = !S.args;
+    const t0 = performance.now();
+    if (first) timing.firstRender = t0;
     S.args = args;
     S.editable = !!args.editable;
     applyAcks(args.acks);
@@ -191,6 +194,8 @@
     progress();
     showSaved();
     document.getElementById("app").classList.remove("loading");
+    if (first) timing.firstDrawn = performance.now();
+    timing.lastRenderMs = performance.now() - t0;
   }
   window.addEventListener("message", (e) => {
     if (e.data && e.data.type === "streamlit:render") onRender(e.data.args || {});
@@ -401,7 +406,8 @@
     renderZoom();
     clearTimeout(S.timers.pos);
     S.timers.pos = setTimeout(() => { queue({ kind: "position", seg: id }); send(); }, 1500);
-    window.__ws_ready = { id: id, at: performance.now() };
+    const ready = window.__ws_ready = { id: id, at: performance.now() };
+    requestAnimationFrame(() => requestAnimationFrame(() => { ready.painted = performance.now(); }));
   }
   function step(delta, opts) {
     if (!S.segs.length) return;
@@ -716,6 +722,6 @@
   }
 
   // for the browser tests and the benchmark: the state a person sees, without reaching into the page's internals
-  window.__ws = { state: S, flush: flush };
+  window.__ws = { state: S, flush: flush, timing: timing };
   post("streamlit:componentReady", { apiVersion: 1 });
 })();
