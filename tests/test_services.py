@@ -105,7 +105,7 @@ def test_bulk_mark_reviewed_skips_what_needs_a_person_and_says_why(vault_editor:
     outcome, saved = review.mark_reviewed(vault_editor, CASE)
     assert outcome.marked == ["s1"]
     assert outcome.skipped == {"s2": "no English yet", "s3": "untranscribed speech (type its text first)",
-                               "s4": "English stale (re-translate or correct it first)"}
+                               "s4": "English stale (correct it, re-translate, or keep it as it is first)"}
     assert [s.reviewed for s in saved.segments] == [True, False, False, False]
     assert "Skipped 3" in outcome.describe()
 
@@ -203,8 +203,10 @@ def test_readiness_names_what_blocks_approval(vault_editor: Any, vault_clip: Pat
     _processed(vault_editor, vault_clip)
     ready = approval.readiness(vault_editor.load(CASE))
     assert (ready.total, ready.reviewed, ready.untranscribed, ready.no_english) == (4, 0, 1, 1)
-    assert ready.blockers == ["4 segment(s) not reviewed", "1 stretch(es) of untranscribed speech"]
-    assert ready.warnings == ["1 segment(s) have Russian but no English"]
+    assert [p.kind for p in ready.problems] == ["untranscribed", "no_english", "unreviewed"]
+    assert ready.blockers[0] == "1 stretch(es) of speech nobody has transcribed yet: #3 at 00:02 (id s3)"
+    assert ready.blockers[2].startswith("4 segment(s) not marked reviewed: #1 at 00:00 (id s1), #2 at 00:01 (id s2)")
+    assert ready.warnings == ["2 segment(s) have machine English nobody corrected"]
     with pytest.raises(tm.LockedError):
         approval.approve(vault_editor, CASE, mark_reviewed=True)  # marks what it may, the gap still blocks
 

@@ -29,22 +29,46 @@ def test_approval_needs_every_segment_reviewed_then_locks_with_the_hash(ui_users
     edna = ui_users["edna"]
     at = open_app(edna, "page_approval.py")
     assert_no_exception(at)
-    assert "3 segment(s) not reviewed" in texts(at)
-    assert at.button(key="approve").disabled
+    page = texts(at)
+    assert "Not ready to approve" in page and "3 segment(s) not marked reviewed: #1 at 00:00" in page
+    summary = {m.label: m.value for m in at.metric}  # the summary before the click
+    assert summary["Machine English"] == "3" and summary["Speakers"] == "1" and summary["Redactions undecided"] == "0"
+    at.button(key="approve").click().run()  # the library's checks refuse it, and say why
+    assert_no_exception(at)
+    assert "cannot be approved yet" in texts(at) and str(edna.load(case).status) == "draft"
     _review_all(ui_users["tanya"], case)
     at.run()
-    assert not at.button(key="approve").disabled
+    assert "Every segment is reviewed" in texts(at)
     at.button(key="approve").click().run()
     assert_no_exception(at)
     t = edna.load(case)
     assert str(t.status) == "approved" and t.approval.content_hash == content_hash(t)
     assert t.approval.content_hash in texts(at)
+    assert "T" not in texts(at).split("Approved by")[1].split(".")[0]  # a human date, not an ISO timestamp
     # un-approving needs a reason
-    assert at.button(key="unapprove").disabled
+    at.button(key="unapprove").click().run()
+    assert str(edna.load(case).status) == "approved" and "needs a reason" in texts(at)
     at.text_input(key=f"unapprove_reason_{case}").input("witness asked for a correction").run()
     at.button(key="unapprove").click().run()
     assert_no_exception(at)
     assert str(edna.load(case).status) == "draft"
+
+
+@pytest.mark.slow
+def test_approval_override_needs_a_reason_and_keeps_it_out_of_the_audit_log(ui_users, case) -> None:
+    edna = ui_users["edna"]
+    at = open_app(edna, "page_approval.py")
+    at.button(key="approve_override").click().run()  # no reason yet
+    assert "needs a written reason" in texts(at) and str(edna.load(case).status) == "draft"
+    reason = "Свидетель просит опубликовать до заседания"
+    at.text_area(key="override_reason_CASE-E").input(reason).run()
+    at.button(key="approve_override").click().run()
+    assert_no_exception(at)
+    assert "approved despite 3 open problem(s)" in texts(at)
+    assert str(edna.load(case).status) == "approved"
+    entry = [e for e in edna.audit_entries() if e.action == "approved"][-1]
+    assert entry.details.get("override") is True and reason not in str(entry.details)
+    assert reason in texts(at)  # the approval history shows the reason to editors
 
 
 @pytest.mark.slow
@@ -118,7 +142,8 @@ def test_audit_log_lists_actions_without_content_and_filters(ui_users, case) -> 
     assert "English draft" not in rows.to_string()  # never content
     at.multiselect[0].set_value(["tanya"]).run()
     rows = at.dataframe[0].value
-    assert len(rows) >= 1 and set(rows["user"]) == {"tanya"}
+    assert len(rows) >= 1 and set(rows["User"]) == {"tanya"}
+    assert "T" not in str(rows["When"].iloc[0])[:12]  # "2 December 2026, 05:18:52", not an ISO timestamp
 
 
 @pytest.mark.slow
@@ -144,7 +169,7 @@ def test_translator_edits_the_glossary(ui_users) -> None:
 def test_home_lists_testimonies_and_opens_one_in_review(ui_users, case) -> None:
     at = open_app(ui_users["tanya"])
     assert_no_exception(at)
-    assert "CASE-E" in texts(at) and "0/3 segments reviewed" in texts(at)
+    assert "CASE-E" in texts(at) and "0 of 3 segments reviewed" in texts(at)
     at.button(key="open_CASE-E").click().run()
     assert_no_exception(at)
     assert "Review" in [t.value for t in at.title]

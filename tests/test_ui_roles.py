@@ -79,4 +79,5 @@ def test_every_page_action_is_a_library_action() -> None:
         Action(spec.action)  # a typo would hide (or show) a page by accident
     assert len({p.file for p in PAGES}) == len(PAGES)
     assert [p.file for p in allowed_pages("translator")] == [
-        "page_home.py", "page_processing.py", "page_review.py", "page_glossary.py", "page_account.py"]
+        "page_home.py", "page_testimony.py", "page_processing.py", "page_review.py", "page_glossary.py",
+        "page_account.py"]

@@ -88,6 +88,7 @@ def test_unlock_then_lock_now_clears_everything_and_locks_the_session(ui_users, 
     assert_no_exception(at)
     sess = at.session_state["vault_session"]
     assert sess.user == "tanya"
+    at.session_state["review_mode"] = "List"
     at.switch_page("page_review.py").run()
     at.button(key=f"play_{sess.load('CASE-1').segments[0].id}").click().run()
     assert_no_exception(at)

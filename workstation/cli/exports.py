@@ -42,14 +42,22 @@ def register(app: typer.Typer) -> None:
     def approve_cmd(
         case: str = typer.Argument(..., help="Case code."),
         mark_reviewed: bool = typer.Option(False, "--mark-reviewed",
-                                           help="Mark every segment reviewed first (scripted runs; the audit log says so)."),
+                                           help="Mark reviewed first what may be marked (scripted runs; the audit log "
+                                                "says so). Segments that need a person still block."),
+        override: str | None = typer.Option(None, "--override", metavar="REASON",
+                                            help="Approve despite open problems, for this written reason (kept "
+                                                 "encrypted with the testimony; the audit log says override=true)."),
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
-        """Approve a testimony (editor): it is locked and can be exported."""
+        """Approve a testimony (editor): refused while segments need a person, unless overridden with a reason."""
         with unlocked(vault, user, passphrase_file) as s:
-            done, marked = approval.approve(s, case, mark_reviewed=mark_reviewed)
+            before = approval.readiness(s.load(case)) if override is not None else None
+            done, marked = approval.approve(s, case, mark_reviewed=mark_reviewed, override=override)
         if marked is not None:
             typer.echo(marked.describe())
+        if before is not None and before.problems:
+            typer.secho("Approved despite: " + "; ".join(before.blockers) + ".", fg=typer.colors.YELLOW)
+            typer.echo("Your reason is kept, encrypted, with the testimony.")
         typer.echo(f"Approved {case} as {done.user} at {done.at} (content hash {done.content_hash[:16]}…).")
 
     @app.command("export")

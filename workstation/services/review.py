@@ -32,14 +32,34 @@ class ReviewError(WorkstationError):
 # --- the rules of what needs a person ---------------------------------------------------------------
 
 
-def low_confidence(seg: Segment) -> bool:
-    """Recognised text the recogniser was unsure of (not counted for speech it could not transcribe at all)."""
+def ru_edited(seg: Segment) -> bool:
+    """A person changed the Russian: the recogniser's word timings no longer spell the text.
+
+    (Segments with no word timings — added by a person, split without them — count as edited once they have
+    text: nothing the recogniser heard is left to doubt.)
+    """
+    heard = "".join(w.text for w in seg.words).split()
+    return heard != seg.ru.split()
+
+
+def recogniser_unsure(seg: Segment) -> bool:
+    """The recogniser's own flag: a low mean word probability or single words under the threshold."""
     return not seg.untranscribed and (seg.confidence < tm.LOW_CONFIDENCE or bool(seg.low_confidence_words()))
 
 
+def low_confidence(seg: Segment) -> bool:
+    """Recognised text the recogniser was unsure of that no person has dealt with yet.
+
+    The mark clears once a person confirms the segment (marks it reviewed) or edits its Russian: then a person,
+    not the recogniser, vouches for the text. Un-marking a segment whose Russian nobody changed brings it back.
+    """
+    return recogniser_unsure(seg) and not seg.reviewed and not ru_edited(seg)
+
+
 def needs_review(seg: Segment) -> bool:
-    """What a person still has to look at: unreviewed, untranscribed, English stale, or low confidence."""
-    return not seg.reviewed or seg.untranscribed or seg.en_stale or low_confidence(seg)
+    """What a person still has to look at: unreviewed, untranscribed, English missing or stale, or low confidence."""
+    return (not seg.reviewed or seg.untranscribed or seg.en_stale or low_confidence(seg)
+            or (bool(seg.ru.strip()) and not seg.en.strip()))
 
 
 FILTERS: dict[str, Callable[[Segment], bool]] = {
@@ -55,9 +75,11 @@ def why_not_markable(seg: Segment) -> str | None:
     """Why a bulk "mark reviewed" skips this segment (None: it may be marked). A person must act on each first."""
     if seg.untranscribed:
         return "untranscribed speech (type its text first)"
+    if not seg.ru.strip():
+        return "no Russian text (type what is said, or remove the segment)"
     if seg.en_stale:
-        return "English stale (re-translate or correct it first)"
-    if seg.ru.strip() and not seg.en.strip():
+        return "English stale (correct it, re-translate, or keep it as it is first)"
+    if not seg.en.strip():
         return "no English yet"
     return None
 
@@ -91,8 +113,48 @@ def edit(session: VaultSession, case_code: str, segment_id: str, changes: dict[s
 
 def set_reviewed(session: VaultSession, case_code: str, segment_id: str, reviewed: bool, *,
                  base_revision: int) -> tuple[tm.Revision, Testimony]:
-    return _change(session, case_code, lambda t: tm.set_reviewed(t, segment_id, reviewed, base_revision=base_revision,
-                                                                 user=session.user), "set_reviewed", segment=segment_id)
+    """Mark one segment reviewed (refused, saying why, while it needs a person: `why_not_markable`) or not."""
+
+    def apply(t: Testimony) -> tm.Revision:
+        seg = t.segment(segment_id)
+        reason = why_not_markable(seg) if reviewed else None
+        if reason and seg.revision == base_revision:  # (a stale base is reported as the conflict it is)
+            raise ReviewError(f"Segment at {seg.start:.1f}s cannot be marked reviewed yet: {reason}.")
+        return tm.set_reviewed(t, segment_id, reviewed, base_revision=base_revision, user=session.user)
+
+    return _change(session, case_code, apply, "set_reviewed", segment=segment_id)
+
+
+def confirm(session: VaultSession, case_code: str, segment_id: str, *, base_revision: int) -> tuple[tm.Revision | None, Testimony]:
+    """A person confirms a segment as it stands ("confirm and go to next"): reviewed, unless it needs them first.
+
+    Already reviewed: nothing changes (None). Refused with the reason while the speech is untranscribed or the
+    English is missing or stale.
+    """
+
+    def apply(t: Testimony) -> tm.Revision | None:
+        seg = t.segment(segment_id)
+        if seg.reviewed and seg.revision == base_revision:
+            return None
+        reason = why_not_markable(seg)
+        if reason and seg.revision == base_revision:
+            raise ReviewError(f"Not confirmed: {reason}.")
+        return tm.set_reviewed(t, segment_id, True, base_revision=base_revision, user=session.user)
+
+    return _change(session, case_code, apply, "confirmed", segment=segment_id)
+
+
+def confirm_english(session: VaultSession, case_code: str, segment_id: str, *,
+                    base_revision: int) -> tuple[tm.Revision, Testimony]:
+    """A person checked stale English and keeps it as it is: it is no longer stale (its route stays honest)."""
+
+    def apply(t: Testimony) -> tm.Revision:
+        seg = t.segment(segment_id)
+        if not seg.en.strip():
+            raise ReviewError("There is no English to keep: type it, or re-translate the segment.")
+        return tm.set_translation(t, segment_id, seg.en, seg.en_route, base_revision=base_revision, user=session.user)
+
+    return _change(session, case_code, apply, "english_confirmed", segment=segment_id)
 
 
 @dataclass
@@ -186,12 +248,30 @@ def rename_speaker(session: VaultSession, case_code: str, label: str, name: str)
                    "rename_speaker", label=label)
 
 
+def retranslate_label() -> str:
+    """What "re-translate" does on this machine, said plainly (the button's label in the app)."""
+    if english_route() is EnglishRoute.ARGOS:
+        return "Re-translate the corrected Russian (Argos)"
+    return "Listen again (Whisper speech translation)"
+
+
+def retranslate_explained() -> str:
+    if english_route() is EnglishRoute.ARGOS:
+        return "Machine-translates the Russian as it is now (Argos), with the glossary."
+    return ("No Argos translation package is installed: Whisper listens to the segment's audio again and writes "
+            "English from the speech. It ignores the corrected Russian, so the English stays marked stale until "
+            "a person checks it (edit it, or keep it as it is).")
+
+
 def retranslate(session: VaultSession, case_code: str, bases: dict[str, int], *,
                 audio: bytes | None = None) -> tuple[int, Testimony]:
-    """Machine-translate the chosen segments again (Argos from the Russian; without Argos, Whisper's speech
-    translation of their spans, which needs the recording: read here unless the caller has it in memory).
+    """Machine-translate the chosen segments again; the number of segments changed.
 
-    The models run in the sealed worker; the result is saved against the revisions the user saw.
+    With Argos: a translation of the Russian as it is now (the corrected text). Without Argos the only route is
+    Whisper's speech translation of the segments' audio (which needs the recording: read here unless the caller
+    has it in memory), which never reads the corrected Russian — so the English it brings stays marked stale
+    until a person confirms it (`confirm_english`, or an edit of the English). The models run in the sealed
+    worker; the result is saved against the revisions the user saw.
     """
     session.require(Action.EDIT)
     if not bases:
@@ -206,9 +286,12 @@ def retranslate(session: VaultSession, case_code: str, bases: dict[str, int], *,
     def apply(t2: Testimony) -> int:
         for seg, (en, route) in zip(segs, results, strict=True):
             tm.set_translation(t2, seg.id, en, route, base_revision=bases[seg.id], user=session.user)
+            if route is not EnglishRoute.ARGOS:  # speech translation: not a translation of what the Russian says now
+                t2.segment(seg.id).en_stale = True
         return len(segs)
 
-    return _change(session, case_code, apply, "retranslate", segments=len(segs))
+    return _change(session, case_code, apply, "retranslate", segments=len(segs), route=str(
+        EnglishRoute.ARGOS if argos else EnglishRoute.WHISPER))
 
 
 def english_route() -> EnglishRoute:

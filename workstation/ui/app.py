@@ -21,7 +21,7 @@ from pathlib import Path  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from workstation.ui import state  # noqa: E402
-from workstation.ui.nav import allowed_pages  # noqa: E402
+from workstation.ui.nav import PAGES, allowed_pages  # noqa: E402
 from workstation.vault.session import VaultSession  # noqa: E402
 
 UI_DIR = Path(__file__).resolve().parent
@@ -31,13 +31,24 @@ IDLE_CHECK_EVERY_S = 15
 def _page(file: str, title: str, *, default: bool = False) -> st.Page:
     # No page icons: Streamlit turns the current page's icon into the favicon, and a Material icon favicon is
     # fetched from fonts.gstatic.com (the browser test caught it). Icons inside pages use the bundled font.
-    return st.Page(UI_DIR / file, title=title, url_path=file.removeprefix("page_").removesuffix(".py"), default=default)
+    return st.Page(UI_DIR / file, title=title, url_path=_url_path(file), default=default)
+
+
+def _url_path(file: str) -> str:
+    return file.removeprefix("page_").removesuffix(".py")
 
 
 def _locked_navigation() -> None:
-    """No one is unlocked in this tab: the only page is the unlock (or create-vault) screen."""
-    page = _page("page_unlock.py", "Unlock", default=True)
-    st.navigation([page], position="hidden").run()
+    """No one is unlocked in this tab: every page's address shows the unlock (or create-vault) screen.
+
+    Each page of the app is registered here under its own address, all drawing the unlock screen, so a reload of
+    /review?case=…&seg=… shows the unlock screen (not "Page not found") and, once unlocked, the rerun finds the
+    real page at the same address (Streamlit names a page by a hash of its address), with the place kept in it.
+    """
+    first, *rest = PAGES  # the default page keeps the first page's address: after unlocking, that page opens
+    pages = [st.Page(UI_DIR / "page_unlock.py", title="Unlock", url_path=_url_path(first.file), default=True)]
+    pages += [st.Page(UI_DIR / "page_unlock.py", title=spec.title, url_path=_url_path(spec.file)) for spec in rest]
+    st.navigation(pages, position="hidden").run()
 
 
 @st.fragment(run_every=IDLE_CHECK_EVERY_S)

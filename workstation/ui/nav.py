@@ -23,6 +23,7 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("page_home.py", "Testimonies", "Testimonies", "view"),
     PageSpec("page_new.py", "New testimony", "Testimonies", "create_testimony"),
+    PageSpec("page_testimony.py", "Testimony details", "Testimonies", "view"),
     PageSpec("page_processing.py", "Processing queue", "Testimonies", "view"),
     PageSpec("page_review.py", "Review", "Translation", "view"),
     PageSpec("page_glossary.py", "Glossary", "Translation", "edit_glossary"),

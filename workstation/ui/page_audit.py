@@ -25,7 +25,9 @@ def render() -> None:
             and (not cases or r["case"] in cases) and (since is None or r["when"][:10] >= since.isoformat())
         ]
         st.caption(f"{len(shown)} of {len(rows)} entries · chain head `{sess.audit_head()[:16]}…`")
-        st.dataframe(list(reversed(shown)), width="stretch", hide_index=True)
+        table = [{"When": state.when(r["when"], seconds=True), "User": r["user"], "Action": r["action"].replace("_", " "),
+                  "Testimony": r["case"], "Details": r["details"]} for r in reversed(shown)]
+        st.dataframe(table, width="stretch", hide_index=True)
 
 
 if __name__ == "__main__":

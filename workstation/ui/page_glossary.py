@@ -19,7 +19,10 @@ def render() -> None:
         with st.form("glossary"):
             st.subheader("Terms")
             st.caption("Each Russian term is always translated with this English rendering.")
-            edited = st.data_editor(rows or [{"Russian": "", "English": ""}], num_rows="dynamic", width="stretch", key="gl_terms")
+            text = {name: st.column_config.TextColumn(name, default="", required=False) for name in ("Russian", "English")}
+            edited = st.data_editor(rows or [{"Russian": "", "English": ""}], num_rows="dynamic", width="stretch",
+                                    key="gl_terms", column_config=text,
+                                    placeholder="")  # an empty cell is empty, not "None"
             c1, c2 = st.columns(2)
             keep = c1.text_area("Keep as written (one per line)", "\n".join(g.keep), help="Names and words never translated.")
             sensitive = c2.text_area("Sensitive (one per line)", "\n".join(g.sensitive), help="Always suggested for redaction in exports.")

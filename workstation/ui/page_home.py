@@ -41,19 +41,22 @@ def render() -> None:
         for t in summaries:
             job = queue.get(t.case_code)
             with st.container(border=True):
-                c1, c2, c3 = st.columns([4, 2, 1], vertical_alignment="center")
-                c1.markdown(f"**{t.case_code}** · {t.status}")
+                c1, c2, c3, c4 = st.columns([3, 3, 1, 1], vertical_alignment="center")
+                c1.markdown(f"**{t.case_code}** · {state.status_words(t.status)}")
                 details = []
                 if t.n_segments:
-                    details.append(f"{t.n_reviewed}/{t.n_segments} segments reviewed")
+                    details.append(f"{t.n_reviewed} of {t.n_segments} segments reviewed")
                 if t.duration_s:
                     details.append(state.fmt_duration(t.duration_s))
-                details.append(f"created by {t.owner}")
+                details.append(f"created by {t.owner}" + (f" on {state.when(t.created)}" if t.created else ""))
                 if job and job.active:
                     details.append(f"processing: {job.state} {job.progress:.0%}")
                 c2.caption(" · ".join(details))
+                c3.button("Details", key=f"details_{t.case_code}", on_click=_open, args=(t.case_code, "page_testimony.py"),
+                          width="stretch")
                 if t.status in (Status.DRAFT, Status.APPROVED):
-                    c3.button("Open", key=f"open_{t.case_code}", on_click=_open, args=(t.case_code, "page_review.py"))
+                    c4.button("Review", key=f"open_{t.case_code}", on_click=_open, args=(t.case_code, "page_review.py"),
+                              type="primary", width="stretch")
 
 
 if __name__ == "__main__":

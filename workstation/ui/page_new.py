@@ -85,8 +85,8 @@ def render() -> None:
         try:
             with st.spinner(f"Checking and sealing the recording for {case}…"):
                 done.append(_create_one(sess, meta, upload.name, upload.getvalue(), start, {"model": model, "translate": translate}))
-        except WorkstationError as exc:
-            failed.append(f"{case}: {exc}")
+        except WorkstationError as exc:  # named after the person's own file, not only the generated code
+            failed.append(f"{upload.name} (for {case}): {exc}")
     if not done:
         for line in failed:
             st.error(line)

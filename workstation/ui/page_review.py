@@ -1,11 +1,14 @@
-"""Review: the transcript and its English draft side by side, with span playback and every correction.
+"""Review: the transcript and its English draft side by side, and every correction.
+
+Two views of the same testimony. The **workspace** (default; `workstation.ui.workspace`, a custom component) is
+keyboard-first: a compact grid of every segment, the whole recording on a timeline, continuous playback that
+follows along, autosave. The **list** (the fallback: no keyboard control, no continuous playback) pages through
+rows with buttons, span playback, split/merge, find/replace.
 
 Every change goes through `workstation.services.review`: one revision-checked save of a pure domain operation with
 the revision the user saw, so a change made meanwhile in another window is reported as a conflict, never
-overwritten. Long interviews are paginated (25 segments a page by default): a page
-renders only its own rows, and actions run as widget callbacks so one click costs one script run.
-
-Interviewers see their own testimonies read-only; approved testimonies are read-only for everyone.
+overwritten. Interviewers see their own testimonies read-only; approved testimonies are read-only for everyone.
+The place is kept in the address (`?case=…&seg=…`), so a reload (and unlocking again) returns to it.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import streamlit as st
 from workstation.domain.testimony import LOW_CONFIDENCE, ROUTE_LABELS, SPEAKERS, EnglishRoute, Segment, Status, Testimony, find_in_column
 from workstation.services import review
 from workstation.services.review import FILTERS
-from workstation.ui import nav, state
+from workstation.ui import nav, state, workspace
 
 PAGE_SIZES = (25, 50, 100)
+MODES = ("Workspace", "List")
+MODE_KEY = "review_mode"
 EDIT_KEY = "review_editing"  # segment id open in the editor
 EDIT_BASE_KEY = "review_edit_base"  # {segment id: revision the edit started from}
 PLAY_KEY = "review_playing"
@@ -95,6 +100,48 @@ def _mark_reviewed(case: str, bases: dict[str, int]) -> None:
         _clear_selection()
 
 
+def bulk_plan(t: Testimony, ids: list[str] | None) -> tuple[dict[str, int], dict[str, str]]:
+    """What a bulk "mark reviewed" of `ids` (None: every unreviewed segment) would do: marked, and skipped (why)."""
+    chosen = [s for s in t.segments if (ids is None or s.id in ids) and not s.reviewed]
+    marked = {s.id: s.revision for s in chosen if review.why_not_markable(s) is None}
+    skipped = {s.id: str(review.why_not_markable(s)) for s in chosen if review.why_not_markable(s) is not None}
+    return marked, skipped
+
+
+BULK_KEY = "review_bulk_ask"  # (ids or None, words) while the "mark reviewed?" question is open
+
+
+def _ask_bulk(ids: list[str] | None, what: str) -> None:
+    state.touch()
+    st.session_state[BULK_KEY] = (ids, what)
+
+
+def _close_bulk() -> None:
+    st.session_state.pop(BULK_KEY, None)
+
+
+@st.dialog("Mark segments reviewed?", on_dismiss=_close_bulk)
+def _confirm_bulk(case: str, ids: list[str] | None, what: str) -> None:
+    """Ask first: how many will be marked, how many skipped and why (a bulk action never vouches for problems)."""
+    t = state.testimony(case)
+    marked, skipped = bulk_plan(t, ids)
+    st.write(f"**{len(marked)}** segment(s) {what} will be marked reviewed: you vouch that you checked them.")
+    if skipped:
+        reasons: dict[str, int] = {}
+        for why in skipped.values():
+            reasons[why] = reasons.get(why, 0) + 1
+        st.write(f"**{len(skipped)}** will be skipped, because a person must act on each first:")
+        st.markdown("\n".join(f"- {n} × {why}" for why, n in sorted(reasons.items(), key=lambda kv: -kv[1])))
+    c1, c2 = st.columns(2)
+    if c1.button(f"Mark {len(marked)} reviewed", type="primary", key="bulk_yes", disabled=not marked):
+        _close_bulk()
+        _mark_reviewed(case, marked)
+        st.rerun()
+    if c2.button("Cancel", key="bulk_no"):
+        _close_bulk()
+        st.rerun()
+
+
 def _forget_editor_state() -> None:
     for k in [k for k in st.session_state if str(k).startswith(("edit_ru_", "edit_en_", "edit_speaker_", "edit_opened_"))]:
         del st.session_state[k]
@@ -157,6 +204,14 @@ def _retranslate(case: str, bases: dict[str, int]) -> None:
     if count:
         state.flash("success", f"Re-translated {count} segment(s). Check the new English before marking them reviewed.")
         _clear_selection()
+
+
+def _short_retranslate() -> str:
+    return "Re-translate" if review.english_route() is EnglishRoute.ARGOS else "Listen again"
+
+
+def _keep_english(case: str, seg_id: str, base: int) -> None:
+    _save(review.confirm_english, case, seg_id, base_revision=base, success="English kept as it is; no longer stale.")
 
 
 def _remove(case: str, seg_id: str, base: int) -> None:
@@ -263,7 +318,11 @@ def _row(case: str, t: Testimony, seg: Segment, number: int, editable: bool) -> 
                     st.button("Remove", key=f"rm_{seg.id}", on_click=_remove, args=(case, seg.id, seg.revision),
                               help="Remove this empty segment (for a cough or a noise that is not speech)")
                 if seg.en_stale:
-                    st.button("Re-translate", icon=":material/translate:", key=f"rt_{seg.id}", on_click=_retranslate, args=(case, {seg.id: seg.revision}))
+                    st.button(_short_retranslate(), icon=":material/translate:", key=f"rt_{seg.id}",
+                              on_click=_retranslate, args=(case, {seg.id: seg.revision}),
+                              help=f"{review.retranslate_label()}: {review.retranslate_explained()}")
+                    st.button("Keep English", key=f"keep_en_{seg.id}", on_click=_keep_english, args=(case, seg.id, seg.revision),
+                              help="The English was checked and is right for the Russian as it is now")
             elif seg.reviewed:
                 st.caption("✓ reviewed")
         if st.session_state.get(PLAY_KEY) == seg.id:
@@ -278,8 +337,8 @@ def _editor(case: str, t: Testimony, seg: Segment, ru_col: Any, en_col: Any) -> 
     opened = st.session_state[opened_key]
     if seg.revision != base:
         st.warning(
-            f"Someone changed this segment since you opened it (now revision {seg.revision}, you started from "
-            f"{base}). Their version: **Russian** — {_md(seg.ru)} · **English** — {_md(seg.en)}. "
+            "Someone else changed this segment since you opened it. Their version: "
+            f"**Russian** — {_md(seg.ru)} · **English** — {_md(seg.en)}. "
             "Your text is still below; nothing was overwritten."
         )
         st.button("Continue from their version", key=f"theirs_{seg.id}", on_click=_take_theirs, args=(seg.id, seg.revision))
@@ -313,13 +372,15 @@ def _editor(case: str, t: Testimony, seg: Segment, ru_col: Any, en_col: Any) -> 
         st.button("Change times", key=f"retime_{seg.id}", on_click=_retime, args=(case, seg.id, base))
 
 
-def _header(t: Testimony) -> None:
+def _header(t: Testimony, *, progress: bool = True) -> None:
     total = len(t.segments)
     reviewed = sum(s.reviewed for s in t.segments)
     stale = sum(s.en_stale for s in t.segments)
     low = sum(1 for s in t.segments if review.low_confidence(s))
     gaps = [s for s in t.segments if s.untranscribed]
-    st.progress(reviewed / total if total else 0.0, text=f"{reviewed} of {total} segments reviewed · {stale} stale · {low} low confidence")
+    if progress:
+        st.progress(reviewed / total if total else 0.0,
+                    text=f"{reviewed} of {total} segments reviewed · {stale} with stale English · {low} low confidence")
     if gaps:
         st.warning(
             f"{len(gaps)} stretch(es) of speech ({sum(s.end - s.start for s in gaps):.0f} s) could not be transcribed "
@@ -327,7 +388,8 @@ def _header(t: Testimony) -> None:
             "cannot be approved before.", icon=":material/hearing:",
         )
     if t.status is Status.APPROVED and t.approval:
-        st.success(f"Approved by {t.approval.user} at {t.approval.at}; locked. An editor can un-approve it with a reason.", icon=":material/lock:")
+        st.success(f"Approved by {t.approval.user} on {state.when(t.approval.at)}; locked. An editor can un-approve it "
+                   "with a reason.", icon=":material/lock:")
     if any(str(s.en_route) == "whisper-translate" for s in t.segments):
         st.info("Part of the English comes from Whisper's speech translation, the lower-quality route: check it carefully.", icon=":material/info:")
 
@@ -351,12 +413,14 @@ def _find_replace(case: str, t: Testimony) -> None:
                           args=(case, column, needle, replacement, {s.id: s.revision for s in hits}, case_sensitive))
 
 
-def _speakers(case: str, t: Testimony) -> None:
-    with st.expander("Speakers"):
-        st.caption("Labels stay the same in exports' structure; the names are what people read.")
-        for label in SPEAKERS:
-            key = f"spk_{label}_{len(t.revisions)}"
-            st.text_input(f"Name for '{label}'", value=t.speaker_names.get(label, ""), key=key, on_change=_rename, args=(case, label, key))
+def _speakers_form(case: str, t: Testimony) -> None:
+    st.caption("Name each speaker once for this testimony (a pseudonym); in the workspace, Alt+1, Alt+2… assigns "
+               "them. Exports keep the label in their structure and show the name.")
+    labels = list(dict.fromkeys([*SPEAKERS, *t.speaker_names]))
+    for i, label in enumerate(labels):
+        key = f"spk_{label}_{len(t.revisions)}"
+        st.text_input(f"Alt+{i + 1} · name for “{label}”", value=t.speaker_names.get(label, ""), key=key,
+                      on_change=_rename, args=(case, label, key), placeholder=label)
 
 
 def _bulk(case: str, t: Testimony, shown: list[Segment]) -> None:
@@ -365,20 +429,56 @@ def _bulk(case: str, t: Testimony, shown: list[Segment]) -> None:
     chosen = [i for i in chosen if i in by_id]
     c1, c2, c3, c4 = st.columns(4)
     markable = {s.id: s.revision for s in shown if not s.reviewed and review.why_not_markable(s) is None}
-    c1.button(f"Mark {len(markable)} on this page reviewed", key="bulk_page_rv", on_click=_mark_reviewed,
-              args=(case, markable), disabled=not markable)
-    c2.button(f"Mark {len(chosen)} selected reviewed", key="bulk_sel_rv", on_click=_mark_reviewed,
-              args=(case, {i: by_id[i].revision for i in chosen}), disabled=not chosen)
-    c3.button(f"Re-translate {len(chosen)} selected", key="bulk_rt", on_click=_retranslate,
+    unreviewed = [s.id for s in shown if not s.reviewed]
+    c1.button("Mark page reviewed…", key="bulk_page_rv", disabled=not unreviewed, width="stretch",
+              on_click=_ask_bulk, args=(unreviewed, "on this page"),
+              help=f"{len(markable)} of them may be marked; asks first and says what it skips")
+    c2.button(f"Mark {len(chosen)} selected…", key="bulk_sel_rv", disabled=not chosen, width="stretch",
+              on_click=_ask_bulk, args=(chosen, "of those selected"))
+    c3.button(f"{_short_retranslate()} {len(chosen)} selected", key="bulk_rt", on_click=_retranslate,
+              help=f"{review.retranslate_label()}: {review.retranslate_explained()}",
               args=(case, {i: by_id[i].revision for i in chosen}), disabled=not chosen)
     pair = sorted(chosen, key=lambda i: t.segments.index(by_id[i]))
     mergeable = len(pair) == 2 and t.segments.index(by_id[pair[1]]) == t.segments.index(by_id[pair[0]]) + 1
-    c4.button("Merge the 2 selected", key="bulk_merge", on_click=_merge, disabled=not mergeable,
+    c4.button("Merge 2 selected", key="bulk_merge", on_click=_merge, disabled=not mergeable,
               args=(case, pair[0], pair[1], (by_id[pair[0]].revision, by_id[pair[1]].revision)) if mergeable else ("", "", "", (0, 0)))
     stale = [s for s in t.segments if s.en_stale]
     if stale:
-        st.button(f"Re-translate all {len(stale)} stale segment(s)", icon=":material/translate:", key="bulk_rt_stale", on_click=_retranslate,
-                  args=(case, {s.id: s.revision for s in stale}))
+        st.button(f"{review.retranslate_label()}: all {len(stale)} with stale English", icon=":material/translate:",
+                  key="bulk_rt_stale", on_click=_retranslate, args=(case, {s.id: s.revision for s in stale}),
+                  help=review.retranslate_explained())
+
+
+@st.fragment
+def _workspace(case: str, editable: bool, start_seg: str) -> None:
+    """The workspace in a fragment: its events rerun only this part of the page (fast), not the whole app."""
+    with state.shown_errors("The review workspace"):
+        t = state.testimony(case)
+        _header(t, progress=False)  # (the component shows the progress itself, live)
+        workspace.show(case, t, editable=editable, start_seg=start_seg)
+
+
+def _list(case: str, t: Testimony, editable: bool) -> None:
+    if editable:
+        _find_replace(case, t)
+        _add_in_gap(case, t)
+    c1, c2 = st.columns([4, 1])
+    active = c1.pills("Show only", list(FILTERS), selection_mode="multi", key="review_filters") or []
+    size = c2.selectbox("Per page", PAGE_SIZES, key="review_size")
+    shown_all = [s for s in t.segments if all(FILTERS[f](s) for f in active)]
+    pages = max(1, -(-len(shown_all) // size))
+    page = st.pagination(pages, key="review_page") if pages > 1 else 1
+    page = min(page, pages)
+    shown = shown_all[(page - 1) * size : page * size]
+    if editable:
+        _bulk(case, t, shown)
+    if not shown:
+        st.info("No segment matches these filters.")
+    numbers = {s.id: i + 1 for i, s in enumerate(t.segments)}
+    for seg in shown:
+        _row(case, t, seg, numbers[seg.id], editable)
+    if pages > 1:
+        st.caption(f"Page {page} of {pages} · {len(shown_all)} segment(s) shown of {len(t.segments)}")
 
 
 def render() -> None:
@@ -387,34 +487,30 @@ def render() -> None:
         if summary is None:
             return
         case = summary.case_code
-        if st.button("Reload", icon=":material/refresh:", key="review_reload", help="Show the latest saved version now"):
-            state.forget(case)
         t = state.testimony(case)
         editable = nav.may_edit(sess.role) and t.status is not Status.APPROVED
         if not nav.may_edit(sess.role):
-            st.caption("You can read this testimony; translators and editors correct it.")
-        _header(t)
+            st.caption("You can read this testimony and listen to it; translators and editors correct it.")
+        c1, c2, c3, c4 = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
+        c4.button("Reload", icon=":material/refresh:", key="review_reload", help="Show the latest saved version now",
+                  on_click=state.forget, args=(case,))
+        mode = c1.segmented_control("View", MODES, key=MODE_KEY, default=MODES[0],
+                                    help="Workspace: keyboard, the whole recording, autosave. List: buttons per row, "
+                                         "split and merge, find and replace.") or MODES[0]
         if editable:
-            _find_replace(case, t)
-            _speakers(case, t)
-            _add_in_gap(case, t)
-        c1, c2 = st.columns([4, 1])
-        active = c1.pills("Show only", list(FILTERS), selection_mode="multi", key="review_filters") or []
-        size = c2.selectbox("Per page", PAGE_SIZES, key="review_size")
-        shown_all = [s for s in t.segments if all(FILTERS[f](s) for f in active)]
-        pages = max(1, -(-len(shown_all) // size))
-        page = st.pagination(pages, key="review_page") if pages > 1 else 1
-        page = min(page, pages)
-        shown = shown_all[(page - 1) * size : page * size]
-        if editable:
-            _bulk(case, t, shown)
-        if not shown:
-            st.info("No segment matches these filters.")
-        numbers = {s.id: i + 1 for i, s in enumerate(t.segments)}
-        for seg in shown:
-            _row(case, t, seg, numbers[seg.id], editable)
-        if pages > 1:
-            st.caption(f"Page {page} of {pages} · {len(shown_all)} segment(s) shown of {len(t.segments)}")
+            with c2.popover("Speakers", icon=":material/record_voice_over:", width="stretch"):
+                _speakers_form(case, t)
+            unreviewed = [s.id for s in t.segments if not s.reviewed]
+            c3.button("Mark reviewed…", key="bulk_all_rv", disabled=not unreviewed, width="stretch",
+                      help="Mark every segment that may be marked reviewed (asks first, says what it skips)",
+                      on_click=_ask_bulk, args=(None, "not reviewed yet"))
+            if BULK_KEY in st.session_state:
+                _confirm_bulk(case, *st.session_state[BULK_KEY])
+        if mode == MODES[0]:
+            _workspace(case, editable, str(st.query_params.get("seg", "")))
+        else:
+            _header(t)
+            _list(case, t, editable)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ Streamlit 1.67 (Starlette + uvicorn) serves:
 - **Nothing cacheable.** Every response but the bundled frontend assets (`/static/`, no content in them) gets
   `Cache-Control: no-store, private`: exports and audio served from `/media/` never land in the browser's disk
   cache, where they would outlive "Lock now" and the app.
+- **The recording for the review workspace's player** is served from the tab's memory by
+  `workstation.ui.audio_route` (seekable, one random token per tab, withdrawn on lock), inside the no-store layer.
 
 Each change checks that the Streamlit internals it relies on are there and refuses to start otherwise
 (`ServerSetupError`): a Streamlit upgrade must not silently undo them.
@@ -30,6 +32,7 @@ from typing import Any
 from workstation.platform import offline
 from workstation.platform.errors import WorkstationError
 from workstation.platform.config import load_settings
+from workstation.ui.audio_route import AudioRouteMiddleware
 
 UPLOAD_SPOOL_MARGIN = 16 * 1024 * 1024  # multipart framing and headers on top of the file itself
 NO_STORE = b"no-store, private"
@@ -132,7 +135,8 @@ def add_no_store_headers() -> None:
         return
 
     def with_no_store() -> list[Middleware]:
-        return [*original(), Middleware(NoStoreMiddleware)]
+        # outermost first: the recording's route (review workspace player) answers inside the no-store layer
+        return [*original(), Middleware(NoStoreMiddleware), Middleware(AudioRouteMiddleware)]
 
     with_no_store._workstation_no_store = True  # type: ignore[attr-defined]
     starlette_app.create_streamlit_middleware = with_no_store

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,6 +23,7 @@ from workstation.domain import timefmt
 from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.services import jobs
+from workstation.ui import audio_route
 from workstation.vault.session import VaultSession
 from workstation.domain.testimony import Status
 
@@ -63,6 +65,8 @@ def _sweep() -> None:
         with _open_lock:
             gone = [sid for sid in _open if live is None or not live.is_active_session(sid)]
             released = [_open.pop(sid) for sid in gone]
+        for sid in gone:
+            audio_route.withdraw_owner(sid)  # the recording it was playing is no longer served
         for path, vault_session in released:
             log.warning("a window disconnected while unlocked: its vault session was locked")
             _release(path, vault_session)
@@ -134,7 +138,8 @@ def set_session(vault_session: VaultSession) -> None:
 
 
 def touch() -> None:
-    """Record user activity (every full rerun is one: a click, an edit, a page change)."""
+    """Record user activity: every full rerun (a click, an edit, a page change), and every event of the review
+    workspace, which reports typing and playback too (a heartbeat while the person types or listens)."""
     st.session_state[LAST_ACTIVITY_KEY] = time.monotonic()
 
 
@@ -147,10 +152,37 @@ def idle_expired() -> bool:
     return session() is not None and idle_for() >= idle_lock_s()
 
 
+_before_lock: list[Callable[[], None]] = []
+
+
+def before_lock(fn: Callable[[], None]) -> Callable[[], None]:
+    """Register work that must be saved before a lock clears the tab (the workspace's last typed text)."""
+    if fn not in _before_lock:
+        _before_lock.append(fn)
+    return fn
+
+
+def _session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
 def lock(notice: str = "") -> None:
-    """Forget everything decrypted in this tab at once and release the vault session."""
+    """Save what is still pending (typed text), then forget everything decrypted in this tab at once and release
+    the vault session."""
     current = session()
+    if current is not None:
+        for fn in list(_before_lock):
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 - locking must happen whatever a hook does
+                log.error("saving before the lock failed: %s", type(exc).__name__)
     _unwatch()
+    sid = _session_id()
+    if sid is not None:
+        audio_route.withdraw_owner(sid)
     st.session_state.clear()
     if notice:
         st.session_state[NOTICE_KEY] = notice
@@ -286,10 +318,16 @@ def selected_case(codes: list[str], *, label: str = "Testimony", key: str = "cas
     """A testimony picker whose choice is shared by every page of this tab."""
     if not codes:
         return None
-    current = st.session_state.get("case")
+    previous = st.session_state.get("case")
+    # a fresh tab, or unlocked again after a reload: the address says where the person was
+    current = previous if previous is not None else st.query_params.get("case")
     index = codes.index(current) if current in codes else 0
     choice = st.selectbox(label, codes, index=index, key=key)
+    if previous is not None and previous != choice and "seg" in st.query_params:
+        del st.query_params["seg"]  # another testimony: its own place, not the last one's segment
     st.session_state["case"] = choice
+    if st.query_params.get("case") != choice:
+        st.query_params["case"] = choice
     return choice
 
 
@@ -310,3 +348,31 @@ def _is_streamlit_control_flow(exc: BaseException) -> bool:
 
 fmt_time = timefmt.position
 fmt_duration = timefmt.duration
+
+STATUS_WORDS: dict[Status, str] = {  # what a status means, in the words people use
+    Status.CREATED: "created, no recording yet",
+    Status.INGESTED: "recording sealed, not processed",
+    Status.PROCESSING: "being processed",
+    Status.DRAFT: "draft, in review",
+    Status.APPROVED: "approved",
+}
+
+
+def status_words(status: Status | str) -> str:
+    try:
+        return STATUS_WORDS[Status(status)]
+    except ValueError:
+        return str(status)
+
+
+def when(iso: str | None, *, seconds: bool = False) -> str:
+    """An ISO timestamp as people read it, in this computer's time zone: "12 March 2026, 14:05"."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    return f"{moment.day} {moment:%B %Y, %H:%M}" + (f":{moment:%S}" if seconds else "")
