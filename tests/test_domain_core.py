@@ -483,23 +483,25 @@ def test_content_hash_covers_what_an_approval_vouches_for(mutate) -> None:
     _set_seg("reviewed", True),
     _set_seg("revision", 7),
     _set_seg("untranscribed", True),
-    _set_seg("start", 2.0004),  # below the millisecond the hash rounds to
-    lambda t: setattr(t, "status", Status.APPROVED),
+    _set_seg("start", 2.0004),
     lambda t: t.revisions.append(Revision("a", 1, "u", "now", "en", "x", "y")),
-    lambda t: setattr(t, "approval", Approval("edna", "now", "0" * 64)),
     lambda t: t.models.update(asr="whisper-base"),
-    lambda t: setattr(t, "owner", "inna"),
+    lambda t: t.speaker_names.update(witness="Witness A"),
 ], ids=["words", "confidence", "en_route", "en_stale", "reviewed", "revision", "untranscribed", "sub-ms time",
-        "status", "revisions", "approval", "models", "owner"])
-def test_content_hash_ignores_review_bookkeeping(mutate) -> None:
-    """Marking reviewed, approving, recording history: none of it changes what was approved."""
+        "revisions", "models", "speaker names"])
+def test_content_hash_covers_everything_an_export_contains(mutate) -> None:
+    """Word timings, routes, review flags, history and speaker names all reach an export: an approval covers them
+    (issue 10, finding 7: a speaker renamed to a real name after approval must not still read "approved")."""
+    assert _changed(mutate)
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda t: setattr(t, "status", Status.APPROVED),
+    lambda t: setattr(t, "approval", Approval("edna", "now", "0" * 64)),
+    lambda t: setattr(t, "owner", "inna"),
+], ids=["status", "approval", "owner"])
+def test_content_hash_leaves_out_the_approval_itself(mutate) -> None:
     assert not _changed(mutate)
-
-
-def test_content_hash_does_not_cover_speaker_display_names() -> None:
-    """Pinned as it is: segments carry the stable label, the display name ("Witness A") is outside the hash.
-    rename_speaker is refused once approved, so only a change of this rule should change this test."""
-    assert not _changed(lambda t: t.speaker_names.update(witness="Witness A"))
 
 
 def test_content_hash_is_a_sha256_hex_stable_over_a_round_trip() -> None:
