@@ -177,11 +177,12 @@ class PeakRss:
         self.peak = max(self.peak, self._proc.memory_info().rss)
 
 
-def _child(wav_path: str, threads: int, speakers: int | None) -> dict[str, Any]:
+def _child(wav_path: str, threads: int, speakers: int | None, decode_only: bool = False) -> dict[str, Any]:
     """In a fresh process: diarize the recording window by window as the pipeline does; time and peak RSS.
 
     `rss_before`: the process with its libraries imported and the recording's bytes read, before the
-    diarizer exists; `peak_rss`: the highest RSS while diarizing (sampled every 20 ms)."""
+    diarizer exists; `peak_rss`: the highest RSS while diarizing (sampled every 20 ms). `decode_only`: the same
+    loop without the diarizer (the pipeline's own decoding of the windows), to see what diarization adds."""
     import psutil
 
     from workstation.speech import diarize
@@ -191,14 +192,15 @@ def _child(wav_path: str, threads: int, speakers: int | None) -> dict[str, Any]:
     rss_before = psutil.Process().memory_info().rss
     with PeakRss() as rss:
         t0, c0 = time.perf_counter(), time.process_time()
-        diarizer = diarize.Diarizer(threads=threads)
+        diarizer = None if decode_only else diarize.Diarizer(threads=threads)
         load_s = time.perf_counter() - t0
         duration = 0.0
         for offset, audio in _windows(data, 600.0, None):
             duration = offset + audio.size / 16000
-            diarizer.add(audio, offset)
+            if diarizer is not None:
+                diarizer.add(audio, offset)
             del audio
-        result = diarizer.finish(speakers)
+        result = diarizer.finish(speakers) if diarizer is not None else diarize.Diarization([], [])
         wall = time.perf_counter() - t0
         cpu = time.process_time() - c0
     return {
@@ -209,17 +211,21 @@ def _child(wav_path: str, threads: int, speakers: int | None) -> dict[str, Any]:
 
 
 def run_child(conversation: Conversation, threads: int, speakers: int | None, tmp: Path) -> dict[str, Any]:
+    """The diarization child's figures, plus `decode_peak_rss`: the same child decoding without diarizing."""
     wav = tmp / "conversation.wav"  # a benchmark recording built from public eval clips, not testimony
     wav.write_bytes(conversation.wav_bytes())
+    runs = []
     try:
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(wav), "--threads", str(threads)]
-            + (["--speakers", str(speakers)] if speakers else []),
-            capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)},
-        )
+        for extra in ([], ["--decode-only"]):
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(wav), "--threads", str(threads)] + extra
+                + (["--speakers", str(speakers)] if speakers else []),
+                capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+            )
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     finally:
         wav.unlink(missing_ok=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**runs[0], "decode_peak_rss": runs[1]["peak_rss"]}
 
 
 # --- WER with and without diarization ----------------------------------------------------------------------
@@ -267,6 +273,7 @@ def bench_one(name: str, conversation: Conversation, args: argparse.Namespace, t
         "turns_right": turns_right(conversation.turns, hyp, conversation.duration_s),
         "rtf": child["wall_s"] / conversation.duration_s, "cpu_rtf": child["cpu_s"] / conversation.duration_s,
         "wall_s": child["wall_s"], "peak_rss_mb": child["peak_rss"] / 1e6,
+        "decode_peak_rss_mb": child["decode_peak_rss"] / 1e6,
         "rss_before_mb": child["rss_before"] / 1e6, "recording_mb": child["recording_bytes"] / 1e6,
         "partials": child["partials"], **overlap_scores(conversation, hyp),
     }
@@ -284,8 +291,8 @@ def print_row(s: dict[str, Any]) -> None:
           f"turns right {s['turns_right']:5.1f} % | DER {100 * c['der']:5.2f} % (miss {100 * c['missed']:.2f}, "
           f"FA {100 * c['false_alarm']:.2f}, conf {100 * c['confusion']:.2f}) collar 0.25 | "
           f"DER {100 * n['der']:5.2f} % no collar | RTF {s['rtf']:.4f} (CPU {s['cpu_rtf']:.4f}) | "
-          f"peak RSS {s['peak_rss_mb']:.0f} MB (+{s['peak_rss_mb'] - s['rss_before_mb']:.0f} over the process before "
-          f"diarizing, which holds the {s['recording_mb']:.0f} MB recording) | overlap marked "
+          f"peak RSS {s['peak_rss_mb']:.0f} MB (decoding alone {s['decode_peak_rss_mb']:.0f} MB, the recording's "
+          f"bytes {s['recording_mb']:.0f} MB) | overlap marked "
           f"{s['overlap_marked_s']:.1f} of {s['overlap_true_s']:.1f} s, {s['overlap_false_s']:.1f} s wrongly"
           + (f" | WER {s['wer_plain']:.3f} → {s['wer_diarized']:.3f} with diarization, "
              f"{s['segments_with_speaker']}/{s['segments']} segments with a speaker" if "wer_plain" in s else ""),
@@ -295,6 +302,7 @@ def print_row(s: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--decode-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help="embedding threads (the pipeline uses 1)")
     parser.add_argument("--speakers", type=int, default=None, help="give the number of speakers (default: found)")
     parser.add_argument("--wer", action="store_true", help="also run the whole pipeline with and without diarization")
@@ -304,7 +312,7 @@ def main() -> int:
     args = parser.parse_args()
     offline.activate()
     if args.child:
-        print(json.dumps(_child(args.child, args.threads, args.speakers)))
+        print(json.dumps(_child(args.child, args.threads, args.speakers, args.decode_only)))
         return 0
     import tempfile
 

@@ -152,7 +152,10 @@ class Segmentation:
     def log_probs(self, waveforms: np.ndarray) -> np.ndarray:
         """(batch, samples) 16 kHz chunks → (batch, frames, 7) log-probabilities of the powerset classes."""
         p = self.p
-        x = np.ascontiguousarray(self._sincnet(np.asarray(waveforms, dtype=np.float32)).transpose(0, 2, 1))
+        # SincNet one chunk at a time (its first layer is 80 × 16 000 values per chunk, and instance norm makes a few
+        # copies: ~25 MB), the LSTMs on the whole batch (their cost is in per-frame steps, shared by the batch).
+        waveforms = np.asarray(waveforms, dtype=np.float32)
+        x = np.ascontiguousarray(np.concatenate([self._sincnet(w[None]) for w in waveforms]).transpose(0, 2, 1))
         for layer in range(LSTM_LAYERS):
             both = []
             for suffix, reverse in (("", False), ("_reverse", True)):
