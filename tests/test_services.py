@@ -247,3 +247,26 @@ def test_process_all_takes_every_unprocessed_recording(vault_editor: Any, vault_
     assert processing.unprocessed(vault_editor) == ["SV-2"]
     r = cli("process")
     assert r.exit_code == 1 and "Name the testimonies to process, or use --all." in str(r.exception)
+
+
+def test_speakers_found_by_processing_can_be_named_and_assigned(vault_editor: Any, vault_clip: Path, cli: Any) -> None:
+    from workstation.speech.diarize import SpeakerTurn
+
+    vault_editor.create_testimony(TestimonyMeta(CASE))
+    seal_clip(vault_editor, CASE, vault_clip.read_bytes(), "clip.wav")
+    turns = [SpeakerTurn(0.0, 1.0, "SPEAKER_1"), SpeakerTurn(1.0, 2.0, "SPEAKER_2"),
+             SpeakerTurn(0.8, 1.1, "SPEAKER_2", overlap=True)]
+    vault_editor.store_processing_result(CASE, PipelineResult(
+        segments=[Segment(0.0, 1.0, "Вопрос?", id="q", speaker="SPEAKER_1"), Segment(1.0, 2.0, "Ответ.", id="a",
+                                                                                   speaker="SPEAKER_2")],
+        language="ru", language_probability=1.0, duration_s=2.0, models={"asr": "base"},
+        turns=turns, speakers=["SPEAKER_1", "SPEAKER_2"]))
+    t = vault_editor.load(CASE)
+    assert t.speaker_names == {"SPEAKER_1": "Speaker 1", "SPEAKER_2": "Speaker 2"}
+    assert vault_editor.load_extra(CASE, "speakers") == {"turns": [turn.to_dict() for turn in turns]}
+    r = cli("speaker", CASE, "SPEAKER_1", "Interviewer")
+    assert r.exit_code == 0, r.output
+    r = cli("segment", "edit", CASE, "a", "--speaker", "SPEAKER_1", "--revision", "0")
+    assert r.exit_code == 0, r.output
+    t = vault_editor.load(CASE)
+    assert t.speaker_names["SPEAKER_1"] == "Interviewer" and t.segment("a").speaker == "SPEAKER_1"

@@ -96,6 +96,7 @@ RECORD_WRITERS: dict[str, Action] = {
     "approval-history": Action.APPROVE,
     "job": Action.PROCESS,
     "processing": Action.PROCESS,
+    "speakers": Action.PROCESS,
 }
 
 

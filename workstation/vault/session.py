@@ -521,6 +521,8 @@ class VaultSession:
             "duration_s": result.duration_s, "warnings": list(result.warnings),
             "models": dict(result.models), "at": tm.now_iso(), "by": self.user,
         })
+        if result.turns:  # who spoke when, overlaps included: the review timeline shows them
+            self.save_extra(case_code, "speakers", {"turns": [turn.to_dict() for turn in result.turns]})
         self._audit("processed", case_code, version=new_version, segments=len(t.segments))
         return t
 
@@ -669,3 +671,5 @@ def _apply_processing(t: Testimony, case_code: str, result: PipelineResult) -> N
     t.models = {str(k): str(v) for k, v in dict(result.models).items()}
     t.models["language"] = str(result.language or "")
     t.status = Status.DRAFT
+    for label in result.speakers:  # "SPEAKER_1" → "Speaker 1": a label people can rename once per testimony
+        t.speaker_names.setdefault(label, label.replace("_", " ").capitalize())
