@@ -63,7 +63,8 @@ def wait_line(proc: subprocess.Popen[str], pattern: str) -> str:
 
 
 def start_cluster(ca: Path, workdir: Path, workers: int, first_worker: int) -> tuple[str, list[subprocess.Popen[str]]]:
-    scheduler = start(["scheduler", "--tls", str(ca / "scheduler"), "--port", "0"], workdir / f"scheduler-{workers}.log")
+    scheduler = start(["scheduler", "--tls", str(ca / "scheduler"), "--port", "0"],
+                      workdir / f"scheduler-{workers}.log")
     procs = [scheduler]
     address = wait_line(scheduler, r"listening at (tls://\S+)")
     for i in range(first_worker, first_worker + workers):
@@ -154,9 +155,10 @@ def main() -> int:
 
     # The CPUs may be shared with other work: the three paths take turns on each recording, so a change of load
     # falls on all three alike. Both clusters stay up throughout (idle Dask processes cost next to nothing).
-    times: dict[str, list[float]] = {"local": [], "1 worker": [], "2 workers": []}
-    cpu: dict[str, float] = {"local": 0.0, "1 worker": 0.0, "2 workers": 0.0}
-    windows: dict[str, list[int]] = {"1 worker": [], "2 workers": []}
+    paths = ("local", "1 worker, whole", "1 worker", "2 workers")
+    times: dict[str, list[float]] = {label: [] for label in paths}
+    cpu: dict[str, float] = dict.fromkeys(paths, 0.0)
+    windows: dict[str, list[int]] = {label: [] for label in paths[1:]}
     splits = []
     with tempfile.TemporaryDirectory() as tmp:
         ca = Path(tmp) / "tls"
@@ -169,32 +171,42 @@ def main() -> int:
                 sealed.run_pipeline(recording, options)
                 times["local"].append(time.perf_counter() - t0)
                 cpu["local"] += cpu_self_and_children() - c0
-                for label, address in (("1 worker", one_address), ("2 workers", two_address)):
+                for label, address, min_window in (("1 worker, whole", one_address, 600.0),
+                                                   ("1 worker", one_address, args.min_window),
+                                                   ("2 workers", two_address, args.min_window)):
                     c0 = cpu_self_and_children()
-                    took, count = remote(address, ca, recording, options, args.min_window)
+                    took, count = remote(address, ca, recording, options, min_window)
                     cpu[label] += cpu_self_and_children() - c0  # the workstation's share: cutting, the client
                     times[label].append(took)
                     windows[label].append(count)
                 t0 = time.perf_counter()
                 flac = sum(len(w.audio) for w in sealed.split(recording, parts=2, min_s=args.min_window, max_s=600))
                 splits.append((time.perf_counter() - t0, flac))
-        finally:
-            cpu["1 worker"] += stop_and_count_cpu(one_procs)
+        finally:  # the 1-worker cluster served two paths: its processes' CPU is shared out by wall time
+            one_cpu = stop_and_count_cpu(one_procs)
+            whole, windowed = sum(times["1 worker, whole"]), sum(times["1 worker"])
+            whole_share = whole / max(1e-9, whole + windowed)
+            cpu["1 worker, whole"] += one_cpu * whole_share
+            cpu["1 worker"] += one_cpu * (1 - whole_share)
             cpu["2 workers"] += stop_and_count_cpu(two_procs)
     total = sum(audio_s)
     for label, took in times.items():
         extra = f"; windows per recording {windows[label]}" if label in windows else ""
-        print(f"{label + ':':<11} {sum(took):6.1f} s wall ({total / sum(took):.2f}x real time), "
+        print(f"{label + ':':<17} {sum(took):6.1f} s wall ({total / sum(took):.2f}x real time), "
               f"{cpu[label]:6.1f} CPU s ({cpu[label] / total:.3f} CPU s per audio s){extra}")
     print(f"speed-up 2 vs 1 worker: {sum(times['1 worker']) / sum(times['2 workers']):.2f}x")
-    overhead = [c - lo for c, lo in zip(times["1 worker"], times["local"], strict=True)]
-    print(f"per-recording overhead of the cluster path (1 worker, 1 window, vs local): mean {np.mean(overhead):+.1f} s "
-          f"({np.mean([o / lo for o, lo in zip(overhead, times['local'], strict=True)]):+.0%})")
-    print(f"CPU overhead of the cluster path: 1 worker {cpu['1 worker'] / cpu['local'] - 1:+.0%}, "
-          f"2 workers {cpu['2 workers'] / cpu['local'] - 1:+.0%} (all processes: workstation, scheduler, workers)")
-    print(f"cutting a recording into 2 windows (sealed.split, on the workstation): mean {np.mean([t for t, _ in splits]):.1f} s")
+    overhead = [c - lo for c, lo in zip(times["1 worker, whole"], times["local"], strict=True)]
+    print(f"per-recording overhead of the cluster path (1 worker, the recording as one window, vs local): wall "
+          f"{np.mean(overhead):+.1f} s ({np.mean(np.array(overhead) / np.array(times['local'])):+.0%}), "
+          f"CPU {(cpu['1 worker, whole'] - cpu['local']) / len(data):+.1f} s "
+          f"({cpu['1 worker, whole'] / cpu['local'] - 1:+.0%}; all processes: workstation, scheduler, worker)")
+    print(f"CPU overhead of {args.min_window:.0f}-s windows: 1 worker {cpu['1 worker'] / cpu['local'] - 1:+.0%}, "
+          f"2 workers {cpu['2 workers'] / cpu['local'] - 1:+.0%}")
+    print("cutting a recording into 2 windows (sealed.split, on the workstation): "
+          f"mean {np.mean([t for t, _ in splits]):.1f} s")
     flac = sum(f for _, f in splits)
-    print(f"on the wire: FLAC windows {flac / total / 1000:.1f} kB per second of audio ({flac / total * 3600 / 1e6:.0f} MB per hour)")
+    print(f"on the wire: FLAC windows {flac / total / 1000:.1f} kB per second of audio "
+          f"({flac / total * 3600 / 1e6:.0f} MB per hour)")
     fixed_costs(data, options, args.min_window)
     print(f"load average at end {os.getloadavg()[0]:.1f}")
     return offline.exit_status()

@@ -171,7 +171,8 @@ def test_init_makes_a_private_ca_and_certificates_that_carry_their_role(ca_dir: 
     assert (ca_dir.stat().st_mode & 0o777) == 0o700
     assert (ca_dir / "ca" / "ca-key.pem").stat().st_mode & 0o777 == 0o600
     ca = x509.load_pem_x509_certificate((ca_dir / "ca" / "ca.pem").read_bytes())
-    for name, role in (("scheduler", "scheduler"), ("client", "client"), ("worker-1", "worker"), ("worker-2", "worker")):
+    roles = (("scheduler", "scheduler"), ("client", "client"), ("worker-1", "worker"), ("worker-2", "worker"))
+    for name, role in roles:
         folder = ca_dir / name
         assert folder.stat().st_mode & 0o777 == 0o700
         assert (folder / "key.pem").stat().st_mode & 0o777 == 0o600
@@ -254,7 +255,8 @@ def _recording(names: tuple[str, ...]) -> tuple[bytes, np.ndarray]:
 
     parts: list[np.ndarray] = []
     for name in names:
-        parts += [media.decode((EVAL_ASR / "wav" / f"{name}.wav").read_bytes()), np.zeros(int(16000 * GAP_S), np.float32)]
+        samples = media.decode((EVAL_ASR / "wav" / f"{name}.wav").read_bytes())
+        parts += [samples, np.zeros(int(16000 * GAP_S), np.float32)]
     samples = np.concatenate(parts)
     return media.wav_bytes(samples), samples
 

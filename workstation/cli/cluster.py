@@ -82,7 +82,7 @@ def worker(
     address: str = typer.Argument(..., help="The scheduler's address, tls://HOST:PORT."),
     tls_dir: Path = TlsOpt,
     nthreads: int = typer.Option(1, "--nthreads", min=1, help="Windows processed at once on this machine."),
-    host: str | None = typer.Option(None, "--host", help="Address to listen on (default: the one facing the scheduler)."),
+    host: str | None = typer.Option(None, "--host", help="Address to listen on (default: facing the scheduler)."),
     rejoin: bool = typer.Option(True, "--rejoin/--no-rejoin", help="Join again when the scheduler comes back."),
 ) -> None:
     """Run a Dask worker that processes windows of recordings in sealed, network-less workers, storing nothing."""
