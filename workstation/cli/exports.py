@@ -10,11 +10,11 @@ from pathlib import Path
 
 import typer
 
-from workstation.cli.common import CliError, PassFileOpt, UserOpt, VaultOpt, ask_passphrase, read_secret_file, unlocked
-from workstation.evidence.redact import KINDS
 from workstation.evidence.render import parse_formats
 from workstation.services import approval, exports, redactions, verification
+from workstation.evidence.redact import KINDS
 from workstation.services.redactions import Decisions
+from workstation.cli.common import CliError, PassFileOpt, UserOpt, VaultOpt, ask_passphrase, read_secret_file, unlocked
 
 RecipientFileOpt = typer.Option(
     None, "--passphrase-file", help="Read the export passphrase from this file (first line) instead of asking.",

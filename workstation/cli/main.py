@@ -11,10 +11,10 @@ import sys
 
 import typer
 
-from workstation.cli import app_cmd, doctor, exports, pipeline, review, vault
 from workstation.platform import offline
-from workstation.platform.errors import WorkstationError
 from workstation.platform.hardening import harden_process
+from workstation.cli import app_cmd, doctor, exports, pipeline, review, vault
+from workstation.platform.errors import WorkstationError
 
 app = typer.Typer(
     name="workstation",

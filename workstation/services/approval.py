@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from workstation.domain.testimony import Approval, Testimony, content_hash
 from workstation.services import review
-from workstation.vault.permissions import Action
 from workstation.vault.session import VaultSession
+from workstation.vault.permissions import Action
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from workstation.domain.testimony import Testimony
 from workstation.evidence import redact as rd
 from workstation.evidence.redact import Entry, PseudonymTable, RedactionError
-from workstation.vault.permissions import Action
 from workstation.vault.session import VaultSession
+from workstation.vault.permissions import Action
 
 TABLE_RECORD = "redactions"
 
