@@ -183,6 +183,25 @@ def test_3_single_record_rollback_with_its_index_entry_is_detected(vault_editor:
     assert not vs.unlock(vault_path, "edna", PASSPHRASE).verify().ok
 
 
+def test_3_lowering_v_in_the_index_and_putting_back_the_old_file_is_detected(vault_editor: Any, vault_path: Path) -> None:
+    """Lowering ``v`` and ``g`` by hand (keeping the newer tag): the per-entry tag already caught this in
+    format 1; kept as a guard next to the real finding-3 attack above (the old entry's tag put back too)."""
+    s = vault_editor
+    _case(s, "V-1")
+    tid, _entry = s._entry("V-1")
+    path = _object_path(vault_path, tid, "testimony")
+    old_file = path.read_bytes()
+    s.approve("V-1")
+    index = json.loads((vault_path / INDEX_FILE).read_text())
+    version, gen = int.from_bytes(old_file[5:13], "big"), int.from_bytes(old_file[13:21], "big")
+    index["objects"][path.name].update(v=version, g=gen)
+    (vault_path / INDEX_FILE).write_text(json.dumps(index))
+    path.write_bytes(old_file)
+    with pytest.raises(IntegrityError):
+        s.load("V-1")
+    assert not vs.unlock(vault_path, "edna", PASSPHRASE).verify().ok
+
+
 def test_3_deleting_the_recording_info_with_its_index_entry_is_reported(vault_editor: Any, vault_path: Path) -> None:
     s = vault_editor
     _case(s, "D-1")
@@ -459,19 +478,24 @@ def test_8_sparse_and_oversize_archive_members_are_refused(vault_editor: Any, tm
 
     archive = _backup(vault_editor, tmp_path)
     with tarfile.open(archive) as tar:
-        victim = next(m.name for m in tar.getmembers() if m.name.startswith("objects/"))
-    sparse = tmp_path / "sparse.twbackup"
-    raw = bytearray(archive.read_bytes())
-    with tarfile.open(archive) as tar:
-        member = tar.getmember(victim)
-    # a GNU sparse type flag on the member ('S'): refused before anything is written
-    hdr = member.offset
+        member = next(m for m in tar.getmembers() if m.name.startswith("objects/"))
+    victim = member.name
+    # a real old-GNU sparse member: the stored bytes are one region, the file it describes is 64 MiB (holes)
+    raw, hdr = bytearray(archive.read_bytes()), member.offset
     raw[hdr + 156:hdr + 157] = b"S"
-    chk = sum(raw[hdr:hdr + 148]) + 8 * 32 + sum(raw[hdr + 156:hdr + 512])
-    raw[hdr + 148:hdr + 156] = b"%06o\0 " % chk
+    raw[hdr + 345:hdr + 500] = bytes(155)
+    raw[hdr + 386:hdr + 398] = b"%011o\0" % 0
+    raw[hdr + 398:hdr + 410] = b"%011o\0" % member.size
+    raw[hdr + 483:hdr + 495] = b"%011o\0" % (64 * 1024 * 1024)
+    raw[hdr + 148:hdr + 156] = b" " * 8
+    raw[hdr + 148:hdr + 156] = b"%06o\0 " % sum(raw[hdr:hdr + 512])
+    sparse = tmp_path / "sparse.twbackup"
     sparse.write_bytes(bytes(raw))
-    with pytest.raises(BackupError):
+    with tarfile.open(sparse) as tar:
+        assert tar.getmember(victim).issparse() and tar.getmember(victim).size == 64 * 1024 * 1024
+    with pytest.raises(BackupError, match="not a plain file"):
         vs.restore(sparse, tmp_path / "r-sparse")
+    assert not (tmp_path / "r-sparse").exists()
 
     oversize = tmp_path / "oversize.twbackup"
 
@@ -484,7 +508,7 @@ def test_8_sparse_and_oversize_archive_members_are_refused(vault_editor: Any, tm
     _rewrite_archive(archive, oversize, edit)
     with pytest.raises(BackupError) as info:
         vs.restore(oversize, tmp_path / "r-over")
-    assert "size" in str(info.value).lower()
+    assert "different size" in str(info.value)
     assert not (tmp_path / "r-over").exists()
 
 

@@ -25,8 +25,8 @@ from workstation.evidence.render import ExportError, ExportInfo, parse_formats, 
 from workstation.platform.digest import sha256_hex
 from workstation.services import redactions
 from workstation.speech import media
-from workstation.vault.permissions import Action
 from workstation.vault.session import VaultSession
+from workstation.vault.permissions import Action
 
 
 def export_name(case_code: str, *, encrypted: bool) -> str:

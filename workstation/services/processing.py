@@ -18,8 +18,8 @@ from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.speech import sealed
 from workstation.speech.pipeline import PipelineOptions, PipelineResult
-from workstation.vault.permissions import Action
 from workstation.vault.session import VaultSession
+from workstation.vault.permissions import Action
 
 ProgressFn = Callable[[float, str], None]
 Runner = Callable[[bytes, PipelineOptions, ProgressFn, threading.Event], PipelineResult]

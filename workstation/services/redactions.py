@@ -88,7 +88,7 @@ class DoubtView:
 
 def doubts(session: VaultSession, case_code: str) -> list[DoubtView]:
     """Segments whose English a person must check before a redacted export (editors)."""
-    session.require(Action.EXPORT)
+    session.require(Action.REDACT)
     t = session.load(case_code)
     table = load_table(session, case_code)
     if not table.accepted():
@@ -100,7 +100,7 @@ def doubts(session: VaultSession, case_code: str) -> list[DoubtView]:
 
 def confirm_english(session: VaultSession, case_code: str, segment_ids: list[str]) -> int:
     """An editor vouches that the English of these segments names nobody (as the text is now); audited."""
-    session.require(Action.EXPORT)
+    session.require(Action.REDACT)
     t = session.load(case_code)
     table = load_table(session, case_code)
     open_ = [d for d in doubts(session, case_code) if d.segment_id in set(segment_ids)]
@@ -127,7 +127,7 @@ class Mention:
 
 def mentions(session: VaultSession, case_code: str, entry_id: str) -> list[Mention]:
     """Every mention of one suggestion, in the Russian, with its sentence: what the editor decides on."""
-    session.require(Action.EXPORT)
+    session.require(Action.REDACT)
     t = session.load(case_code)
     table = load_table(session, case_code)
     probe = PseudonymTable({entry_id: replace(table.get(entry_id), decision="accepted", pseudonym="\u2588")})
@@ -158,7 +158,7 @@ class PreviewRow:
 
 def preview(session: VaultSession, case_code: str) -> list[PreviewRow]:
     """The redacted Russian and English side by side, as a redacted export would have them (editors)."""
-    session.require(Action.EXPORT)
+    session.require(Action.REDACT)
     t = session.load(case_code)
     table = load_table(session, case_code)
     red = redact_testimony(t, table).testimony
