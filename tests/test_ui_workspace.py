@@ -99,7 +99,8 @@ def test_workspace_renders_and_a_lock_saves_what_it_had_sent(ui_users: dict[str,
     at = open_app(tanya, "page_review.py")
     assert_no_exception(at)
     assert "UnknownElement(key='ws_value_WSU-1')" in str(at.main)  # the component (AppTest cannot run its script)
-    assert audio_route.published_count() >= 1
+    url = at.session_state["ws_audio"][1]
+    assert audio_route._lookup(url) is not None  # the recording, published (from memory) for this tab's player
     seg = tanya.load(case).segments[0]
     # what the component had sent when "Lock now" was clicked (its callback had not run yet)
     at.session_state[f"ws_value_{case}"] = _value({"kind": "edit", "seg": seg.id, "base": seg.revision,
@@ -107,6 +108,7 @@ def test_workspace_renders_and_a_lock_saves_what_it_had_sent(ui_users: dict[str,
     at.button(key="lock_now").click().run()
     assert_no_exception(at)
     assert "Unlock Testimony Workstation" in texts(at)
+    assert audio_route._lookup(url) is None  # the lock withdrew it: nothing decrypted is served any more
     from tests.fixtures_ui import PASSPHRASE
     from workstation.vault import session
 

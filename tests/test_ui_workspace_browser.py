@@ -397,6 +397,7 @@ def test_screenshots_of_the_other_pages(app: dict[str, Any], browser: Any) -> No
                                       ("Processing queue", "queue"), ("Audit log", "audit"))):
         me.page.get_by_role("link", name=link).click()
         me.settle()
+        me.page.wait_for_timeout(2500)  # (tables and the data editor draw on a canvas a moment later)
         assert not me.page.get_by_text("failed unexpectedly").count(), link
         me.shot(f"2{i}-{name}")
     me.page.get_by_role("link", name="Review").click()

@@ -104,8 +104,7 @@ def _rev(value: Any) -> int | None:
     return value if isinstance(value, int) else int(value.revision)
 
 
-def _apply_one(session: VaultSession, case: str, ev: dict[str, Any], memo: Memo,
-               remember: Callable[[Testimony], None]) -> dict[str, Any]:
+def _apply_one(session: VaultSession, case: str, ev: dict[str, Any], memo: Memo) -> tuple[dict[str, Any], Testimony | None]:
     kind = str(ev.get("kind", ""))
     seg_id = str(ev.get("seg", ""))
     sent = int(ev.get("base", -1))
@@ -157,9 +156,7 @@ def _apply_one(session: VaultSession, case: str, ev: dict[str, Any], memo: Memo,
         memo.moved(seg_id, sent, base, new)
     if new is not None:
         out["rev"] = new
-    if t is not None:
-        remember(t)
-    return out
+    return out, t
 
 
 def apply_events(session: VaultSession, case: str, value: dict[str, Any] | None, memo: Memo,
@@ -180,8 +177,9 @@ def apply_events(session: VaultSession, case: str, value: dict[str, Any] | None,
         n = int(ev["n"])
         if n <= memo.last_n:
             continue
+        saved: Testimony | None = None
         try:
-            result = _apply_one(session, case, ev, memo, remember)
+            result, saved = _apply_one(session, case, ev, memo)
         except ConflictError:
             result = {"ok": False, "conflict": True, "kind": ev.get("kind"), "seg": ev.get("seg"),
                       "error": "Someone else changed this segment since you started; your text was not saved over "
@@ -193,8 +191,12 @@ def apply_events(session: VaultSession, case: str, value: dict[str, Any] | None,
             result = {"ok": False, "kind": ev.get("kind"), "seg": ev.get("seg"),
                       "error": f"That failed unexpectedly ({type(exc).__name__}); nothing saved was lost."}
         result["n"] = n
+        # recorded before anything else touches Streamlit (a new update may interrupt this run at its next call):
+        # an event saved in the vault is never applied a second time
         memo.results[n] = result
         memo.last_n = n
+        if saved is not None:
+            remember(saved)
     for old in sorted(memo.results)[:-KEEP_RESULTS]:
         del memo.results[old]
     return [memo.results[int(e["n"])] for e in events if int(e["n"]) in memo.results]
