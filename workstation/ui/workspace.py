@@ -236,12 +236,12 @@ def _tab_id() -> str:
     return ctx.session_id if ctx is not None else "no-session"
 
 
-def audio_for(case: str, *, playable_wav: bool = False) -> tuple[str, str]:
-    """The recording published for this tab's player: (URL path, MIME type). The original bytes as they are
-    (the browser decodes them); `playable_wav` when the browser could not: the 16 kHz decoding as WAV."""
+def audio_for(case: str, *, playable_wav: bool = False) -> tuple[str, str, float]:
+    """The recording published for this tab's player: (URL path, MIME type, duration). The original bytes as they
+    are (the browser decodes them); `playable_wav` when the browser could not: the 16 kHz decoding as WAV."""
     held = st.session_state.get(AUDIO_KEY)
     if held and held[0] == case and (not playable_wav or held[2] == "audio/wav"):
-        return held[1], held[2]
+        return held[1], held[2], held[3]
     if held:
         audio_route.withdraw(held[1])
     data = state.recording(case)
@@ -250,8 +250,9 @@ def audio_for(case: str, *, playable_wav: bool = False) -> tuple[str, str]:
     if playable_wav or mime == "application/octet-stream":
         data, mime = media.wav_bytes(media.decode(data)), "audio/wav"
     url = audio_route.publish(_tab_id(), data, mime)
-    st.session_state[AUDIO_KEY] = (case, url, mime)
-    return url, mime
+    duration = info.duration_s if info else 0.0
+    st.session_state[AUDIO_KEY] = (case, url, mime, duration)
+    return url, mime, duration
 
 
 # --- the Streamlit side ------------------------------------------------------------------------------------------
@@ -291,14 +292,13 @@ def flush_pending() -> None:
 
 def show(case: str, t: Testimony, *, editable: bool, start_seg: str = "", height: int = 760) -> Any:
     """Draw the workspace for one testimony (inside a fragment: an event reruns only this part of the page)."""
-    url, mime = audio_for(case, playable_wav=bool(st.session_state.get("ws_wav_" + case)))
+    url, mime, recorded = audio_for(case, playable_wav=bool(st.session_state.get("ws_wav_" + case)))
     total = max([s.end for s in t.segments] + [0.0])
-    info = state.require_session().recording_info(case)
     return _component(
         key=KEY_PREFIX + case, on_change=functools.partial(_process, case), default=None,
         case=case, segments=segment_rows(t), speakers=speakers(t), editable=editable,
         acks=st.session_state.get(ACKS_PREFIX + case, []), audio_url=url, audio_mime=mime,
-        duration=max(total, info.duration_s if info else 0.0), start_seg=start_seg, height=height,
+        duration=max(total, recorded), start_seg=start_seg, height=height,
         retranslate_label=review.retranslate_label(), retranslate_help=review.retranslate_explained(),
         keys=[list(k) for k in KEYS], whisper_route=str(EnglishRoute.WHISPER),
     )

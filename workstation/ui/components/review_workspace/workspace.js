@@ -584,15 +584,22 @@
       seen.add(s.id);
       let b = S.boxes.get(s.id);
       if (!b) { b = el("div"); b.dataset.id = s.id; host.append(b); S.boxes.set(s.id, b); }
-      b.className = boxClass(s);
-      b.style.left = (100 * s.start / d) + "%";
-      b.style.width = (100 * (s.end - s.start) / d) + "%";
+      const cls = boxClass(s), left = (100 * s.start / d) + "%", width = (100 * (s.end - s.start) / d) + "%";
+      const key = cls + left + width + S.order.get(s.id);
+      if (b.dataset.key === key) continue; // unchanged: no style work for the hundreds of boxes that stay put
+      b.dataset.key = key;
+      b.className = cls;
+      b.style.left = left;
+      b.style.width = width;
       b.title = "#" + (S.order.get(s.id) + 1) + " " + fmt(s.start) + "–" + fmt(s.end);
     }
     for (const [id, b] of S.boxes) if (!seen.has(id)) { b.remove(); S.boxes.delete(id); }
     renderZoom();
   }
-  function renderBoxState(id) { const s = S.byId.get(id), b = S.boxes.get(id); if (s && b) b.className = boxClass(s); }
+  function renderBoxState(id) {
+    const s = S.byId.get(id), b = S.boxes.get(id);
+    if (s && b && b.className !== boxClass(s)) { b.className = boxClass(s); b.dataset.key = ""; }
+  }
   const ZOOM_S = 24;
   function zoomWindow() {
     const seg = S.byId.get(S.active);
