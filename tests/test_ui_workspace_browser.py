@@ -187,6 +187,8 @@ def test_correct_ten_segments_with_the_keyboard(app: dict[str, Any], browser: An
             kb.press("Tab")
         kb.press("Control+A")
         kb.type(f"Corrected English {i}")
+        if i == 3:
+            kb.press("Alt+1")  # this one is the interviewer speaking
         if i == 0:
             me.shot("02-typing")
         kb.press("Control+Enter")  # confirm and go to the next segment (the caret stays in the same column)
@@ -200,6 +202,7 @@ def test_correct_ten_segments_with_the_keyboard(app: dict[str, Any], browser: An
         assert seg.ru == (f"Исправленная фраза {i}" if i % 2 == 0 else seg.ru)
         assert str(seg.en_route) == "human"
     assert not t.segments[10].reviewed
+    assert [s.speaker for s in t.segments[2:5]] == ["witness", "interviewer", "witness"]
     assert {r.user for r in t.revisions} == {"tanya"}
     edits = [r for r in t.revisions if r.field in ("ru", "en") and r.segment_id == t.segments[0].id]
     assert edits, "each change is a revision"
