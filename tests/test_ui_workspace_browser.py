@@ -148,8 +148,7 @@ class Person:
         """Wait until the workspace says every change is saved (the server acknowledged each one)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.js("window.__ws.state.outbox.filter(e => e.kind !== 'heartbeat' && e.kind !== 'position').length"
-                       " + window.__ws.state.pending.size") == 0:
+            if self.js("window.__ws.state.outbox.length + window.__ws.state.pending.size") == 0:
                 return
             self.page.wait_for_timeout(200)
         raise AssertionError("changes still unsaved: " + str(self.js("JSON.stringify(window.__ws.state.outbox)")))

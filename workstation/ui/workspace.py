@@ -7,7 +7,7 @@ recording that follows along: the segment and the word being played are highligh
 from there. Keys work while typing (see `KEYS`, shown in the component).
 
 Everything the person does becomes an *event* (an edit, "confirm", a speaker, new times, a segment added in a
-gap, a heartbeat...). The component keeps every event until the server acknowledges it and sends all unacknowledged
+gap...); the value also says where the person is (for reload) and changes with a heartbeat while they type or listen. The component keeps every event until the server acknowledges it and sends all unacknowledged
 ones with each update, numbered; this module applies each number once (`apply_events`), through the same
 `workstation.services.review` functions the CLI calls, with the revision the person saw. A change made meanwhile by
 someone else is a conflict shown in the row (both texts), never an overwrite.
@@ -279,8 +279,10 @@ def _process(case: str) -> None:
         state.forget(case)  # show the other person's version as it is now, not this tab's older copy
     if any(e.get("kind") == "audio_fallback" for e in value.get("events", []) if isinstance(e, dict)):
         st.session_state["ws_wav_" + case] = True
-    if memo.position:
-        st.query_params["seg"] = memo.position
+    position = str(value.get("position") or memo.position or "")
+    if position and st.query_params.get("seg") != position:
+        memo.position = position
+        st.query_params["seg"] = position  # a reload comes back here
 
 
 @state.before_lock

@@ -89,9 +89,11 @@
     showSaved();
   }
   function send() {
+    // heartbeats and the place are fields of the value, not events: they need no answer, so the server's next
+    // render is the same as the last one and the browser does no work for them
     S.sendCount++;
     S.lastSend = Date.now();
-    setValue({ client: S.client, sent: S.sendCount, events: S.outbox.slice() });
+    setValue({ client: S.client, sent: S.sendCount, events: S.outbox.slice(), position: S.position || "" });
   }
   function typed(id) {
     S.pending.add(id);
@@ -106,7 +108,7 @@
   setInterval(() => {
     // heartbeat: typing or listening is activity for the idle lock, even when nothing else is sent
     const busy = Date.now() - S.lastActivity < 20000 || !audio.paused;
-    if (busy && Date.now() - S.lastSend > 20000) { queue({ kind: "heartbeat" }); send(); }
+    if (busy && Date.now() - S.lastSend > 20000) send();
     else if (S.outbox.length && Date.now() - S.lastSend > 4000) send(); // no answer yet: send again (applied once)
     showSaved();
   }, 2000);
@@ -117,7 +119,7 @@
 
   function showSaved() {
     const box = $("saved");
-    const waiting = S.outbox.filter((e) => e.kind !== "heartbeat" && e.kind !== "position").length + S.pending.size;
+    const waiting = S.outbox.length + S.pending.size;
     const errors = [...S.notes.values()].filter((x) => x.kind === "conflict").length;
     box.className = errors ? "error" : waiting ? "pending" : "";
     box.textContent = errors ? errors + " conflict(s) to resolve"
@@ -405,7 +407,7 @@
     if (opts.play) play();
     renderZoom();
     clearTimeout(S.timers.pos);
-    S.timers.pos = setTimeout(() => { queue({ kind: "position", seg: id }); send(); }, 1500);
+    S.timers.pos = setTimeout(() => { if (S.position !== id) { S.position = id; send(); } }, 1500);
     const ready = window.__ws_ready = { id: id, at: performance.now() };
     requestAnimationFrame(() => requestAnimationFrame(() => { ready.painted = performance.now(); }));
   }
