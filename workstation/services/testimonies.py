@@ -12,8 +12,8 @@ from dataclasses import dataclass, fields
 
 from workstation.domain.testimony import Testimony, TestimonyMeta
 from workstation.platform.errors import WorkstationError
-from workstation.vault.session import RecordingInfo, VaultSession
 from workstation.vault import users
+from workstation.vault.session import RecordingInfo, VaultSession
 from workstation.vault.users import Action
 
 FIELD_LABELS: dict[str, str] = {  # what each metadata field is, in the words of the forms

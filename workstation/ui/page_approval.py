@@ -64,12 +64,13 @@ def _history(case: str) -> None:
         return
     with st.expander(f"Approval history ({len(rows)})"):
         for row in rows:
-            st.markdown(f"**{row['kind'].capitalize()}** by {row['user']} on {state.when(str(row.get('at', '')))}: "
+            st.markdown(f"**{str(row['kind']).capitalize()}** by {row['user']} on {state.when(str(row.get('at', '')))}: "
                         f"“{row.get('reason', '')}”")
 
 
 def _approved(case: str, t: Testimony, ready: Readiness) -> None:
-    assert t.approval is not None
+    if t.approval is None:
+        return
     st.success(f"Approved by **{t.approval.user}** on {state.when(t.approval.at)}.", icon=":material/lock:")
     st.caption(f"Content hash `{t.approval.content_hash}`: what the approval vouches for (every export carries it).")
     if ready.content_hash != t.approval.content_hash:

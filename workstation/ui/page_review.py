@@ -18,7 +18,16 @@ from typing import Any
 
 import streamlit as st
 
-from workstation.domain.testimony import LOW_CONFIDENCE, ROUTE_LABELS, SPEAKERS, EnglishRoute, Segment, Status, Testimony, find_in_column
+from workstation.domain.testimony import (
+    LOW_CONFIDENCE,
+    ROUTE_LABELS,
+    SPEAKERS,
+    EnglishRoute,
+    Segment,
+    Status,
+    Testimony,
+    find_in_column,
+)
 from workstation.services import review
 from workstation.services.review import FILTERS
 from workstation.ui import nav, state, workspace

@@ -20,12 +20,12 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from workstation.domain import timefmt
+from workstation.domain.testimony import ConflictError, Status
 from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.services import jobs
 from workstation.ui import audio_route
 from workstation.vault.session import VaultSession
-from workstation.domain.testimony import ConflictError, Status
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v1 as components
 
-from workstation.domain.testimony import SPEAKERS, ConflictError, EnglishRoute, Segment, Testimony
+from workstation.domain.testimony import LOW_CONFIDENCE, SPEAKERS, ConflictError, EnglishRoute, Segment, Testimony
 from workstation.platform.errors import WorkstationError
 from workstation.services import review
 from workstation.speech import media
@@ -113,7 +113,7 @@ def _apply_one(session: VaultSession, case: str, ev: dict[str, Any], memo: Memo)
     t: Testimony | None = None
     new: int | None = None
     if kind == "edit":
-        changes = {f: str(ev[f]) for f in ("ru", "en", "speaker") if f in ev}
+        changes: dict[str, str] = {f: str(ev[f]) for f in ("ru", "en", "speaker") if f in ev}
         rev, t = review.edit(session, case, seg_id, changes, base_revision=base)
         new = rev
     elif kind == "confirm":
@@ -186,7 +186,7 @@ def apply_events(session: VaultSession, case: str, value: dict[str, Any] | None,
                                "theirs. Both versions are shown: keep yours or take theirs."}
         except WorkstationError as exc:
             result = {"ok": False, "kind": ev.get("kind"), "seg": ev.get("seg"), "error": str(exc)}
-        except Exception as exc:  # noqa: BLE001 - one event must not take the others down
+        except Exception as exc:
             log.error("workspace event failed unexpectedly: %s", type(exc).__name__)
             result = {"ok": False, "kind": ev.get("kind"), "seg": ev.get("seg"),
                       "error": f"That failed unexpectedly ({type(exc).__name__}); nothing saved was lost."}
@@ -214,7 +214,7 @@ def segment_rows(t: Testimony) -> list[dict[str, Any]]:
             "speaker": seg.speaker, "rev": seg.revision, "reviewed": seg.reviewed, "untranscribed": seg.untranscribed,
             "stale": seg.en_stale, "route": str(seg.en_route), "low": review.low_confidence(seg),
             "edited": review.ru_edited(seg), "why": review.why_not_markable(seg) or "",
-            "words": [[round(w.start, 2), round(w.end, 2), w.text, w.probability < 0.5] for w in seg.words],
+            "words": [[round(w.start, 2), round(w.end, 2), w.text, w.probability < LOW_CONFIDENCE] for w in seg.words],
         })
     return rows
 
