@@ -152,3 +152,28 @@ def test_audio_route_answers_ranges_and_only_known_tokens() -> None:
     sent.clear()
     asyncio.run(call("/_stcore/health", []))
     assert sent[0]["status"] == 299  # everything else is Streamlit's
+
+
+def test_split_merge_keep_english_and_unconfirm_events(ui_users: dict[str, Any], case: str) -> None:
+    tanya = ui_users["tanya"]
+    t = tanya.load(case)
+    first, second = t.segments[0], t.segments[1]
+    memo = Memo()
+    acks = apply_events(tanya, case, _value(
+        {"kind": "split", "seg": first.id, "base": first.revision, "at": first.start + 1.0},
+    ), memo)
+    assert acks[0]["ok"], acks
+    left, right = acks[0]["ids"]
+    t = tanya.load(case)
+    assert [s.id for s in t.segments[:2]] == [left, right] and t.segment(left).en_stale
+    acks = apply_events(tanya, case, {"client": "c1", "sent": 2, "events": [
+        {"n": 2, "kind": "keep_en", "seg": left, "base": 0},
+        {"n": 3, "kind": "confirm", "seg": left, "base": 0},  # made against the split's new segment: its own chain
+        {"n": 4, "kind": "unconfirm", "seg": left, "base": 0},
+        {"n": 5, "kind": "merge", "seg": right, "base": 0, "next": second.id, "next_base": second.revision},
+    ]}, memo)
+    assert [a["ok"] for a in acks] == [True, True, True, True], acks
+    t = tanya.load(case)
+    assert not t.segment(left).en_stale and not t.segment(left).reviewed
+    merged = t.segment(acks[3]["new_id"])
+    assert merged.start == pytest.approx(first.start + 1.0) and merged.end == second.end and len(t.segments) == 5
