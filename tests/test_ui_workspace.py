@@ -99,7 +99,8 @@ def test_workspace_renders_and_a_lock_saves_what_it_had_sent(ui_users: dict[str,
     at = open_app(tanya, "page_review.py")
     assert_no_exception(at)
     assert "UnknownElement(key='ws_value_WSU-1')" in str(at.main)  # the component (AppTest cannot run its script)
-    assert audio_route.published_count() >= 1
+    url = at.session_state["ws_audio"][1]
+    assert audio_route._lookup(url) is not None  # the recording, published (from memory) for this tab's player
     seg = tanya.load(case).segments[0]
     # what the component had sent when "Lock now" was clicked (its callback had not run yet)
     at.session_state[f"ws_value_{case}"] = _value({"kind": "edit", "seg": seg.id, "base": seg.revision,
@@ -107,6 +108,7 @@ def test_workspace_renders_and_a_lock_saves_what_it_had_sent(ui_users: dict[str,
     at.button(key="lock_now").click().run()
     assert_no_exception(at)
     assert "Unlock Testimony Workstation" in texts(at)
+    assert audio_route._lookup(url) is None  # the lock withdrew it: nothing decrypted is served any more
     from tests.fixtures_ui import PASSPHRASE
     from workstation.vault import session
 
@@ -150,3 +152,28 @@ def test_audio_route_answers_ranges_and_only_known_tokens() -> None:
     sent.clear()
     asyncio.run(call("/_stcore/health", []))
     assert sent[0]["status"] == 299  # everything else is Streamlit's
+
+
+def test_split_merge_keep_english_and_unconfirm_events(ui_users: dict[str, Any], case: str) -> None:
+    tanya = ui_users["tanya"]
+    t = tanya.load(case)
+    first, second = t.segments[0], t.segments[1]
+    memo = Memo()
+    acks = apply_events(tanya, case, _value(
+        {"kind": "split", "seg": first.id, "base": first.revision, "at": first.start + 1.0},
+    ), memo)
+    assert acks[0]["ok"], acks
+    left, right = acks[0]["ids"]
+    t = tanya.load(case)
+    assert [s.id for s in t.segments[:2]] == [left, right] and t.segment(left).en_stale
+    acks = apply_events(tanya, case, {"client": "c1", "sent": 2, "events": [
+        {"n": 2, "kind": "keep_en", "seg": left, "base": 0},
+        {"n": 3, "kind": "confirm", "seg": left, "base": 0},  # made against the split's new segment: its own chain
+        {"n": 4, "kind": "unconfirm", "seg": left, "base": 0},
+        {"n": 5, "kind": "merge", "seg": right, "base": 0, "next": second.id, "next_base": second.revision},
+    ]}, memo)
+    assert [a["ok"] for a in acks] == [True, True, True, True], acks
+    t = tanya.load(case)
+    assert not t.segment(left).en_stale and not t.segment(left).reviewed
+    merged = t.segment(acks[3]["new_id"])
+    assert merged.start == pytest.approx(first.start + 1.0) and merged.end == second.end and len(t.segments) == 5

@@ -18,7 +18,16 @@ from typing import Any
 
 import streamlit as st
 
-from workstation.domain.testimony import LOW_CONFIDENCE, ROUTE_LABELS, SPEAKERS, EnglishRoute, Segment, Status, Testimony, find_in_column
+from workstation.domain.testimony import (
+    LOW_CONFIDENCE,
+    ROUTE_LABELS,
+    SPEAKERS,
+    EnglishRoute,
+    Segment,
+    Status,
+    Testimony,
+    find_in_column,
+)
 from workstation.services import review
 from workstation.services.review import FILTERS
 from workstation.ui import nav, state, workspace
@@ -384,8 +393,8 @@ def _header(t: Testimony, *, progress: bool = True) -> None:
     if gaps:
         st.warning(
             f"{len(gaps)} stretch(es) of speech ({sum(s.end - s.start for s in gaps):.0f} s) could not be transcribed "
-            "by the recogniser. Listen to each (filter “Untranscribed speech”) and type what is said; the testimony "
-            "cannot be approved before.", icon=":material/hearing:",
+            "by the recogniser (red on the timeline; in the list, filter “Untranscribed speech”). Listen to each and "
+            "type what is said; the testimony cannot be approved before.", icon=":material/hearing:",
         )
     if t.status is Status.APPROVED and t.approval:
         st.success(f"Approved by {t.approval.user} on {state.when(t.approval.at)}; locked. An editor can un-approve it "

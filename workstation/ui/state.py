@@ -20,12 +20,12 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from workstation.domain import timefmt
+from workstation.domain.testimony import ConflictError, Status
 from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.services import jobs
 from workstation.ui import audio_route
 from workstation.vault.session import VaultSession
-from workstation.domain.testimony import Status
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +289,10 @@ def run_action(fn: Any, *args: Any, success: str = "", what: str = "That action"
     touch()
     try:
         result = fn(*args, **kwargs)
+    except ConflictError:  # (the library's sentence names revision numbers: people need what happened and what to do)
+        flash("error", "Someone else changed this segment (or this testimony) while you were working on it. Your "
+                       "change was not saved over theirs: the latest version is shown now; apply your change again.")
+        return None
     except WorkstationError as exc:
         flash("error", str(exc))
         return None

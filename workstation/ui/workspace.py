@@ -7,7 +7,7 @@ recording that follows along: the segment and the word being played are highligh
 from there. Keys work while typing (see `KEYS`, shown in the component).
 
 Everything the person does becomes an *event* (an edit, "confirm", a speaker, new times, a segment added in a
-gap, a heartbeat...). The component keeps every event until the server acknowledges it and sends all unacknowledged
+gap...); the value also says where the person is (for reload) and changes with a heartbeat while they type or listen. The component keeps every event until the server acknowledges it and sends all unacknowledged
 ones with each update, numbered; this module applies each number once (`apply_events`), through the same
 `workstation.services.review` functions the CLI calls, with the revision the person saw. A change made meanwhile by
 someone else is a conflict shown in the row (both texts), never an overwrite.
@@ -29,7 +29,7 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v1 as components
 
-from workstation.domain.testimony import SPEAKERS, ConflictError, EnglishRoute, Segment, Testimony
+from workstation.domain.testimony import LOW_CONFIDENCE, SPEAKERS, ConflictError, EnglishRoute, Segment, Testimony
 from workstation.platform.errors import WorkstationError
 from workstation.services import review
 from workstation.speech import media
@@ -104,8 +104,7 @@ def _rev(value: Any) -> int | None:
     return value if isinstance(value, int) else int(value.revision)
 
 
-def _apply_one(session: VaultSession, case: str, ev: dict[str, Any], memo: Memo,
-               remember: Callable[[Testimony], None]) -> dict[str, Any]:
+def _apply_one(session: VaultSession, case: str, ev: dict[str, Any], memo: Memo) -> tuple[dict[str, Any], Testimony | None]:
     kind = str(ev.get("kind", ""))
     seg_id = str(ev.get("seg", ""))
     sent = int(ev.get("base", -1))
@@ -157,9 +156,7 @@ def _apply_one(session: VaultSession, case: str, ev: dict[str, Any], memo: Memo,
         memo.moved(seg_id, sent, base, new)
     if new is not None:
         out["rev"] = new
-    if t is not None:
-        remember(t)
-    return out
+    return out, t
 
 
 def apply_events(session: VaultSession, case: str, value: dict[str, Any] | None, memo: Memo,
@@ -180,21 +177,26 @@ def apply_events(session: VaultSession, case: str, value: dict[str, Any] | None,
         n = int(ev["n"])
         if n <= memo.last_n:
             continue
+        saved: Testimony | None = None
         try:
-            result = _apply_one(session, case, ev, memo, remember)
+            result, saved = _apply_one(session, case, ev, memo)
         except ConflictError:
             result = {"ok": False, "conflict": True, "kind": ev.get("kind"), "seg": ev.get("seg"),
                       "error": "Someone else changed this segment since you started; your text was not saved over "
                                "theirs. Both versions are shown: keep yours or take theirs."}
         except WorkstationError as exc:
             result = {"ok": False, "kind": ev.get("kind"), "seg": ev.get("seg"), "error": str(exc)}
-        except Exception as exc:  # noqa: BLE001 - one event must not take the others down
+        except Exception as exc:
             log.error("workspace event failed unexpectedly: %s", type(exc).__name__)
             result = {"ok": False, "kind": ev.get("kind"), "seg": ev.get("seg"),
                       "error": f"That failed unexpectedly ({type(exc).__name__}); nothing saved was lost."}
         result["n"] = n
+        # recorded before anything else touches Streamlit (a new update may interrupt this run at its next call):
+        # an event saved in the vault is never applied a second time
         memo.results[n] = result
         memo.last_n = n
+        if saved is not None:
+            remember(saved)
     for old in sorted(memo.results)[:-KEEP_RESULTS]:
         del memo.results[old]
     return [memo.results[int(e["n"])] for e in events if int(e["n"]) in memo.results]
@@ -212,7 +214,7 @@ def segment_rows(t: Testimony) -> list[dict[str, Any]]:
             "speaker": seg.speaker, "rev": seg.revision, "reviewed": seg.reviewed, "untranscribed": seg.untranscribed,
             "stale": seg.en_stale, "route": str(seg.en_route), "low": review.low_confidence(seg),
             "edited": review.ru_edited(seg), "why": review.why_not_markable(seg) or "",
-            "words": [[round(w.start, 2), round(w.end, 2), w.text, w.probability < 0.5] for w in seg.words],
+            "words": [[round(w.start, 2), round(w.end, 2), w.text, w.probability < LOW_CONFIDENCE] for w in seg.words],
         })
     return rows
 
@@ -234,12 +236,12 @@ def _tab_id() -> str:
     return ctx.session_id if ctx is not None else "no-session"
 
 
-def audio_for(case: str, *, playable_wav: bool = False) -> tuple[str, str]:
-    """The recording published for this tab's player: (URL path, MIME type). The original bytes as they are
-    (the browser decodes them); `playable_wav` when the browser could not: the 16 kHz decoding as WAV."""
+def audio_for(case: str, *, playable_wav: bool = False) -> tuple[str, str, float]:
+    """The recording published for this tab's player: (URL path, MIME type, duration). The original bytes as they
+    are (the browser decodes them); `playable_wav` when the browser could not: the 16 kHz decoding as WAV."""
     held = st.session_state.get(AUDIO_KEY)
     if held and held[0] == case and (not playable_wav or held[2] == "audio/wav"):
-        return held[1], held[2]
+        return held[1], held[2], held[3]
     if held:
         audio_route.withdraw(held[1])
     data = state.recording(case)
@@ -248,8 +250,9 @@ def audio_for(case: str, *, playable_wav: bool = False) -> tuple[str, str]:
     if playable_wav or mime == "application/octet-stream":
         data, mime = media.wav_bytes(media.decode(data)), "audio/wav"
     url = audio_route.publish(_tab_id(), data, mime)
-    st.session_state[AUDIO_KEY] = (case, url, mime)
-    return url, mime
+    duration = info.duration_s if info else 0.0
+    st.session_state[AUDIO_KEY] = (case, url, mime, duration)
+    return url, mime, duration
 
 
 # --- the Streamlit side ------------------------------------------------------------------------------------------
@@ -276,8 +279,10 @@ def _process(case: str) -> None:
         state.forget(case)  # show the other person's version as it is now, not this tab's older copy
     if any(e.get("kind") == "audio_fallback" for e in value.get("events", []) if isinstance(e, dict)):
         st.session_state["ws_wav_" + case] = True
-    if memo.position:
-        st.query_params["seg"] = memo.position
+    position = str(value.get("position") or memo.position or "")
+    if position and st.query_params.get("seg") != position:
+        memo.position = position
+        st.query_params["seg"] = position  # a reload comes back here
 
 
 @state.before_lock
@@ -289,14 +294,13 @@ def flush_pending() -> None:
 
 def show(case: str, t: Testimony, *, editable: bool, start_seg: str = "", height: int = 760) -> Any:
     """Draw the workspace for one testimony (inside a fragment: an event reruns only this part of the page)."""
-    url, mime = audio_for(case, playable_wav=bool(st.session_state.get("ws_wav_" + case)))
+    url, mime, recorded = audio_for(case, playable_wav=bool(st.session_state.get("ws_wav_" + case)))
     total = max([s.end for s in t.segments] + [0.0])
-    info = state.require_session().recording_info(case)
     return _component(
         key=KEY_PREFIX + case, on_change=functools.partial(_process, case), default=None,
         case=case, segments=segment_rows(t), speakers=speakers(t), editable=editable,
         acks=st.session_state.get(ACKS_PREFIX + case, []), audio_url=url, audio_mime=mime,
-        duration=max(total, info.duration_s if info else 0.0), start_seg=start_seg, height=height,
+        duration=max(total, recorded), start_seg=start_seg, height=height,
         retranslate_label=review.retranslate_label(), retranslate_help=review.retranslate_explained(),
         keys=[list(k) for k in KEYS], whisper_route=str(EnglishRoute.WHISPER),
     )

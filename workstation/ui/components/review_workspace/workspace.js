@@ -89,9 +89,11 @@
     showSaved();
   }
   function send() {
+    // heartbeats and the place are fields of the value, not events: they need no answer, so the server's next
+    // render is the same as the last one and the browser does no work for them
     S.sendCount++;
     S.lastSend = Date.now();
-    setValue({ client: S.client, sent: S.sendCount, events: S.outbox.slice() });
+    setValue({ client: S.client, sent: S.sendCount, events: S.outbox.slice(), position: S.position || "" });
   }
   function typed(id) {
     S.pending.add(id);
@@ -106,7 +108,7 @@
   setInterval(() => {
     // heartbeat: typing or listening is activity for the idle lock, even when nothing else is sent
     const busy = Date.now() - S.lastActivity < 20000 || !audio.paused;
-    if (busy && Date.now() - S.lastSend > 20000) { queue({ kind: "heartbeat" }); send(); }
+    if (busy && Date.now() - S.lastSend > 20000) send();
     else if (S.outbox.length && Date.now() - S.lastSend > 4000) send(); // no answer yet: send again (applied once)
     showSaved();
   }, 2000);
@@ -117,7 +119,7 @@
 
   function showSaved() {
     const box = $("saved");
-    const waiting = S.outbox.filter((e) => e.kind !== "heartbeat" && e.kind !== "position").length + S.pending.size;
+    const waiting = S.outbox.length + S.pending.size;
     const errors = [...S.notes.values()].filter((x) => x.kind === "conflict").length;
     box.className = errors ? "error" : waiting ? "pending" : "";
     box.textContent = errors ? errors + " conflict(s) to resolve"
@@ -405,7 +407,7 @@
     if (opts.play) play();
     renderZoom();
     clearTimeout(S.timers.pos);
-    S.timers.pos = setTimeout(() => { queue({ kind: "position", seg: id }); send(); }, 1500);
+    S.timers.pos = setTimeout(() => { if (S.position !== id) { S.position = id; send(); } }, 1500);
     const ready = window.__ws_ready = { id: id, at: performance.now() };
     requestAnimationFrame(() => requestAnimationFrame(() => { ready.painted = performance.now(); }));
   }
@@ -584,15 +586,22 @@
       seen.add(s.id);
       let b = S.boxes.get(s.id);
       if (!b) { b = el("div"); b.dataset.id = s.id; host.append(b); S.boxes.set(s.id, b); }
-      b.className = boxClass(s);
-      b.style.left = (100 * s.start / d) + "%";
-      b.style.width = (100 * (s.end - s.start) / d) + "%";
+      const cls = boxClass(s), left = (100 * s.start / d) + "%", width = (100 * (s.end - s.start) / d) + "%";
+      const key = cls + left + width + S.order.get(s.id);
+      if (b.dataset.key === key) continue; // unchanged: no style work for the hundreds of boxes that stay put
+      b.dataset.key = key;
+      b.className = cls;
+      b.style.left = left;
+      b.style.width = width;
       b.title = "#" + (S.order.get(s.id) + 1) + " " + fmt(s.start) + "–" + fmt(s.end);
     }
     for (const [id, b] of S.boxes) if (!seen.has(id)) { b.remove(); S.boxes.delete(id); }
     renderZoom();
   }
-  function renderBoxState(id) { const s = S.byId.get(id), b = S.boxes.get(id); if (s && b) b.className = boxClass(s); }
+  function renderBoxState(id) {
+    const s = S.byId.get(id), b = S.boxes.get(id);
+    if (s && b && b.className !== boxClass(s)) { b.className = boxClass(s); b.dataset.key = ""; }
+  }
   const ZOOM_S = 24;
   function zoomWindow() {
     const seg = S.byId.get(S.active);
