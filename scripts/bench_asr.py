@@ -48,10 +48,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from workstation.platform import offline
+from workstation.platform.config import REPO_ROOT
 from workstation.speech import media
-
-from workstation.platform import offline  # noqa: E402
-from workstation.platform.config import REPO_ROOT  # noqa: E402
 
 SR = 16000
 SHARED = Path(os.environ.get("WORKSTATION_SHARED", REPO_ROOT.parent / "shared"))

@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import resource
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -29,7 +29,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from workstation.platform import offline, tls
+from workstation.platform import offline, tls  # noqa: E402  (after the repository is on sys.path)
 
 SHARED = Path(os.environ.get("WORKSTATION_SHARED", REPO.parent / "shared"))
 EVAL = SHARED / "eval" / "asr"
@@ -104,11 +104,11 @@ def remote(address: str, ca: Path, recording: bytes, options, min_window: float)
     return time.perf_counter() - t0, int(found.group(1)) if found else 0
 
 
-def fixed_costs(data: list[bytes], options, min_window: float) -> None:  # noqa: ANN001
+def fixed_costs(data: list[bytes], options, min_window: float) -> None:
     """Load-independent CPU seconds of the pieces the cluster adds: cutting, one more window, an idle node."""
     from workstation.speech import sealed
 
-    def cpu_of(fn) -> float:  # noqa: ANN001
+    def cpu_of(fn) -> float:
         c0 = cpu_self_and_children()
         fn()
         return cpu_self_and_children() - c0

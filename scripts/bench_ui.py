@@ -49,7 +49,7 @@ def _stats(values: list[float]) -> dict[str, float]:
     return {"n": len(values), "median_s": statistics.median(values), "p95_s": p95, "max_s": values[-1]}
 
 
-def _timed(at, action) -> float:  # noqa: ANN001
+def _timed(at, action) -> float:
     t0 = time.perf_counter()
     action()
     at.run()
@@ -59,7 +59,7 @@ def _timed(at, action) -> float:  # noqa: ANN001
     return elapsed
 
 
-def _frame(page):  # noqa: ANN001, ANN202
+def _frame(page):
     return next(f for f in page.frames if "review_workspace" in f.url)
 
 
@@ -71,7 +71,7 @@ _WAIT_SAVED = """() => new Promise((resolve) => {
 })"""
 
 
-def _browser_rounds(vault_path: Path, editor, rounds: int) -> dict[str, list[float]]:  # noqa: ANN001
+def _browser_rounds(vault_path: Path, editor, rounds: int) -> dict[str, list[float]]:
     """Real Chromium against `workstation app`, in the review workspace (the default view).
 
     - page ready: a click on "Review" (from another page) until the workspace's grid is drawn with the first
@@ -165,7 +165,7 @@ def main() -> None:
         if args.page_size != 25:
             at.selectbox(key="review_size").select(args.page_size).run()
 
-        def segment(i: int):  # noqa: ANN202
+        def segment(i: int):
             return editor.load("BENCH-1").segments[i]
 
         edits, opens, reviews, pages = [], [], [], []

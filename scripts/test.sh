@@ -14,4 +14,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftoppm ] || ! command -v stra
     echo "==> chromium/poppler-utils/strace missing and not root: the tests that need them will be skipped" >&2
   fi
 fi
+echo "==> ruff (lint) and mypy (types), configured in pyproject.toml"
+.venv/bin/ruff check workstation tests scripts
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

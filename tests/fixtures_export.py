@@ -12,8 +12,6 @@ from dataclasses import dataclass
 import pytest
 
 from tests.fixtures_vault import seal_clip
-from workstation.speech.pipeline import PipelineResult
-from workstation.vault.session import VaultSession
 from workstation.domain.testimony import (
     EnglishRoute,
     Revision,
@@ -25,6 +23,7 @@ from workstation.domain.testimony import (
     approve,
 )
 from workstation.speech.pipeline import PipelineResult
+from workstation.vault.session import VaultSession
 
 
 def _words(text: str, start: float, end: float) -> list[Word]:

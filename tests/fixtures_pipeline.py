@@ -114,7 +114,7 @@ def eval_results(whisper_base: Path, eval_clips: list[EvalClip]):
     for clip in eval_clips:
         reports: list[tuple[float, str]] = []
         result = run_pipeline(
-            clip.data, PipelineOptions(translate=False, device="cpu"), progress=lambda f, s: reports.append((f, s))
+            clip.data, PipelineOptions(translate=False, device="cpu"), progress=lambda f, s, reports=reports: reports.append((f, s))
         )
         results.append((clip, result, reports))
     return results

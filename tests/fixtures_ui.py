@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.fixtures_vault import PASSPHRASE, clip_path, seal_clip
-from workstation.platform.config import REPO_ROOT
-from workstation.domain.testimony import EnglishRoute, Segment, TestimonyMeta, Word
-from workstation.vault.session import VaultSession
 from tests.waiting import WaitTimeout, wait_until
+from workstation.domain.testimony import EnglishRoute, Segment, TestimonyMeta, Word
+from workstation.platform.config import REPO_ROOT
+from workstation.vault.session import VaultSession
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest

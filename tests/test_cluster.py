@@ -232,7 +232,7 @@ def test_the_guard_opens_only_for_the_named_peer() -> None:
         sock.settimeout(0.05)
         try:
             sock.connect((host, 8786))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             return type(exc)
         finally:
             sock.close()
@@ -484,7 +484,7 @@ def cluster_results(cluster: Cluster, ca_dir: Path, recordings: dict[str, bytes]
     for key, data in recordings.items():
         stages: list[tuple[float, str]] = []
         result = service.process_remote(data, PipelineOptions(translate=False), cluster.address, ca_dir / "client",
-                                        progress=lambda f, s: stages.append((f, s)), min_window_s=8)
+                                        progress=lambda f, s, stages=stages: stages.append((f, s)), min_window_s=8)
         results[key] = (result, stages)
     return results
 

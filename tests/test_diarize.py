@@ -27,7 +27,6 @@ from workstation.speech import diarize, models, sealed, weights
 from workstation.speech.diarize import SpeakerTurn, assign_speakers
 from workstation.speech.pipeline import PipelineOptions, PipelineResult
 
-
 # --- hand-made checkpoints (no torch anywhere) ----------------------------------------------------------------
 
 

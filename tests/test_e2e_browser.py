@@ -154,14 +154,14 @@ def long_recording(eval_asr: Path, out: Path) -> Path:
     return out
 
 
-def _settle(page) -> None:  # noqa: ANN001
+def _settle(page) -> None:
     """Let the script run finish (Streamlit shows a running indicator) so a screenshot shows the final page."""
     page.wait_for_timeout(300)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
     page.wait_for_timeout(200)
 
 
-def _walk_through(page, base: str, clip: Path, shot) -> Path:  # noqa: ANN001
+def _walk_through(page, base: str, clip: Path, shot) -> Path:
     from playwright.sync_api import expect
 
     # 1. first launch: no vault → create it with the first editor
@@ -292,12 +292,12 @@ def test_browser_end_to_end_offline(server, eval_asr_dir: Path, tmp_path: Path) 
     foreign: list[str] = []
     step = [0]
 
-    def shot(page, name: str) -> None:  # noqa: ANN001
+    def shot(page, name: str) -> None:
         _settle(page)
         step[0] += 1
         page.screenshot(path=str(OUT / f"{step[0]:02d}-{name}.png"), full_page=True)
 
-    def route(r) -> None:  # noqa: ANN001
+    def route(r) -> None:
         url = r.request.url
         requests.append(url)
         if url.startswith(base + "/") or url == base or url.startswith(f"ws://127.0.0.1:{server['port']}/"):

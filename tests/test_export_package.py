@@ -10,10 +10,10 @@ import zipfile
 import pytest
 
 from tests.fixtures_export import EXPORT_CASE, store_sample
+from workstation.evidence.manifest import MANIFEST_NAME, sha256_hex, verify_export
+from workstation.evidence.package import ExportCryptoError, decrypt_export, is_encrypted_export
 from workstation.evidence.render import ExportError
 from workstation.services.exports import build_export, export_testimony
-from workstation.evidence.package import ExportCryptoError, decrypt_export, is_encrypted_export
-from workstation.evidence.manifest import MANIFEST_NAME, sha256_hex, verify_export
 from workstation.vault.permissions import PermissionDeniedError
 
 RECIPIENT = "river stone 42 maple"

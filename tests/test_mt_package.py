@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.argos_tiny import build_package_dir, build_tiny_package, zip_dir
-from workstation.translation import argos_package as ap
-from workstation.translation import mt
 from workstation.platform import offline
 from workstation.platform.errors import WorkstationError
+from workstation.translation import argos_package as ap
+from workstation.translation import mt
 
 
 def _leftovers(models: Path) -> list[str]:
@@ -195,7 +195,7 @@ class _Server:
 
     def __init__(self, files: dict[str, bytes]) -> None:
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 body = files.get(self.path)
                 self.send_response(200 if body is not None else 404)
                 self.send_header("Content-Length", str(len(body or b"")))

@@ -15,10 +15,9 @@ import urllib.error
 import pytest
 import razdel
 
-from workstation.translation import mt
-
-from workstation.platform import offline
 from workstation.domain.glossary import Glossary
+from workstation.platform import offline
+from workstation.translation import mt
 
 SENTENCES = [
     "Меня задержали в Грозном в марте.",

@@ -11,12 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures_vault import PASSPHRASE
-from workstation.domain import testimony as tm
 from workstation.cli.main import app
+from workstation.domain import testimony as tm
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import TestimonyMeta
-from workstation.vault import session as vs
 from workstation.services import intake
+from workstation.vault import session as vs
 
 CASE = "ZX-CASE-4471"
 NOTES = "Встреча в Тбилиси, свидетель Коваленко"

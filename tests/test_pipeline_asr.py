@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.fixtures_pipeline import SR, normalise
+from workstation.domain.testimony import EnglishRoute, Word
 from workstation.speech import coverage
 from workstation.speech.asr import (
     HALLUCINATION_PATTERNS,
@@ -18,7 +19,6 @@ from workstation.speech.asr import (
     pack_chunks,
     share_out,
 )
-from workstation.domain.testimony import EnglishRoute, Word
 
 # Measured corpus WER of the pipeline defaults (base, beam 3, batch 2, CPU int8) on the 25 clips: 0.451
 # (plain faster-whisper with beam 5: 0.432 on these short clips; on a long recording the pipeline is
@@ -284,9 +284,9 @@ def test_coverage_on_the_eval_clips_joined(eval_clips, transcriber):
 @pytest.mark.slow
 def test_pipeline_reports_untranscribed_speech_and_leaves_its_english_to_a_person(whisper_base, eval_clips, monkeypatch):
     """Through run_pipeline (Whisper English route): the gap is a segment, flagged, warned about, not translated."""
+    from workstation.domain.testimony import EnglishRoute
     from workstation.speech import media
     from workstation.speech.pipeline import PipelineOptions, run_pipeline
-    from workstation.domain.testimony import EnglishRoute
 
     audio, places = _joined(eval_clips, 3)
     start, end, _ = places[1]
@@ -301,8 +301,8 @@ def test_pipeline_reports_untranscribed_speech_and_leaves_its_english_to_a_perso
 
 
 def test_make_room_cuts_a_segment_around_what_was_found_inside_it():
-    from workstation.speech.asr import make_room, untranscribed_segment
     from workstation.domain.testimony import Segment
+    from workstation.speech.asr import make_room, untranscribed_segment
 
     words = [Word(70.9, 71.2, " она", 0.9), Word(71.2, 78.0, " завела", 0.8), Word(78.0, 79.8, " прядь", 0.9)]
     host = Segment(70.9, 79.8, "она завела прядь", words=words)

@@ -135,7 +135,7 @@ def test_image_only_file_is_not_audio():
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream("mpeg4", rate=5)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(10):
+        for _frame in range(10):
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")):
                 out.mux(packet)
         for packet in stream.encode(None):

@@ -14,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures_pipeline import SR
-from workstation.speech import media, pipeline
-from workstation.platform import offline
-from workstation.speech.asr import PipelineCancelled
 from workstation.cli.main import app
 from workstation.domain.testimony import EnglishRoute
+from workstation.platform import offline
+from workstation.speech import media, pipeline
+from workstation.speech.asr import PipelineCancelled
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +181,8 @@ def test_cli_errors_are_one_clear_line(tmp_path):
 
 @pytest.mark.slow
 def test_argos_route_batched_aligned_and_recorded(argos_models, whisper_base, eval_clips):
-    from workstation.speech import models
     from workstation.domain.glossary import Glossary
+    from workstation.speech import models
 
     assert pipeline.english_route() is EnglishRoute.ARGOS
     clip = max(eval_clips, key=lambda c: c.duration_s)

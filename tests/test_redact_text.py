@@ -10,11 +10,11 @@ import zipfile
 import pytest
 
 from tests.fixtures_export import EXPORT_CASE, NAME_FORMS, every_readable_form, make_testimony
+from workstation.domain.glossary import Glossary
 from workstation.evidence import redact as rd
 from workstation.evidence.render import ExportInfo, render
 from workstation.services import redactions
 from workstation.services.exports import export_testimony
-from workstation.domain.glossary import Glossary
 
 
 def _accept_all(table: rd.PseudonymTable) -> None:

@@ -136,8 +136,8 @@ def test_unsealed_report_says_so_plainly() -> None:
 
 @pytest.mark.slow
 def test_real_pipeline_runs_in_the_sealed_worker(vault_clip: Path) -> None:
-    from workstation.speech.pipeline import PipelineOptions
     from workstation.domain.testimony import Segment
+    from workstation.speech.pipeline import PipelineOptions
 
     stages: list[str] = []
     result = sealed.run_pipeline(vault_clip.read_bytes(), PipelineOptions(translate=False, device="cpu"),
@@ -187,8 +187,8 @@ def test_doctor_reports_each_protection_as_checked_here() -> None:
 
 @pytest.mark.slow
 def test_retranslation_runs_in_the_sealed_worker(vault_clip: Path) -> None:
-    from workstation.speech.pipeline import PipelineOptions
     from workstation.domain.testimony import EnglishRoute, Segment
+    from workstation.speech.pipeline import PipelineOptions
 
     data = vault_clip.read_bytes()
     segments = [Segment(0.0, 2.0, "первая часть"), Segment(2.0, 3.9, "вторая часть")]
@@ -245,8 +245,8 @@ def test_app_server_filter_allows_tcp_and_unix_but_no_udp_for_it_and_its_childre
 def test_an_upload_is_checked_in_the_sealed_worker_not_in_the_app(vault_clip: Path, vault_editor,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Intake parses untrusted bytes: `ingest_recording` asks the worker, never FFmpeg in the process with the keys."""
-    from workstation.speech import media
     from workstation.domain.testimony import TestimonyMeta
+    from workstation.speech import media
 
     info = sealed.probe(vault_clip.read_bytes())
     assert info.container == "wav" and info.duration_s > 1.0

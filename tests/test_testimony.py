@@ -5,8 +5,22 @@ from __future__ import annotations
 import pytest
 
 from workstation.domain.testimony import (
-    ConflictError, EditError, EnglishRoute, LockedError, Segment, Status, Testimony, TestimonyMeta, Word,
-    approve, content_hash, edit_segment, merge_segments, set_reviewed, split_segment, unapprove,
+    ConflictError,
+    EditError,
+    EnglishRoute,
+    LockedError,
+    Segment,
+    Status,
+    Testimony,
+    TestimonyMeta,
+    Word,
+    approve,
+    content_hash,
+    edit_segment,
+    merge_segments,
+    set_reviewed,
+    split_segment,
+    unapprove,
 )
 
 

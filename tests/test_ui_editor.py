@@ -9,8 +9,8 @@ import zipfile
 import pytest
 
 from tests.fixtures_ui import PASSPHRASE, add_testimony, assert_no_exception, make_segments, open_app, texts
-from workstation.vault.accounts import UnknownUserError
 from workstation.domain.testimony import content_hash, set_reviewed
+from workstation.vault.accounts import UnknownUserError
 
 
 @pytest.fixture()

@@ -98,8 +98,8 @@ def test_no_store_middleware_replaces_cache_headers() -> None:
 @pytest.mark.slow
 def test_pages_warn_plainly_when_the_worker_cannot_be_sealed(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.fixtures_ui import open_app
-    from workstation.speech import sealed
     from workstation.cli.app_cmd import SEALING_ENV
+    from workstation.speech import sealed
 
     report = sealed.SealingReport("none", "no network sealing on darwin: only the Python guard applies", True)
     monkeypatch.setenv(SEALING_ENV, report.describe())

@@ -10,8 +10,8 @@ import pytest
 from tests.fixtures_ui import add_testimony, assert_no_exception, make_segments, open_app, texts
 from workstation.services import testimonies
 from workstation.services.testimonies import ShredConfirmationError
-from workstation.vault.session import NotFoundError
 from workstation.vault.permissions import PermissionDeniedError
+from workstation.vault.session import NotFoundError
 
 
 @pytest.fixture()

@@ -11,7 +11,8 @@ import pytest
 
 from tests.fixtures_vault import PASSPHRASE, seal_clip, vault_files
 from workstation.domain.testimony import TestimonyMeta
-from workstation.vault import backup, session as vs
+from workstation.vault import backup
+from workstation.vault import session as vs
 
 
 def _fill(s: Any, vault_clip: Path) -> bytes:

@@ -9,13 +9,13 @@ import pytest
 
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import Segment, TestimonyMeta, edit_segment, set_reviewed
+from workstation.services import intake
 from workstation.vault import accounts, permissions
 from workstation.vault.accounts import WeakPassphraseError
 from workstation.vault.permissions import Action, PermissionDeniedError, Role
-from workstation.services import intake
 
 # Written out by hand from DESIGN.md ("Who uses it, for what"), independently of permissions.PERMISSIONS.
-I, T, E = Role.INTERVIEWER, Role.TRANSLATOR, Role.EDITOR
+I, T, E = Role.INTERVIEWER, Role.TRANSLATOR, Role.EDITOR  # noqa: E741  (the matrix reads like DESIGN.md's table)
 EXPECTED = {
     Action.CREATE: {I, E},
     Action.INGEST: {I, E},

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from tests.fixtures_vault import OTHER_PASSPHRASE, PASSPHRASE, seal_clip, vault_files
 from workstation.domain import testimony as tm
 from workstation.domain.glossary import Glossary
-from workstation.platform.errors import WorkstationError
 from workstation.domain.testimony import ConflictError, Segment, Status, TestimonyMeta, Word
-from workstation.vault import session as vs
-from workstation.vault import accounts, permissions, throttle
-from workstation.vault.audit import AuditEntry
+from workstation.platform.errors import WorkstationError
 from workstation.services import intake
+from workstation.vault import accounts, permissions, throttle
+from workstation.vault import session as vs
+from workstation.vault.audit import AuditEntry
 
 
 def _result(segments: list[Segment]) -> Any:

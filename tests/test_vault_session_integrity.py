@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures_vault import seal_clip
 from workstation.domain import testimony as tm
 from workstation.domain.testimony import Segment, TestimonyMeta
 from workstation.speech.pipeline import PipelineResult
 from workstation.vault import session as vs
 from workstation.vault.records import rid
 from workstation.vault.store import OBJECTS_DIR
-from tests.fixtures_vault import seal_clip
-from workstation.speech.pipeline import PipelineResult
 
 
 def _object(vault: Path, s: Any, case: str, kind: str, blob: bool = False) -> Path:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures_vault import seal_clip
 from workstation.domain.testimony import ConflictError
 from workstation.vault import crypto
 from workstation.vault.crypto import AuthenticationError, CryptoError
 from workstation.vault.store import INDEX_FILE, MissingObjectError, ReplayError, Store, StoreFormatError
-from tests.fixtures_vault import seal_clip
 
 KEY = bytes(range(32))
 OTHER = bytes(range(1, 33))

@@ -9,11 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures_vault import PASSPHRASE, seal_clip
-from workstation.domain import testimony as tm
-from workstation.speech.asr import untranscribed_segment
 from workstation.cli.main import app
-from workstation.speech.pipeline import PipelineResult
+from workstation.domain import testimony as tm
 from workstation.domain.testimony import Segment, TestimonyMeta
+from workstation.speech.asr import untranscribed_segment
+from workstation.speech.pipeline import PipelineResult
 
 
 def _processed(session: Any, vault_clip: Path) -> None:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import typer
 
-from workstation.ui.server import HOST
-from workstation.platform.offline import OFFLINE_ENV
 from workstation.platform import sandbox
+from workstation.platform.offline import OFFLINE_ENV
 from workstation.speech import sealed
+from workstation.ui.server import HOST
 
 SEALING_ENV = "WORKSTATION_SEALING_WARNING"  # set for the pages when the worker cannot be sealed on this system
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import typer
 
 from workstation.cli.common import CliError, PassFileOpt, UserOpt, VaultOpt, ask_passphrase, read_secret_file, unlocked
+from workstation.evidence.redact import KINDS
 from workstation.evidence.render import parse_formats
 from workstation.services import approval, exports, redactions, verification
-from workstation.evidence.redact import KINDS
 from workstation.services.redactions import Decisions
 from workstation.vault.session import VaultSession
 

@@ -13,8 +13,8 @@ import typer
 
 from workstation.cli import app_cmd, cluster, doctor, exports, pipeline, review, vault
 from workstation.platform import offline
-from workstation.platform.hardening import harden_process
 from workstation.platform.errors import WorkstationError
+from workstation.platform.hardening import harden_process
 
 app = typer.Typer(
     name="workstation",

@@ -10,11 +10,7 @@ transcript text is printed only by ``show``, to the terminal, never logged.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from functools import partial
 
 import typer
 
@@ -23,22 +19,21 @@ from workstation.cli.common import (
     PassFileOpt,
     UserOpt,
     VaultOpt,
+    ask_passphrase,
+    ask_user,
     err,
     fmt_time,
-    ask_passphrase,
-    unlocked,
-    ask_user,
-    vault_path,
     progress_bar,
+    unlocked,
+    vault_path,
 )
 from workstation.domain.testimony import TestimonyMeta
 from workstation.platform.config import load_settings
-from workstation.platform.config import load_settings
 from workstation.services import approval, audit_view, intake, processing, verification
-from workstation.vault import session as vs
 from workstation.vault import accounts, permissions
-from workstation.vault.session import VerifyReport
+from workstation.vault import session as vs
 from workstation.vault.permissions import Action
+from workstation.vault.session import VerifyReport
 
 # --- commands --------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -62,7 +62,7 @@ ROUTE_LABELS: dict[EnglishRoute, str] = {  # the one wording of each route, in t
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_id() -> str:

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workstation.platform.errors import WorkstationError
 from workstation.domain import timefmt
 from workstation.domain.testimony import ROUTE_LABELS, EnglishRoute, Segment, Status, Testimony, now_iso, route_counts
 from workstation.evidence.redact import PseudonymTable, redact_testimony
+from workstation.platform.errors import WorkstationError
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 FONT_REGULAR = ASSETS / "DejaVuSans.ttf"

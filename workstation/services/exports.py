@@ -20,13 +20,13 @@ from typing import Any
 from workstation.domain.testimony import Status, Testimony, content_hash, legacy_content_hash, now_iso
 from workstation.evidence.manifest import MANIFEST_NAME, build_manifest, manifest_bytes
 from workstation.evidence.package import check_export_passphrase, encrypt_package
-from workstation.evidence.redact import redact_audio, redact_testimony
+from workstation.evidence.redact import redact_audio
 from workstation.evidence.render import ExportError, ExportInfo, parse_formats, render_files, safe_name
 from workstation.platform.digest import sha256_hex
 from workstation.services import redactions
 from workstation.speech import media
-from workstation.vault.session import VaultSession
 from workstation.vault.permissions import Action
+from workstation.vault.session import VaultSession
 
 
 def export_name(case_code: str, *, encrypted: bool) -> str:

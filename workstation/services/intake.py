@@ -9,8 +9,8 @@ from __future__ import annotations
 from workstation.domain.testimony import TestimonyMeta
 from workstation.speech import sealed
 from workstation.speech.media import MediaInfo
-from workstation.vault.session import NotFoundError, RecordingInfo, VaultSession
 from workstation.vault.permissions import Action
+from workstation.vault.session import NotFoundError, RecordingInfo, VaultSession
 
 
 def check_upload(data: bytes) -> MediaInfo:

@@ -26,14 +26,13 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from workstation.platform.errors import WorkstationError, failure_site
 from workstation.domain.testimony import new_id
+from workstation.platform.errors import WorkstationError, failure_site
 from workstation.services import processing
 from workstation.speech.pipeline import PipelineCancelled
 

@@ -7,9 +7,9 @@ threads and glossary a run uses never depend on which shell started it (`WORKSTA
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from workstation.domain.glossary import Glossary
@@ -18,8 +18,8 @@ from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.speech import sealed
 from workstation.speech.pipeline import PipelineOptions, PipelineResult
-from workstation.vault.session import VaultSession
 from workstation.vault.permissions import Action
+from workstation.vault.session import VaultSession
 
 ProgressFn = Callable[[float, str], None]
 Runner = Callable[[bytes, PipelineOptions, ProgressFn, threading.Event], PipelineResult]

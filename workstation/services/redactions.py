@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from workstation.domain import timefmt
 from workstation.domain.testimony import Testimony
 from workstation.evidence import redact as rd
-from workstation.domain import timefmt
 from workstation.evidence.redact import Entry, PseudonymTable, RedactedTestimony, RedactionError, Redactor, redact_testimony
 from workstation.vault.permissions import Action
 from workstation.vault.session import VaultSession

@@ -17,11 +17,10 @@ from workstation.domain import testimony as tm
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import EnglishRoute, Segment, Testimony
 from workstation.platform.errors import WorkstationError
-from workstation.speech import media, pipeline, sealed
-from workstation.vault.session import VaultSession
-from workstation.vault.permissions import Action
-
 from workstation.services.processing import build_options
+from workstation.speech import media, pipeline, sealed
+from workstation.vault.permissions import Action
+from workstation.vault.session import VaultSession
 
 T = TypeVar("T")
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, fields
 
 from workstation.domain.testimony import Testimony, TestimonyMeta
 from workstation.platform.errors import WorkstationError
-from workstation.vault.session import RecordingInfo, VaultSession
 from workstation.vault import permissions
 from workstation.vault.permissions import Action
+from workstation.vault.session import RecordingInfo, VaultSession
 
 FIELD_LABELS: dict[str, str] = {  # what each metadata field is, in the words of the forms
     "interview_date": "Interview date",

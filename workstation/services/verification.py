@@ -7,8 +7,8 @@ from pathlib import Path
 
 from workstation.evidence.manifest import verify_export as _verify_export
 from workstation.evidence.package import decrypt_export as _decrypt_export
-from workstation.vault.session import VaultSession, VerifyReport
 from workstation.vault.permissions import Action
+from workstation.vault.session import VaultSession, VerifyReport
 
 
 def verify_vault(session: VaultSession) -> VerifyReport:

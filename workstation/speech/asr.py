@@ -20,21 +20,20 @@ import bisect
 import logging
 import re
 import threading
-from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from workstation.speech import coverage
-from workstation.speech.media import SAMPLE_RATE
+from workstation.domain.testimony import EnglishRoute, Segment, Word
 from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
-from workstation.domain.testimony import EnglishRoute, Segment, Word
+from workstation.speech import coverage, models
+from workstation.speech.media import SAMPLE_RATE
 from workstation.speech.models import ModelCorruptError
-from workstation.speech import models
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ def resolve_device(device: str = "auto", compute_type: str = "auto") -> tuple[st
             import ctranslate2
 
             device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        except Exception:  # noqa: BLE001 - no CUDA runtime at all means CPU
+        except Exception:
             device = "cpu"
     if compute_type in ("", "auto"):
         compute_type = "float16" if device == "cuda" else "int8"

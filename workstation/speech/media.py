@@ -173,7 +173,7 @@ def _sniff_format(data: bytes) -> str | None:
     return None
 
 
-def _open(data: bytes):  # noqa: ANN202 - av.container.InputContainer
+def _open(data: bytes):
     import av
 
     _check_size(data)
@@ -208,7 +208,7 @@ def _open(data: bytes):  # noqa: ANN202 - av.container.InputContainer
     return container
 
 
-def _declared_duration(container, stream) -> float | None:  # noqa: ANN001
+def _declared_duration(container, stream) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         value = float(stream.duration * stream.time_base)
         if value > 0:
@@ -261,7 +261,7 @@ class _Decoder:
             return
         try:
             self.container.seek(int(seconds * 1_000_000), any_frame=False, backward=True)
-        except Exception:  # noqa: BLE001 - not every container can seek in memory; decoding from the start works
+        except Exception:
             pass
 
     def frames(self) -> Generator[tuple[float | None, np.ndarray], None, None]:
@@ -295,7 +295,7 @@ class _Decoder:
         finally:
             self.container.close()
 
-    def _frame(self, frame, resampler) -> Iterator[tuple[float | None, np.ndarray]]:  # noqa: ANN001
+    def _frame(self, frame, resampler) -> Iterator[tuple[float | None, np.ndarray]]:
         start = float(frame.time) if frame.time is not None else None
         if frame.sample_rate:
             self.seconds_in += frame.samples / frame.sample_rate
@@ -373,7 +373,7 @@ class _SoundfileDecoder(_Decoder):
 
     BLOCK_S = 10.0
 
-    def __init__(self, data: bytes, *, resample: bool = True) -> None:  # noqa: D107 - see the class
+    def __init__(self, data: bytes, *, resample: bool = True) -> None:
         import soundfile
 
         _check_size(data)
@@ -446,13 +446,13 @@ class _SoundfileDecoder(_Decoder):
             self.file.close()
 
 
-def _resampler():  # noqa: ANN202 - av.AudioResampler
+def _resampler():
     import av
 
     return av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
 
 
-def _resample(resampler, mono: np.ndarray | None, rate: int) -> np.ndarray:  # noqa: ANN001
+def _resample(resampler, mono: np.ndarray | None, rate: int) -> np.ndarray:
     """16 kHz float32 from mono samples at `rate` (None flushes the resampler)."""
     import av
 
@@ -559,7 +559,7 @@ def decode(data: bytes, *, start: float = 0.0, end: float | None = None) -> np.n
     return _concat(pieces)
 
 
-def _concat(pieces) -> np.ndarray:  # noqa: ANN001
+def _concat(pieces) -> np.ndarray:
     parts = list(pieces)
     if not parts:
         return np.zeros(0, dtype=np.float32)

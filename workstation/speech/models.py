@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workstation.platform import offline
 from workstation.platform.config import REPO_ROOT, load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.platform.fileio import fsync_dir, write_file_atomic
-from workstation.platform import offline
 from workstation.translation import argos_package
 from workstation.translation.argos_package import ArgosPackageInfo
 

@@ -29,14 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from workstation.speech import media
-
-from workstation.platform import offline
-from workstation.speech.asr import SAMPLE_RATE, PipelineCancelled, Transcriber, _check_cancel, mark_whisper_route, quiet_cut
-from workstation.platform.config import load_settings
-from workstation.platform.errors import WorkstationError
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import EnglishRoute, Segment
+from workstation.platform import offline
+from workstation.platform.config import load_settings
+from workstation.platform.errors import WorkstationError
+from workstation.speech import media
+from workstation.speech.asr import SAMPLE_RATE, PipelineCancelled, Transcriber, _check_cancel, mark_whisper_route, quiet_cut
 from workstation.speech.diarize import Diarizer, SpeakerTurn, assign_speakers
 
 __all__ = [

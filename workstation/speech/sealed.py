@@ -27,15 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Self
 
-from workstation.platform.errors import WorkstationError
 from workstation.domain.glossary import Glossary
-from workstation.speech.pipeline import PipelineOptions
-from workstation.speech.pipeline import PipelineResult
-from workstation.domain.testimony import Segment
-from workstation.speech.media import MediaInfo
+from workstation.domain.testimony import EnglishRoute, Segment
+from workstation.platform.errors import WorkstationError
 from workstation.speech.asr import PipelineCancelled
 from workstation.speech.diarize import SpeakerTurn
-from workstation.domain.testimony import EnglishRoute
+from workstation.speech.media import MediaInfo
+from workstation.speech.pipeline import PipelineOptions, PipelineResult
 
 MAX_FRAME = 512 * 1024 * 1024  # a result frame holds a whole transcript with word timings; nothing near this
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]

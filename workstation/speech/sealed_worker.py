@@ -32,8 +32,14 @@ def main() -> int:
     sealed = sandbox.seal()  # first, while this process is still a single thread
     reachable = sandbox.network_reachable()
 
-    from workstation.platform import hardening, offline  # lazy: imported only after seal(): sealing needs a single-threaded process
-    from workstation.speech.sealed import read_frame, write_frame  # lazy: imported only after seal(): sealing needs a single-threaded process
+    from workstation.platform import (  # lazy: imported only after seal(): sealing needs a single-threaded process
+        hardening,
+        offline,
+    )
+    from workstation.speech.sealed import (  # lazy: imported only after seal(): sealing needs a single-threaded process
+        read_frame,
+        write_frame,
+    )
 
     hardening.harden_process()
     hardening.die_with_parent(parent)
@@ -50,7 +56,7 @@ def main() -> int:
         return 1
     try:
         answer = _handle(str(request.get("op")), request, data, out)
-    except Exception as exc:  # noqa: BLE001 - sent back as a typed error (a message only from WorkstationError)
+    except Exception as exc:
         write_frame(out, _error(exc))
         return 1
     write_frame(out, {"type": "result", **answer})
@@ -82,8 +88,8 @@ def _handle(op: str, request: dict[str, Any], data: bytes, out: BinaryIO) -> dic
 
         return _split(split, data, request, out)
     if op == "retranslate":
+        from workstation.domain.testimony import Segment  # lazy: only after seal() (single-threaded then)
         from workstation.speech import pipeline  # lazy: imported only after seal(): sealing needs a single-threaded process
-        from workstation.domain.testimony import Segment  # lazy: imported only after seal(): sealing needs a single-threaded process
 
         options = sealed.options_from_dict(request["options"])
         segments = [Segment.from_dict(s) for s in request["segments"]]
@@ -110,11 +116,14 @@ def _split(split: Any, data: bytes, request: dict[str, Any], out: BinaryIO) -> d
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
-    from workstation.platform.errors import WorkstationError, failure_site  # lazy: imported only after seal(): sealing needs a single-threaded process
+    from workstation.platform.errors import (  # lazy: imported only after seal(): sealing needs a single-threaded process
+        WorkstationError,
+        failure_site,
+    )
 
     if isinstance(exc, WorkstationError):
         return {"type": "error", "module": type(exc).__module__, "name": type(exc).__name__, "message": str(exc)}
-    print(f"sealed worker: {type(exc).__name__} at {failure_site(exc)}", file=sys.stderr)
+    print(f"sealed worker: {type(exc).__name__} at {failure_site(exc)}", file=sys.stderr)  # noqa: T201  (stderr is its log)
     return {"type": "error", "module": "", "name": type(exc).__name__, "message": ""}
 
 

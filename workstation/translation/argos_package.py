@@ -43,8 +43,8 @@ from types import ModuleType
 from typing import Any
 
 from workstation.platform.config import load_settings
-from workstation.platform.fileio import file_lock, fsync_dir
 from workstation.platform.errors import WorkstationError
+from workstation.platform.fileio import file_lock, fsync_dir
 
 FROM_CODE, TO_CODE = "ru", "en"
 PACKAGE_DIRNAME = "translate-ru_en"
@@ -374,7 +374,7 @@ def _record_fields(info: ArgosPackageInfo) -> dict[str, Any]:
 
 def _fetch(url: str, *, timeout: float = 60) -> Any:
     request = urllib.request.Request(url, headers={"User-Agent": "TestimonyWorkstation"})
-    return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http(s) URLs from the Argos index)
+    return urllib.request.urlopen(request, timeout=timeout)
 
 
 def _index_entry(index_url: str) -> dict[str, Any]:

@@ -32,15 +32,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from workstation.domain.glossary import Glossary
+from workstation.platform.config import load_settings
+from workstation.platform.errors import WorkstationError
 from workstation.translation.argos_package import (
     ArgosPackageCorruptError,
     ArgosPackageInfo,
     argos_settings,
     installed_ru_en,
 )
-from workstation.platform.config import load_settings
-from workstation.platform.errors import WorkstationError
-from workstation.domain.glossary import Glossary
 
 log = logging.getLogger(__name__)
 

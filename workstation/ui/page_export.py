@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from workstation.domain.testimony import Status
 from workstation.evidence.redact import KIND_LABELS, KINDS, PseudonymTable
 from workstation.services import exports, redactions, review
 from workstation.services.redactions import Decisions
 from workstation.ui import state
-from workstation.domain.testimony import Status
 
 FORMAT_LABELS = {
     "docx": "Word (bilingual + English)", "pdf": "PDF (bilingual + English)", "srt": "Subtitles SRT (ru, en)",

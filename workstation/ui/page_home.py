@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from workstation.domain.testimony import Status
 from workstation.services import jobs
 from workstation.ui import nav, state
-from workstation.domain.testimony import Status
 
 
 def _open(case: str, page: str) -> None:

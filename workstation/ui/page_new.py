@@ -12,8 +12,8 @@ from typing import Any
 
 import streamlit as st
 
-from workstation.platform.errors import WorkstationError
 from workstation.domain.testimony import TestimonyMeta
+from workstation.platform.errors import WorkstationError
 from workstation.services import intake, inventory, jobs
 from workstation.ui import state
 from workstation.vault.session import VaultSession

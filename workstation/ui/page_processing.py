@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from workstation.domain.testimony import Status
 from workstation.services import jobs
 from workstation.services.jobs import Job, JobState
 from workstation.ui import nav, state
 from workstation.vault.session import TestimonySummary, VaultSession
-from workstation.domain.testimony import Status
 
 STATE_ICONS = {
     JobState.QUEUED: ":material/schedule:", JobState.RUNNING: ":material/autorenew:", JobState.DONE: ":material/check_circle:",

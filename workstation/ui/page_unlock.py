@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from workstation.platform.errors import WorkstationError
-from workstation.ui import nav, state
 from workstation.services import jobs
+from workstation.ui import nav, state
 from workstation.vault import session as vault
 from workstation.vault.session import VaultSession
 from workstation.vault.throttle import ThrottledError

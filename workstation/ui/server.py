@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from workstation.platform import offline
-from workstation.platform.errors import WorkstationError
 from workstation.platform.config import load_settings
+from workstation.platform.errors import WorkstationError
 from workstation.ui.audio_route import AudioRouteMiddleware
 
 UPLOAD_SPOOL_MARGIN = 16 * 1024 * 1024  # multipart framing and headers on top of the file itself

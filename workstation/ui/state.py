@@ -177,7 +177,7 @@ def lock(notice: str = "") -> None:
         for fn in list(_before_lock):
             try:
                 fn()
-            except Exception as exc:  # noqa: BLE001 - locking must happen whatever a hook does
+            except Exception as exc:
                 log.error("saving before the lock failed: %s", type(exc).__name__)
     _unwatch()
     sid = _session_id()
@@ -260,7 +260,7 @@ def shown_errors(what: str = "That action") -> Iterator[None]:
         yield
     except WorkstationError as exc:
         st.error(str(exc), icon=":material/warning:")
-    except Exception as exc:  # noqa: BLE001 - the last line of defence of a page
+    except Exception as exc:
         if _is_streamlit_control_flow(exc):
             raise
         log.error("unexpected error in the app: %s", type(exc).__name__, exc_info=False)
@@ -296,7 +296,7 @@ def run_action(fn: Any, *args: Any, success: str = "", what: str = "That action"
     except WorkstationError as exc:
         flash("error", str(exc))
         return None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.error("unexpected error in the app: %s", type(exc).__name__)
         flash("error", f"{what} failed unexpectedly ({type(exc).__name__}). Nothing already saved was lost.")
         return None

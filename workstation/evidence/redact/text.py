@@ -9,8 +9,8 @@ derived from "Москва").
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from workstation.domain.testimony import Segment, Testimony, TestimonyMeta, Word

@@ -151,7 +151,7 @@ async def _turn_away(comm: Any, text: str) -> None:
             await comm.write({"status": "error", "message": text, "time": time.time()})
         elif op == "register-client":
             await comm.write([{"op": "stream-start", "error": text}])
-    except Exception:  # noqa: BLE001 - whatever it did, it is refused
+    except Exception:
         pass
     finally:
         comm.abort()
