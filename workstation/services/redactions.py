@@ -51,6 +51,12 @@ def table_for_export(session: VaultSession, case_code: str, testimony: Testimony
     return table
 
 
+def _loaded(session: VaultSession, case_code: str) -> tuple[Testimony, PseudonymTable]:
+    """The testimony and its saved table, for an editor's redaction views."""
+    session.require(Action.REDACT)
+    return session.load(case_code), load_table(session, case_code)
+
+
 def _segment_label(t: Testimony, segment_id: str) -> str:
     index = next(i for i, s in enumerate(t.segments) if s.id == segment_id)
     return f"#{index + 1} ({timefmt.position(t.segments[index].start)})"
@@ -88,9 +94,7 @@ class DoubtView:
 
 def doubts(session: VaultSession, case_code: str) -> list[DoubtView]:
     """Segments whose English a person must check before a redacted export (editors)."""
-    session.require(Action.REDACT)
-    t = session.load(case_code)
-    table = load_table(session, case_code)
+    t, table = _loaded(session, case_code)
     if not table.accepted():
         return []
     red = redact_testimony(t, table)
@@ -100,9 +104,7 @@ def doubts(session: VaultSession, case_code: str) -> list[DoubtView]:
 
 def confirm_english(session: VaultSession, case_code: str, segment_ids: list[str]) -> int:
     """An editor vouches that the English of these segments names nobody (as the text is now); audited."""
-    session.require(Action.REDACT)
-    t = session.load(case_code)
-    table = load_table(session, case_code)
+    t, table = _loaded(session, case_code)
     open_ = [d for d in doubts(session, case_code) if d.segment_id in set(segment_ids)]
     for d in open_:
         seg = t.segment(d.segment_id)
@@ -127,9 +129,7 @@ class Mention:
 
 def mentions(session: VaultSession, case_code: str, entry_id: str) -> list[Mention]:
     """Every mention of one suggestion, in the Russian, with its sentence: what the editor decides on."""
-    session.require(Action.REDACT)
-    t = session.load(case_code)
-    table = load_table(session, case_code)
+    t, table = _loaded(session, case_code)
     probe = PseudonymTable({entry_id: replace(table.get(entry_id), decision="accepted", pseudonym="\u2588")})
     redactor = Redactor(probe)
     found = []
@@ -158,9 +158,7 @@ class PreviewRow:
 
 def preview(session: VaultSession, case_code: str) -> list[PreviewRow]:
     """The redacted Russian and English side by side, as a redacted export would have them (editors)."""
-    session.require(Action.REDACT)
-    t = session.load(case_code)
-    table = load_table(session, case_code)
+    t, table = _loaded(session, case_code)
     red = redact_testimony(t, table).testimony
     return [PreviewRow(s.id, _segment_label(t, s.id), r.ru, r.en, (r.ru, r.en) != (s.ru, s.en))
             for s, r in zip(t.segments, red.segments, strict=True)]
