@@ -10,21 +10,23 @@ Screenshots of every page go to test-output/workspace/ (looked at by a person be
 
 from __future__ import annotations
 
+import itertools
 import shutil
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fixtures_ui import add_testimony, free_port, make_segments, start_app, stop_app
-from tests.fixtures_vault import PASSPHRASE
+from tests.fixtures_vault import PASSPHRASE, cheap_kdf_params
 from workstation.platform.config import REPO_ROOT
+from workstation.vault import session
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUT = REPO_ROOT / "test-output" / "workspace"
-CASE = "WS-1"
 GAP = (10.0, 12.0)  # segment 5 (10–12 s) is left out: a gap in the transcript
 
 pytestmark = [
@@ -67,24 +69,62 @@ def recording(eval_asr: Path, out: Path, seconds: float = 50.0) -> Path:
     return out
 
 
-@pytest.fixture()
-def app(vault_sessions: dict[str, Any], vault_path: Path, eval_asr_dir: Path, tmp_path: Path,
-        request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
-    """A vault with a 23-segment testimony over 50 s of real speech, and `workstation app` serving it."""
-    add_testimony(vault_sessions["edna"], CASE, recording(eval_asr_dir, tmp_path / "rec.wav"), _segments())
-    env = getattr(request, "param", None) or {}
-    port = free_port()
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
-        proc = start_app(port, vault_path, log=log, env=env)
-        if proc.poll() is not None:
-            pytest.fail("workstation app did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-        yield {"url": f"http://127.0.0.1:{port}", "vault": vault_path, "log": log_path, "sessions": vault_sessions}
+@pytest.fixture(scope="module")
+def area(tmp_path_factory: pytest.TempPathFactory, eval_asr_dir: Path) -> dict[str, Path]:
+    """One vault (edna editor, ivan and inna interviewers, tanya translator) and the 50 s recording, per module."""
+    root = tmp_path_factory.mktemp("workspace")
+    vault = root / "vault"
+    with pytest.MonkeyPatch.context() as mp:  # (the suite's cheap KDF is function-scoped: apply it here too)
+        mp.setattr(session, "KDF_PARAMS", cheap_kdf_params())
+        editor = session.create_vault(vault, "edna", PASSPHRASE)
+        for name, role in (("ivan", "interviewer"), ("inna", "interviewer"), ("tanya", "translator")):
+            editor.add_user(name, role, PASSPHRASE)
+        editor.lock()
+    return {"root": root, "vault": vault, "clip": recording(eval_asr_dir, root / "rec.wav")}
+
+
+@pytest.fixture(scope="module")
+def servers(area: dict[str, Path]) -> Iterator[Callable[[dict[str, str]], str]]:
+    """`workstation app` on the module's vault, started once per distinct environment and shared by the tests."""
+    running: dict[tuple[tuple[str, str], ...], tuple[str, subprocess.Popen]] = {}
+    logs = []
+
+    def serve(env: dict[str, str]) -> str:
+        key = tuple(sorted(env.items()))
+        if key not in running:
+            port = free_port()
+            log_path = area["root"] / f"server-{len(running)}.log"
+            logs.append(log := open(log_path, "wb"))
+            proc = start_app(port, area["vault"], log=log, env=env)
+            if proc.poll() is not None:
+                pytest.fail("workstation app did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+            running[key] = (f"http://127.0.0.1:{port}", proc)
+        return running[key][0]
+
+    yield serve
+    for _url, proc in running.values():
         stop_app(proc)
+    for log in logs:
+        log.close()
 
 
 @pytest.fixture()
-def browser() -> Iterator[Any]:
+def app(area: dict[str, Path], servers: Callable[[dict[str, str]], str],
+        request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """A testimony of this test's own (23 segments over 50 s of real speech) in the shared vault, and the shared
+    server (one per environment a test asks for): tests stay independent whatever order they run in."""
+    case = f"WS-{next(_CASES)}"
+    editor = session.unlock(area["vault"], "edna", PASSPHRASE)
+    add_testimony(editor, case, area["clip"], _segments())
+    editor.lock()
+    yield {"url": servers(getattr(request, "param", None) or {}), "vault": area["vault"], "case": case}
+
+
+_CASES = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -95,13 +135,23 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+@pytest.fixture()
+def browser(chromium: Any) -> Iterator[Any]:
+    """A browser context of this test's own (no cookie, storage or tab of another test); closed afterwards, so its
+    tabs disconnect and the server locks their vault sessions."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    yield context
+    context.close()
+
+
 class Person:
     """A page driven as a person would, counting the clicks."""
 
-    def __init__(self, browser: Any, base: str) -> None:
-        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    def __init__(self, browser: Any, app: dict[str, Any]) -> None:
+        self.page = browser.new_page()
         self.page.set_default_timeout(30_000)
-        self.base = base
+        self.base = app["url"]
+        self.case = app["case"]  # this test's testimony (the vault holds those of the other tests too)
         self.clicks = 0
 
     def click(self, locator: Any) -> None:
@@ -136,8 +186,14 @@ class Person:
     def frame(self) -> Any:
         return next(f for f in self.page.frames if "review_workspace" in f.url)
 
+    def choose(self) -> None:
+        """Pick this test's testimony on the list (its Details button): every page then shows that one."""
+        self.click(self.page.locator(f".st-key-details_{self.case} button"))
+        self.page.get_by_role("heading", name="Testimony details").wait_for(timeout=60_000)
+
     def open_review(self) -> None:
-        self.click(self.page.get_by_role("link", name="Review"))
+        """From the list of testimonies, the Review button of this test's testimony."""
+        self.click(self.page.locator(f".st-key-open_{self.case} button"))
         self.ws.locator(".row").first.wait_for(timeout=60_000)
         self.ws.locator(".row.active textarea").first.wait_for(timeout=30_000)
 
@@ -171,7 +227,7 @@ def fresh(app: dict[str, Any], user: str = "edna") -> Any:
 
 
 def test_correct_ten_segments_with_the_keyboard(app: dict[str, Any], browser: Any) -> None:
-    me = Person(browser, app["url"])
+    me = Person(browser, app)
     me.unlock("tanya")
     me.open_review()
     me.shot("01-workspace")
@@ -195,7 +251,7 @@ def test_correct_ten_segments_with_the_keyboard(app: dict[str, Any], browser: An
     assert me.clicks <= 12, me.clicks
     assert me.active_number() == 11
     me.shot("03-ten-corrected")
-    t = fresh(app).load(CASE)
+    t = fresh(app).load(app["case"])
     for i, seg in enumerate(t.segments[:10]):
         assert seg.en == f"Corrected English {i}" and seg.reviewed and not seg.en_stale, (i, seg)
         assert seg.ru == (f"Исправленная фраза {i}" if i % 2 == 0 else seg.ru)
@@ -208,7 +264,7 @@ def test_correct_ten_segments_with_the_keyboard(app: dict[str, Any], browser: An
 
 
 def test_play_pause_seek_and_slower_without_the_mouse(app: dict[str, Any], browser: Any) -> None:
-    me = Person(browser, app["url"])
+    me = Person(browser, app)
     me.unlock("edna")
     me.open_review()
     me.click(me.ws.locator(".row.active textarea[data-field='ru']"))
@@ -247,7 +303,7 @@ def test_play_pause_seek_and_slower_without_the_mouse(app: dict[str, Any], brows
 
 
 def test_add_a_segment_in_a_gap_and_move_its_start(app: dict[str, Any], browser: Any) -> None:
-    me = Person(browser, app["url"])
+    me = Person(browser, app)
     me.unlock("tanya")
     me.open_review()
     me.click(me.ws.locator(".row.active textarea[data-field='ru']"))
@@ -273,7 +329,7 @@ def test_add_a_segment_in_a_gap_and_move_its_start(app: dict[str, Any], browser:
     me.ws.locator(".row.active textarea[data-field='en']").focus()
     kb.press("Control+Enter")
     me.saved()
-    t = fresh(app).load(CASE)
+    t = fresh(app).load(app["case"])
     (added,) = [s for s in t.segments if GAP[0] <= s.start < GAP[1]]
     assert added.start == pytest.approx(10.4) and added.end == pytest.approx(GAP[1], abs=0.01)
     assert added.ru == "Пропущенная распознавателем фраза" and added.en == "A phrase the recogniser missed"
@@ -282,24 +338,24 @@ def test_add_a_segment_in_a_gap_and_move_its_start(app: dict[str, Any], browser:
 
 
 def test_an_edit_made_meanwhile_elsewhere_is_shown_not_overwritten(app: dict[str, Any], browser: Any) -> None:
-    me = Person(browser, app["url"])
+    me = Person(browser, app)
     me.unlock("tanya")
     me.open_review()
     me.click(me.ws.locator(".row.active textarea[data-field='en']"))
     other = fresh(app)
-    seg = other.load(CASE).segments[0]
+    seg = other.load(app["case"]).segments[0]
     from workstation.services import review
 
-    review.edit(other, CASE, seg.id, {"en": "Their English, saved first"}, base_revision=seg.revision)
+    review.edit(other, app["case"], seg.id, {"en": "Their English, saved first"}, base_revision=seg.revision)
     me.page.keyboard.press("Control+A")
     me.page.keyboard.type("My English, typed on an old copy")
     me.ws.locator(".note.conflict").wait_for(timeout=30_000)
     assert "Their English, saved first" in me.ws.locator(".note.conflict").inner_text()
     me.shot("06-conflict")
-    assert fresh(app).load(CASE).segments[0].en == "Their English, saved first"  # nothing overwritten
+    assert fresh(app).load(app["case"]).segments[0].en == "Their English, saved first"  # nothing overwritten
     me.click(me.ws.get_by_role("button", name="Keep mine (apply it on top of theirs)"))
     me.saved()
-    t = fresh(app).load(CASE)
+    t = fresh(app).load(app["case"])
     assert t.segments[0].en == "My English, typed on an old copy"
     assert [r.new for r in t.revisions if r.segment_id == seg.id and r.field == "en"] == [
         "Their English, saved first", "My English, typed on an old copy"]
@@ -311,8 +367,9 @@ def test_an_edit_made_meanwhile_elsewhere_is_shown_not_overwritten(app: dict[str
 def test_approval_is_refused_then_overridden_with_a_reason(app: dict[str, Any], browser: Any) -> None:
     from playwright.sync_api import expect
 
-    me = Person(browser, app["url"])
+    me = Person(browser, app)
     me.unlock("edna")
+    me.choose()
     me.click(me.page.get_by_role("link", name="Approval"))
     expect(me.page.get_by_role("heading", name="Approval")).to_be_visible()
     expect(me.page.get_by_text("not marked reviewed").first).to_be_visible()
@@ -324,7 +381,7 @@ def test_approval_is_refused_then_overridden_with_a_reason(app: dict[str, Any], 
     expect(me.page.get_by_text("approved despite").first).to_be_visible()
     me.shot("08-approval-overridden")
     s = fresh(app)
-    assert str(s.load(CASE).status) == "approved"
+    assert str(s.load(app["case"]).status) == "approved"
     entry = [e for e in s.audit_entries() if e.action == "approved"][-1]
     assert entry.details.get("override") is True
     assert all("trial" not in str(e.details) for e in s.audit_entries())
@@ -334,7 +391,7 @@ def test_approval_is_refused_then_overridden_with_a_reason(app: dict[str, Any], 
 
 
 def test_a_lock_in_the_middle_of_typing_loses_nothing_typed_before_it(app: dict[str, Any], browser: Any) -> None:
-    me = Person(browser, app["url"])
+    me = Person(browser, app)
     me.unlock("tanya")
     me.open_review()
     me.click(me.ws.locator(".row.active textarea[data-field='ru']"))
@@ -344,35 +401,39 @@ def test_a_lock_in_the_middle_of_typing_loses_nothing_typed_before_it(app: dict[
     me.click(me.page.get_by_role("button", name="Lock now"))  # at once: no pause after the last key
     me.page.get_by_role("heading", name="Unlock Testimony Workstation").wait_for(timeout=30_000)
     me.shot("09-locked")
-    assert fresh(app).load(CASE).segments[0].ru == text
+    assert fresh(app).load(app["case"]).segments[0].ru == text
     me.unlock("tanya", path=None)
     me.ws.locator(".row").first.wait_for(timeout=60_000)
     assert text in me.ws.locator(".row").first.inner_text() or \
         me.ws.locator(".row.active textarea[data-field='ru']").input_value() == text
 
 
-@pytest.mark.parametrize("app", [{"WORKSTATION_IDLE_LOCK_MIN": "1"}], indirect=True)
+IDLE_LOCK_S = 12  # this test's server locks a window after 12 s without activity (WORKSTATION_IDLE_LOCK_S)
+
+
+@pytest.mark.parametrize("app", [{"WORKSTATION_IDLE_LOCK_S": str(IDLE_LOCK_S)}], indirect=True)
 def test_typing_is_activity_and_the_idle_lock_keeps_what_was_typed(app: dict[str, Any], browser: Any) -> None:
-    """Idle lock at 1 minute: 75 s of slow typing keeps the window open; then, idle, it locks, with all of it saved."""
-    me = Person(browser, app["url"])
+    """Idle lock at 12 s: 30 s of slow typing (a word every 3 s) keeps the window open; then, idle, it locks, with
+    all of it saved."""
+    me = Person(browser, app)
     me.unlock("tanya")
     me.open_review()
     me.click(me.ws.locator(".row.active textarea[data-field='ru']"))
     me.page.keyboard.press("Control+A")
     typed = ""
     started = time.monotonic()
-    while time.monotonic() - started < 75:
+    while time.monotonic() - started < 2.5 * IDLE_LOCK_S:
         word = f"слово{len(typed) % 7} "
         me.page.keyboard.type(word)
         typed += word
         me.page.wait_for_timeout(3000)
     assert me.page.get_by_role("button", name="Lock now").is_visible(), "locked while the person was typing"
-    me.page.get_by_role("heading", name="Unlock Testimony Workstation").wait_for(timeout=100_000)
-    assert fresh(app).load(CASE).segments[0].ru == typed
+    me.page.get_by_role("heading", name="Unlock Testimony Workstation").wait_for(timeout=(IDLE_LOCK_S + 30) * 1000)
+    assert fresh(app).load(app["case"]).segments[0].ru == typed
 
 
 def test_a_reload_comes_back_to_the_same_testimony_and_segment(app: dict[str, Any], browser: Any) -> None:
-    me = Person(browser, app["url"])
+    me = Person(browser, app)
     me.unlock("tanya")
     me.open_review()
     me.click(me.ws.locator(".row.active textarea[data-field='ru']"))
@@ -381,7 +442,7 @@ def test_a_reload_comes_back_to_the_same_testimony_and_segment(app: dict[str, An
     assert me.active_number() == 7
     me.page.wait_for_function("() => location.search.includes('seg=')", timeout=20_000)
     url = me.page.url
-    assert f"case={CASE}" in url
+    assert f"case={app['case']}" in url
     me.page.reload()
     me.unlock("tanya", path=None)
     assert not me.page.get_by_text("Page not found").count()
@@ -392,8 +453,9 @@ def test_a_reload_comes_back_to_the_same_testimony_and_segment(app: dict[str, An
 
 def test_screenshots_of_the_other_pages(app: dict[str, Any], browser: Any) -> None:
     """Every page an editor sees, for a person to look at (and none of them raises)."""
-    me = Person(browser, app["url"])
+    me = Person(browser, app)
     me.unlock("edna")
+    me.choose()
     for i, (link, name) in enumerate((("Testimonies", "testimonies"), ("Testimony details", "details"),
                                       ("Glossary", "glossary"), ("Approval", "approval"), ("Export", "export"),
                                       ("Processing queue", "queue"), ("Audit log", "audit"))):

@@ -55,7 +55,8 @@ def load_settings() -> Settings:
         max_duration_s=_env_int("WORKSTATION_MAX_DURATION_H", 6) * 3600,
         cpu_threads=_env_int("WORKSTATION_CPU_THREADS", os.cpu_count() or 1),
         device=os.environ.get("WORKSTATION_DEVICE", "auto"),
-        idle_lock_s=_env_int("WORKSTATION_IDLE_LOCK_MIN", 15) * 60,
+        # WORKSTATION_IDLE_LOCK_S (seconds) wins over the minutes: a test of the idle lock need not wait minutes
+        idle_lock_s=_env_int("WORKSTATION_IDLE_LOCK_S", 0) or _env_int("WORKSTATION_IDLE_LOCK_MIN", 15) * 60,
         cluster=os.environ.get("WORKSTATION_CLUSTER", ""),
         cluster_tls=Path(os.environ["WORKSTATION_CLUSTER_TLS"]).expanduser() if os.environ.get("WORKSTATION_CLUSTER_TLS") else None,
         cluster_fallback=_env_choice("WORKSTATION_CLUSTER_FALLBACK", ("wait", "local", "fail")),

@@ -51,14 +51,15 @@ def _locked_navigation() -> None:
     st.navigation(pages, position="hidden").run()
 
 
-@st.fragment(run_every=IDLE_CHECK_EVERY_S)
+# (a lock time shorter than a minute, set in seconds, is checked more often: it locks within a quarter of it)
+@st.fragment(run_every=max(1, min(IDLE_CHECK_EVERY_S, state.idle_lock_s() // 4)))
 def _idle_watch() -> None:
     """Runs on its own every few seconds: locks the tab when nobody used it for the configured time."""
     if state.session() is None:
         return
     if state.idle_expired():
-        minutes = max(1, round(state.idle_lock_s() / 60))
-        state.lock(f"Locked automatically after {minutes} minute(s) without activity. Unlock to continue.")
+        after = state.fmt_duration(state.idle_lock_s())
+        state.lock(f"Locked automatically after {after} without activity. Unlock to continue.")
         st.rerun(scope="app")
     left = state.idle_lock_s() - state.idle_for()
     st.caption(f"Locks itself after {state.fmt_duration(left)} without activity.")
