@@ -27,8 +27,10 @@ def test_flags_keep_the_server_local_and_quiet() -> None:
     assert APP_SCRIPT.read_text().index("offline.activate()") < APP_SCRIPT.read_text().index("import streamlit")
 
 
-@pytest.fixture()
-def running_app(tmp_path: Path):
+@pytest.fixture(scope="module")
+def running_app(tmp_path_factory: pytest.TempPathFactory):
+    """One server for the tests that only look at it from outside (none changes its state): started once."""
+    tmp_path = tmp_path_factory.mktemp("app")
     port = free_port()
     with open(tmp_path / "server.log", "wb") as log:
         proc = start_app(port, tmp_path / "vault", log=log, timeout=60)
