@@ -127,8 +127,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command("ingest")
     def ingest(
-        file: Path = typer.Argument(..., help="The recording (audio or video)."),
+        files: list[Path] = typer.Argument(..., help="The recording (audio or video); several files are the parts of "
+                                                     "one interview, in the order given: one testimony."),
         case: str = typer.Option(..., "--case", "-c", help="Case code: a pseudonym, never a real name."),
+        add_part: bool = typer.Option(False, "--add-part", help="Add the file(s) as the next part(s) of an existing "
+                                      "testimony, after its last one (before it is processed)."),
         interview_date: str = typer.Option("", "--date", help="Interview date (YYYY-MM-DD)."),
         interviewer: str = typer.Option("", "--interviewer", help="Who conducted the interview."),
         language: str = typer.Option("ru", "--language", help="Spoken language."),
@@ -137,25 +140,34 @@ def register(app: typer.Typer) -> None:
         notes: str = typer.Option("", "--notes", help="Free notes (stored encrypted)."),
         vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt,
     ) -> None:
-        """Seal a recording into the vault (creating the testimony if needed)."""
-        limit = load_settings().max_upload_bytes
-        try:
-            size = file.expanduser().stat().st_size  # before reading: a 5 GB file is never loaded to be refused
-            if size > limit:
-                raise CliError(
-                    f"{file.name} is too large ({size // (1024 * 1024)} MiB; the limit is {limit // (1024 * 1024)} "
-                    "MiB, WORKSTATION_MAX_UPLOAD_MB). Nothing was read or created."
-                )
-            data = file.expanduser().read_bytes()
-        except OSError as exc:
-            raise CliError(f"Cannot read {file}: {exc.strerror or exc}.") from None
+        """Seal a recording into the vault (creating the testimony if needed); several files: one testimony of
+        several parts, in order."""
+        uploads = [(file.name, _read_upload(file)) for file in files]  # every file readable before anything is done
         meta = TestimonyMeta(case_code=case, interview_date=interview_date, interviewer=interviewer, language=language,
                              consent_scope=consent, sensitivity=sensitivity, notes=notes)
         with unlocked(vault, user, passphrase_file) as session:
-            info = intake.new_testimony(session, meta, data, file.name)  # checked before anything is created
-            del data
-        typer.echo(f"Sealed the recording of {case}: {fmt_time(info.duration_s)}, {info.size} bytes, "
-                   f"sha256 {info.sha256}.")
+            if add_part:
+                added = [intake.add_part(session, case, data, name) for name, data in uploads]
+                del uploads
+                for number, info in added:
+                    typer.echo(f"Added part {number} of {case}: {fmt_time(info.duration_s)}, {info.size} bytes, "
+                               f"sha256 {info.sha256}.")
+                return
+            if len(uploads) == 1:
+                (name, data), = uploads
+                del uploads
+                info = intake.new_testimony(session, meta, data, name)  # checked before anything is created
+                del data
+                typer.echo(f"Sealed the recording of {case}: {fmt_time(info.duration_s)}, {info.size} bytes, "
+                           f"sha256 {info.sha256}.")
+                return
+            parts = intake.new_testimony_from_parts(session, meta, uploads)  # all checked before anything is created
+            del uploads
+        typer.echo(f"Sealed {len(parts)} parts of {case} (one testimony, in this order; "
+                   f"{fmt_time(sum(p.duration_s for p in parts))} in all):")
+        for number, info in enumerate(parts, 1):
+            typer.echo(f"  part {number}: {info.filename}, {fmt_time(info.duration_s)}, {info.size} bytes, "
+                       f"sha256 {info.sha256}")
 
     @app.command("process")
     def process(
@@ -290,3 +302,18 @@ def _print_report(report: VerifyReport) -> None:
             typer.echo(f"  - {p}", err=True)
         raise typer.Exit(2)
     typer.echo("Vault verified: no problems found" + (f" (checked {checked})." if checked else "."))
+
+
+def _read_upload(file: Path) -> bytes:
+    """A recording's bytes, refused by its size before reading (a 5 GB file is never loaded to be refused)."""
+    limit = load_settings().max_upload_bytes
+    try:
+        size = file.expanduser().stat().st_size
+        if size > limit:
+            raise CliError(
+                f"{file.name} is too large ({size // (1024 * 1024)} MiB; the limit is {limit // (1024 * 1024)} "
+                "MiB, WORKSTATION_MAX_UPLOAD_MB). Nothing was read or created."
+            )
+        return file.expanduser().read_bytes()
+    except OSError as exc:
+        raise CliError(f"Cannot read {file}: {exc.strerror or exc}.") from None

@@ -154,10 +154,17 @@ class Testimony:
     approval: Approval | None = None
     models: dict[str, str] = field(default_factory=dict)  # task -> model name / checksum / route
     owner: str = ""  # the interviewer who created it
+    # where each recording (part of the interview) starts on the one timeline the segments' times use, in
+    # order; empty (or one) for a testimony of one file. Set by processing, from the decoded parts.
+    part_starts: list[float] = field(default_factory=list)
 
     @property
     def case_code(self) -> str:
         return self.meta.case_code
+
+    def part_at(self, seconds: float) -> int:
+        """The part (1, 2, ...) a moment of the timeline belongs to: a segment's part is that of its start."""
+        return sum(1 for start in self.part_starts[1:] if seconds >= start) + 1
 
     def segment(self, segment_id: str) -> Segment:
         for seg in self.segments:
@@ -178,6 +185,7 @@ class Testimony:
             "approval": asdict(self.approval) if self.approval else None,
             "models": dict(self.models),
             "owner": self.owner,
+            **_parts_entry(self.part_starts),
         }
 
     @classmethod
@@ -192,7 +200,13 @@ class Testimony:
             approval=Approval(**approval) if approval else None,
             models=dict(data.get("models", {})),
             owner=data.get("owner", ""),
+            part_starts=[float(x) for x in data.get("part_starts", [])],
         )
+
+
+def _parts_entry(starts: list[float]) -> dict[str, list[float]]:
+    """The part starts as saved and hashed: only for a testimony of several files (one of one file is unchanged)."""
+    return {"part_starts": list(starts)} if len(starts) > 1 else {}
 
 
 
@@ -449,6 +463,7 @@ def content_hash(t: Testimony) -> str:
         "segments": [s.to_dict() for s in t.segments],
         "revisions": [asdict(r) for r in t.revisions],
         "models": dict(sorted(t.models.items())),
+        **_parts_entry(t.part_starts),  # (where each part starts: exports say which part a segment is in)
     }
     canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -210,9 +210,11 @@ def testimony_json(t: Testimony, *, draft: bool, info: ExportInfo) -> dict[str, 
                 "untranscribed": s.untranscribed,
                 "confidence": s.confidence,
                 "words": [{"start": w.start, "end": w.end, "text": w.text, "probability": w.probability} for w in s.words],
+                **({"part": t.part_at(s.start)} if len(t.part_starts) > 1 else {}),  # (several files: which one)
             }
             for s in t.segments
         ],
+        **({"part_starts": list(t.part_starts)} if len(t.part_starts) > 1 else {}),
         "revision_summary": revision_summary(t),
     }
 

@@ -23,7 +23,7 @@ from workstation.evidence.package import check_export_passphrase, encrypt_packag
 from workstation.evidence.redact import redact_audio
 from workstation.evidence.render import ExportError, ExportInfo, parse_formats, render_files, safe_name
 from workstation.platform.digest import sha256_hex
-from workstation.services import redactions
+from workstation.services import redactions, timeline
 from workstation.speech import media
 from workstation.vault.permissions import Action
 from workstation.vault.session import VaultSession
@@ -110,6 +110,33 @@ def _audio_extension(filename: str, container: str) -> str:
     return "." + (ext if re.fullmatch(r"[a-z0-9]{1,5}", ext) else "bin")
 
 
+def _audio_files(session: VaultSession, case: str, spans: list[tuple[float, float]] | None,
+                 audio_mode: str) -> dict[str, tuple[bytes, str]]:
+    """The audio of the export: each sealed original as it is (part by part, in order; the one file of a one-file
+    testimony keeps its name), or, redacted, the whole timeline with the spans toned out as one WAV."""
+    if spans is not None:
+        whole = timeline.timeline(session, case)
+        return {f"{safe_name(case)}_redacted.wav": (_redacted_audio_wav(whole.audio, spans, audio_mode), "audio-redacted")}
+    out: dict[str, tuple[bytes, str]] = {}
+    for part in timeline.parts(session, case):
+        label = "_original" if part.number == 1 else f"_part{part.number}_original"
+        # the evidence copy itself: its sha256 equals the manifest's recording (or part) sha256
+        name = f"{safe_name(case)}{label}{_audio_extension(part.info.filename, part.info.container)}"
+        out[name] = (session.read_recording(case, part.number), "audio-original")
+    return out
+
+
+def _parts_section(session: VaultSession, case: str) -> dict[str, Any]:
+    """A testimony of several files: the manifest's recording lists every part, in order, with its sha256 and where
+    it starts on the transcript's timeline (a one-file testimony's manifest is unchanged: no "parts")."""
+    found = timeline.parts(session, case)
+    if len(found) < 2:
+        return {}
+    return {"parts": [{"part": p.number, "sha256": p.info.sha256, "size": p.info.size,
+                       "duration_s": p.info.duration_s, "container": p.info.container, "start_s": p.start_s}
+                      for p in found]}
+
+
 def build_export(
     session: VaultSession,
     case_code: str,
@@ -153,17 +180,15 @@ def build_export(
     if "audio" in fmts:
         if rec is None:
             raise ExportError(f"Testimony {case_code} has no recording, so there is no audio to export.")
-        recording = session.read_recording(case_code)
-        if redact:
-            name = f"{safe_name(t.case_code)}_redacted.wav"
-            files[name], kinds[name] = _redacted_audio_wav(recording, spans, audio_mode), "audio-redacted"
-        else:  # the evidence copy itself: its sha256 equals the manifest's recording sha256
-            name = f"{safe_name(t.case_code)}_original{_audio_extension(rec.filename, rec.container)}"
-            files[name], kinds[name] = recording, "audio-original"
-        del recording
+        files_audio = _audio_files(session, t.case_code, spans if redact else None, audio_mode)
+        files.update({name: data for name, (data, _kind) in files_audio.items()})
+        kinds.update({name: kind for name, (_data, kind) in files_audio.items()})
+        del files_audio
     recording_section = (
         {"sha256": rec.sha256, "size": rec.size, "duration_s": rec.duration_s, "container": rec.container} if rec else None
     )
+    if recording_section is not None:
+        recording_section.update(_parts_section(session, case_code))
     manifest = build_manifest(
         t, files, recording=recording_section, audit_head=session.audit_head(), exported_by=session.user,
         exported_at=exported_at, draft=is_draft, redacted=redact, formats=fmts, file_kinds=kinds,

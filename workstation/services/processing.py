@@ -16,6 +16,7 @@ from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import Status, Testimony
 from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
+from workstation.services import timeline as timeline_
 from workstation.speech import sealed
 from workstation.speech.pipeline import PipelineOptions, PipelineResult
 from workstation.vault.permissions import Action
@@ -93,11 +94,15 @@ class ProcessOutcome:
 def process(session: VaultSession, case_code: str, overrides: dict[str, Any] | None = None, *,
             progress: ProgressFn | None = None, cancel: threading.Event | None = None,
             runner: Runner = sealed_runner) -> ProcessOutcome:
-    """Transcribe (and translate) a sealed recording and store the result as the testimony's draft."""
+    """Transcribe (and translate) a sealed recording and store the result as the testimony's draft.
+
+    A testimony of several files is transcribed as one timeline (its parts joined in order): each segment's time
+    is on it, and the testimony records where each part starts."""
     session.require(Action.PROCESS)
-    data = session.read_recording(case_code)
+    whole = timeline_.timeline(session, case_code)
     options = build_options(session, overrides or {})
-    result = runner(data, options, progress or (lambda _f, _s: None), cancel or threading.Event())
-    del data
+    result = runner(whole.audio, options, progress or (lambda _f, _s: None), cancel or threading.Event())
+    result.part_starts = whole.starts if whole.joined else []
+    del whole
     t = session.store_processing_result(case_code, result)
     return ProcessOutcome(t, list(result.warnings))

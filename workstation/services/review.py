@@ -17,6 +17,7 @@ from workstation.domain import testimony as tm
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import EnglishRoute, Segment, Testimony
 from workstation.platform.errors import WorkstationError
+from workstation.services import timeline
 from workstation.services.processing import build_options
 from workstation.speech import media, pipeline, sealed
 from workstation.vault.permissions import Action
@@ -280,7 +281,7 @@ def retranslate(session: VaultSession, case_code: str, bases: dict[str, int], *,
     segs = [t.segment(i) for i in bases]
     argos = english_route() is EnglishRoute.ARGOS
     if not argos and audio is None:
-        audio = session.read_recording(case_code)
+        audio = timeline.timeline(session, case_code).audio  # segment times are on the parts' joined timeline
     results = sealed.retranslate(segs, build_options(session, {}), audio=None if argos else audio)
 
     def apply(t2: Testimony) -> int:

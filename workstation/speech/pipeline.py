@@ -94,6 +94,7 @@ class PipelineResult:
     models: dict[str, str] = field(default_factory=dict)
     turns: list[SpeakerTurn] = field(default_factory=list)  # with diarize: who speaks when (recording seconds)
     speakers: list[str] = field(default_factory=list)  # with diarize: the labels found, in order of first appearance
+    part_starts: list[float] = field(default_factory=list)  # several files joined: where each starts (set by the caller)
 
 
 # --- helpers -------------------------------------------------------------------------------------

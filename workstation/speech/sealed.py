@@ -36,6 +36,8 @@ from workstation.speech.media import MediaInfo
 from workstation.speech.pipeline import PipelineOptions, PipelineResult
 
 MAX_FRAME = 512 * 1024 * 1024  # a result frame holds a whole transcript with word timings; nothing near this
+# the joined parts of an interview, as 16-bit 16 kHz mono WAV: 6 hours (the longest recording allowed) is 0.7 GB
+MAX_TIMELINE = 2 * 1024 * 1024 * 1024
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 ProgressFn = Callable[[float, str], None]
 
@@ -201,9 +203,9 @@ class Worker:
         code = self.proc.wait()
         return f"The sealed processing worker stopped {when} (exit status {code}). Nothing was saved; try again."
 
-    def _raw(self, size: int) -> bytes:
+    def _raw(self, size: int, limit: int = MAX_FRAME) -> bytes:
         assert self.proc.stdout is not None
-        if not 0 <= size <= MAX_FRAME:
+        if not 0 <= size <= limit:
             raise SealedWorkerError("The sealed worker sent a malformed answer.")
         data = self.proc.stdout.read(size)
         if len(data) != size:
@@ -227,6 +229,8 @@ class Worker:
                 raise rebuild_error(message)
             if message.get("type") == "window":  # raw bytes follow this frame (op "split")
                 message["data"] = self._raw(int(message.get("data_len", -1)))
+            elif message.get("type") == "timeline":  # the joined parts follow this frame (op "join")
+                message["data"] = self._raw(int(message.get("data_len", -1)), MAX_TIMELINE)
             yield message
             if message.get("type") == "result":
                 return
@@ -282,6 +286,34 @@ def run_pipeline(data: bytes, options: PipelineOptions, progress: ProgressFn | N
         finally:
             done.set()
     raise SealedWorkerError("The sealed processing worker gave no result. Nothing was saved; try again.")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The parts of one interview decoded and joined in order: one 16 kHz mono WAV, and each part's length."""
+
+    audio: bytes
+    durations: list[float]  # seconds of each part as decoded (part n starts at the sum of those before it)
+
+    @property
+    def starts(self) -> list[float]:
+        return [round(sum(self.durations[:i]), 3) for i in range(len(self.durations))]
+
+
+def join(parts: list[bytes]) -> Timeline:
+    """Several recordings decoded in a sealed worker (FFmpeg parses them there, never here) and joined end to end
+    as one WAV: the timeline a testimony of several files is transcribed, played and redacted on."""
+    with Worker() as worker:
+        audio: bytes | None = None
+        for message in worker.request("join", b"".join(parts), lengths=[len(p) for p in parts]):
+            if message.get("type") == "timeline":
+                audio = message["data"]
+            elif message.get("type") == "result":
+                durations = _parsed(lambda d: [float(x) for x in d], message.get("durations"))
+                if audio is None or len(durations) != len(parts):
+                    break
+                return Timeline(audio, durations)
+    raise SealedWorkerError("The sealed worker gave no answer about the recordings. Nothing was saved; try again.")
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,8 @@ def _handle(op: str, request: dict[str, Any], data: bytes, out: BinaryIO) -> dic
         from workstation.speech import split  # lazy: numpy/PyAV load only after the worker sealed itself
 
         return _split(split, data, request, out)
+    if op == "join":  # the parts of one interview, decoded and joined as one WAV (speech/sealed.py `join`)
+        return _join(data, request, out)
     if op == "retranslate":
         from workstation.domain.testimony import Segment  # lazy: only after seal() (single-threaded then)
         from workstation.speech import pipeline  # lazy: imported only after seal(): sealing needs a single-threaded process
@@ -113,6 +115,34 @@ def _split(split: Any, data: bytes, request: dict[str, Any], out: BinaryIO) -> d
         out.flush()
         count, end = count + 1, window.end_s
     return {"windows": count, "duration_s": end}
+
+
+def _join(data: bytes, request: dict[str, Any], out: BinaryIO) -> dict[str, Any]:
+    """Each part is checked and decoded in turn into one 16-bit mono WAV; its frame goes out before the result.
+    A part that cannot be used is named by its number (the caller knows its file name)."""
+    from workstation.speech import media, sealed  # lazy: loaded after sealing, like every op here
+
+    lengths = [int(n) for n in request["lengths"]]
+    if any(n < 0 for n in lengths) or sum(lengths) != len(data):
+        raise ValueError("the part lengths do not add up to the data sent")
+    writer = media.PcmWriter(media.SAMPLE_RATE)
+    durations, pos = [], 0
+    for number, size in enumerate(lengths, 1):
+        part, pos = data[pos:pos + size], pos + size
+        samples = 0
+        try:
+            media.header_info(part)
+            for block in media.iter_decode(part, 60.0):
+                writer.write(block)
+                samples += block.size
+        except media.MediaError as exc:
+            raise type(exc)(f"Part {number}: {exc}") from None
+        durations.append(samples / media.SAMPLE_RATE)
+    wav = writer.finish()
+    sealed.write_frame(out, {"type": "timeline", "data_len": len(wav)})
+    out.write(wav)
+    out.flush()
+    return {"durations": durations}
 
 
 def _error(exc: BaseException) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from workstation.domain.testimony import ConflictError, Status
 from workstation.platform.config import load_settings
 from workstation.platform.errors import WorkstationError
 from workstation.services import jobs
+from workstation.services import timeline as timeline_
 from workstation.ui import audio_route
 from workstation.vault.session import VaultSession
 
@@ -195,15 +196,21 @@ def cache() -> dict[str, Any]:
     return st.session_state.setdefault(CACHE_KEY, {})
 
 
-def recording(case_code: str) -> bytes:
-    """The decrypted recording of a testimony, kept in memory for span playback until lock."""
+def timeline(case_code: str) -> timeline_.Timeline:
+    """The decrypted recording of a testimony (its parts joined in order, when it has several), kept in memory
+    for playback until lock."""
     store = cache()
     key = f"recording:{case_code}"
     if key not in store:
         for other in [k for k in store if k.startswith("recording:")]:
             del store[other]  # keep at most one recording in memory per tab
-        store[key] = require_session().read_recording(case_code)
+        store[key] = timeline_.timeline(require_session(), case_code)
     return store[key]
+
+
+def recording(case_code: str) -> bytes:
+    """The bytes of :func:`timeline` (span playback, Whisper re-translation: times are on the timeline)."""
+    return timeline(case_code).audio
 
 
 TESTIMONY_MAX_AGE_S = 10.0  # a page shows a testimony at most this old (edits are revision-checked anyway)

@@ -208,13 +208,18 @@ def apply_events(session: VaultSession, case: str, value: dict[str, Any] | None,
 def segment_rows(t: Testimony) -> list[dict[str, Any]]:
     """Each segment as the component needs it (compact: words as [start, end, text, unsure])."""
     rows = []
+    seen: set[int] = set()
     for seg in t.segments:
+        part = t.part_at(seg.start) if len(t.part_starts) > 1 else 0  # 0: one file, no part marker
+        first_of_part = part not in seen
+        seen.add(part)
         rows.append({
             "id": seg.id, "start": round(seg.start, 3), "end": round(seg.end, 3), "ru": seg.ru, "en": seg.en,
             "speaker": seg.speaker, "rev": seg.revision, "reviewed": seg.reviewed, "untranscribed": seg.untranscribed,
             "stale": seg.en_stale, "route": str(seg.en_route), "low": review.low_confidence(seg),
             "edited": review.ru_edited(seg), "why": review.why_not_markable(seg) or "",
             "words": [[round(w.start, 2), round(w.end, 2), w.text, w.probability < LOW_CONFIDENCE] for w in seg.words],
+            **({"part": part, "part_start": first_of_part} if part else {}),
         })
     return rows
 
@@ -244,13 +249,12 @@ def audio_for(case: str, *, playable_wav: bool = False) -> tuple[str, str, float
         return held[1], held[2], held[3]
     if held:
         audio_route.withdraw(held[1])
-    data = state.recording(case)
-    info = state.require_session().recording_info(case)
-    mime = mime_for(info.container if info else "")
+    whole = state.timeline(case)  # several files: already joined as one WAV (the player plays them in order)
+    data, mime = whole.audio, mime_for(whole.container)
     if playable_wav or mime == "application/octet-stream":
         data, mime = media.wav_bytes(media.decode(data)), "audio/wav"
     url = audio_route.publish(_tab_id(), data, mime)
-    duration = info.duration_s if info else 0.0
+    duration = sum(p.info.duration_s for p in whole.parts)
     st.session_state[AUDIO_KEY] = (case, url, mime, duration)
     return url, mime, duration
 

@@ -1,6 +1,11 @@
 """The records a catalog entry points at: one testimony's JSON, its recording information, its extras, its
 sealed original recording, and the vault-wide glossary.
 
+A testimony may be several files (parts of one interview, in order). Part 1 is stored exactly as a one-file
+testimony always was ("recording-info", blob "original"); part n > 1 adds "recording-info:n" and blob
+"original:n", and the catalog entry lists their sha256 and size under "parts" (a vault of one-file testimonies
+has no "parts" and reads the same as before).
+
 Each testimony's records are encrypted under that testimony's own key (held in its catalog entry), under
 random-looking ids derived from the testimony id (:func:`rid`), so the case code appears nowhere outside
 encrypted records. Reading turns the store's authentication failures into :class:`IntegrityError` with a
@@ -22,7 +27,8 @@ from workstation.vault.errors import IntegrityError
 from workstation.vault.layout import to_json, unb64
 from workstation.vault.store import Store, StoreRootError
 
-# One testimony's catalog entry: {"key": b64, "case": str, "owner": str, "created": str, "extras": [names]}.
+# One testimony's catalog entry: {"key": b64, "case": str, "owner": str, "created": str, "extras": [names],
+# "original": {sha256, size} once part 1 is sealed, "parts": [{sha256, size}, ...] for parts 2, 3, ... if any}.
 Entry = dict[str, Any]
 
 GLOSSARY_RECORD = "glossary"
@@ -37,9 +43,25 @@ def entry_key(entry: Entry) -> bytes:
     return unb64(entry["key"])
 
 
+def part_suffix(part: int) -> str:
+    """The record-kind suffix of a part: "" for part 1 (the layout of a one-file testimony), ":n" after it."""
+    return "" if part == 1 else f":{part}"
+
+
+def part_count(entry: Entry) -> int:
+    """How many parts (sealed recordings) the catalog records for this testimony (0: none yet)."""
+    return (1 + len(entry.get("parts", []))) if entry.get("original") else 0
+
+
 def record_kinds(entry: Entry) -> tuple[str, ...]:
-    """The kinds of record a testimony has (the sealed original is a blob, not listed here)."""
-    return ("testimony", "recording-info", *("extra:" + n for n in entry.get("extras", [])))
+    """The kinds of record a testimony has (the sealed originals are blobs, not listed here)."""
+    parts = tuple("recording-info" + part_suffix(n) for n in range(2, part_count(entry) + 1))
+    return ("testimony", "recording-info", *parts, *("extra:" + n for n in entry.get("extras", [])))
+
+
+def part_label(case: str, part: int) -> str:
+    """How messages name a recording: "of X" for part 1 (as always), "of X, part n" after it."""
+    return case if part == 1 else f"{case}, part {part}"
 
 
 @dataclass(frozen=True)
@@ -86,34 +108,38 @@ class Records:
     def save_testimony(self, tid: str, entry: Entry, t: Testimony, expected_version: int) -> int:
         return self.write(entry_key(entry), rid(tid, "testimony"), t.to_dict(), expected_version=expected_version)
 
-    def recording_info(self, tid: str, entry: Entry) -> RecordingInfo | None:
-        found = self.read(entry_key(entry), rid(tid, "recording-info"), f"recording information of {entry['case']}")
-        if found is None and entry.get("original"):
+    def recording_info(self, tid: str, entry: Entry, part: int = 1) -> RecordingInfo | None:
+        name = part_label(entry["case"], part)
+        found = self.read(entry_key(entry), rid(tid, "recording-info" + part_suffix(part)),
+                          f"recording information of {name}")
+        if found is None and part <= part_count(entry):
             raise IntegrityError(
-                f"The recording information of {entry['case']} is missing from the vault folder, but the catalog "
+                f"The recording information of {name} is missing from the vault folder, but the catalog "
                 "records that its sealed original was ingested: it was deleted. Restore it from a backup."
             )
         return RecordingInfo(**found[0]) if found else None
 
-    def seal_original(self, tid: str, entry: Entry, data: bytes, info: RecordingInfo) -> None:
+    def seal_original(self, tid: str, entry: Entry, data: bytes, info: RecordingInfo, part: int = 1) -> None:
         """The evidence copy (a chunked blob) and its recording information, which must not exist yet."""
         key = entry_key(entry)
-        self.store.write_blob_from(key, rid(tid, "original"), io.BytesIO(data))
-        self.write(key, rid(tid, "recording-info"), asdict(info), expected_version=0)
+        self.store.write_blob_from(key, rid(tid, "original" + part_suffix(part)), io.BytesIO(data))
+        self.write(key, rid(tid, "recording-info" + part_suffix(part)), asdict(info), expected_version=0)
 
-    def iter_original(self, tid: str, entry: Entry) -> Iterator[bytes]:
+    def iter_original(self, tid: str, entry: Entry, part: int = 1) -> Iterator[bytes]:
+        name = part_label(entry["case"], part)
         try:
-            yield from self.store.open_blob(entry_key(entry), rid(tid, "original"))
+            yield from self.store.open_blob(entry_key(entry), rid(tid, "original" + part_suffix(part)))
         except FileNotFoundError:
-            raise IntegrityError(f"The sealed recording of {entry['case']} is missing from the vault folder.") from None
+            raise IntegrityError(f"The sealed recording of {name} is missing from the vault folder.") from None
         except crypto.CryptoError as exc:
             raise IntegrityError(
-                f"The sealed recording of {entry['case']} fails authentication (altered, truncated or swapped). "
+                f"The sealed recording of {name} fails authentication (altered, truncated or swapped). "
                 "Restore it from a backup."
             ) from exc
 
     def delete_all(self, tid: str, entry: Entry) -> None:
-        """Every record and the blob of a testimony (after its key left the catalog: shredding)."""
+        """Every record and the blobs of a testimony (after its key left the catalog: shredding)."""
         for kind in record_kinds(entry):
             self.store.delete(rid(tid, kind))
-        self.store.delete(rid(tid, "original"))
+        for part in range(1, max(1, part_count(entry)) + 1):
+            self.store.delete(rid(tid, "original" + part_suffix(part)))

@@ -67,7 +67,17 @@ from workstation.vault.layout import (
     write_vault_file,
 )
 from workstation.vault.permissions import Action, PermissionDeniedError, Role
-from workstation.vault.records import GLOSSARY_RECORD, Entry, RecordingInfo, Records, entry_key, rid
+from workstation.vault.records import (
+    GLOSSARY_RECORD,
+    Entry,
+    RecordingInfo,
+    Records,
+    entry_key,
+    part_count,
+    part_label,
+    part_suffix,
+    rid,
+)
 from workstation.vault.store import Store
 from workstation.vault.throttle import ThrottledError
 from workstation.vault.verify import AUDIT_ANCHOR, VerifyReport, check_vault
@@ -379,10 +389,10 @@ class VaultSession:
             if not permissions.can_read(self.role, self.user, entry["owner"]):
                 continue
             t, _v = self._records.load_testimony(tid, entry)
-            info = self._records.recording_info(tid, entry)
+            infos = [self._records.recording_info(tid, entry, n) for n in range(1, part_count(entry) + 1)]
             out.append(TestimonySummary(
                 case_code=entry["case"], status=t.status, owner=entry["owner"], created=entry["created"],
-                duration_s=info.duration_s if info else None, n_segments=len(t.segments),
+                duration_s=sum(i.duration_s for i in infos if i) if infos else None, n_segments=len(t.segments),
                 n_reviewed=sum(1 for s in t.segments if s.reviewed),
             ))
         return sorted(out, key=lambda s: (s.created, s.case_code))
@@ -458,8 +468,15 @@ class VaultSession:
     # ---- the recording
 
     def recording_info(self, case_code: str) -> RecordingInfo | None:
+        """Part 1 (the only one of a one-file testimony), or None before anything was sealed."""
         tid, entry = self._access(case_code, Action.VIEW)
         return self._records.recording_info(tid, entry)
+
+    def recording_parts(self, case_code: str) -> list[RecordingInfo]:
+        """Every sealed recording of the testimony, in order (parts of one interview); empty before intake."""
+        tid, entry = self._access(case_code, Action.VIEW)
+        found = [self._records.recording_info(tid, entry, part) for part in range(1, part_count(entry) + 1)]
+        return [info for info in found if info is not None]
 
     def ingest_recording(self, case_code: str, data: bytes, filename: str, *, container: str,
                          duration_s: float) -> RecordingInfo:
@@ -468,41 +485,80 @@ class VaultSession:
         The vault does not parse media: `container` and `duration_s` come from the intake check of the upload
         (`services.intake`, which runs it in the sealed worker before anything is created).
         """
+        return self._seal_part(case_code, data, filename, container, duration_s, append=False)[1]
+
+    def add_recording_part(self, case_code: str, data: bytes, filename: str, *, container: str,
+                           duration_s: float) -> tuple[int, RecordingInfo]:
+        """Seal one more part of the interview after the last one: (its part number, its information).
+
+        Only before processing: a transcript made without this part would not match the recordings. The parts
+        already sealed never change.
+        """
+        return self._seal_part(case_code, data, filename, container, duration_s, append=True)
+
+    def _seal_part(self, case_code: str, data: bytes, filename: str, container: str, duration_s: float, *,
+                   append: bool) -> tuple[int, RecordingInfo]:
         tid, entry = self._access(case_code, Action.INGEST)
         sha, duration = sha256_hex(data), float(duration_s)
+        if append:
+            t, _v = self._records.load_testimony(tid, entry)
+            if t.status not in (Status.CREATED, Status.INGESTED):
+                raise tm.EditError(
+                    f"Testimony {case_code} was already processed ({t.status}); a part added now would be missing "
+                    "from its transcript. Nothing was added. Create a new testimony with all the parts instead."
+                )
         with self._catalog.change() as catalog:  # two uploads for one case at once: the second is refused
             current = catalog["testimonies"].get(tid)
             if current is None:
                 raise NotFoundError(f"Testimony {case_code} was shredded meanwhile.")
-            if current.get("original") or self._records.recording_info(tid, current) is not None \
-                    or self._store.ever_written(rid(tid, "recording-info")) or self._store.ever_written(rid(tid, "original")):
-                raise tm.EditError(
-                    f"Testimony {case_code} already has (or had) its sealed original recording; the evidence copy "
-                    "never changes. Create a new testimony for another recording."
-                )
+            part = part_count(current) + 1 if append else 1
+            if append and part == 1:
+                raise tm.EditError(f"Testimony {case_code} has no recording yet: upload its first part first.")
+            self._refuse_resealing(tid, current, case_code, part)
             info = RecordingInfo(sha256=sha, size=len(data), duration_s=duration, container=container,
                                  filename=Path(filename).name, ingested_at=tm.now_iso(), ingested_by=self.user)
-            self._records.seal_original(tid, current, data, info)
+            self._records.seal_original(tid, current, data, info, part)
             # recorded in the catalog too: its absence later is deletion, never "no recording yet"
-            current["original"] = {"sha256": sha, "size": len(data)}
+            if part == 1:
+                current["original"] = {"sha256": sha, "size": len(data)}
+            else:
+                current["parts"] = [*current.get("parts", []), {"sha256": sha, "size": len(data)}]
 
         t, version = self._records.load_testimony(tid, entry)
-        if t.status is Status.CREATED:
-            t.status = Status.INGESTED
-        self._records.save_testimony(tid, entry, t, expected_version=version)
-        self._audit("recording_ingested", case_code, sha256=sha, size=len(data), duration_s=round(duration, 2))
-        return info
+        if part == 1 or t.status is Status.CREATED:
+            t.status = Status.INGESTED if t.status is Status.CREATED else t.status
+            self._records.save_testimony(tid, entry, t, expected_version=version)
+        action = "recording_ingested" if part == 1 else "recording_part_added"
+        numbered: dict[str, Any] = {"part": part} if part > 1 else {}
+        self._audit(action, case_code, **numbered, sha256=sha, size=len(data), duration_s=round(duration, 2))
+        return part, info
 
-    def read_recording(self, case_code: str) -> bytes:
-        """The original bytes, checked against the sha256 recorded at intake; a 'view' in the audit log."""
+    def _refuse_resealing(self, tid: str, current: Entry, case_code: str, part: int) -> None:
+        suffix = part_suffix(part)
+        if (part == 1 and current.get("original")) or self._records.recording_info(tid, current, part) is not None \
+                or self._store.ever_written(rid(tid, "recording-info" + suffix)) \
+                or self._store.ever_written(rid(tid, "original" + suffix)):
+            if part == 1:
+                raise tm.EditError(
+                    f"Testimony {case_code} already has (or had) its sealed original recording; the evidence copy "
+                    "never changes. Add another file as a further part of it, or create a new testimony."
+                )
+            raise tm.EditError(f"Testimony {case_code} already has (or had) a part {part}; nothing was added.")
+
+    def read_recording(self, case_code: str, part: int = 1) -> bytes:
+        """The original bytes of one part (the first by default), checked against the sha256 recorded at intake;
+        a 'view' in the audit log."""
         tid, entry = self._access(case_code, Action.VIEW)
-        info = self._records.recording_info(tid, entry)
+        info = self._records.recording_info(tid, entry, part) if part >= 1 else None
         if info is None:
-            raise NotFoundError(f"Testimony {case_code} has no recording yet.")
-        data = b"".join(self._records.iter_original(tid, entry))
+            raise NotFoundError(f"Testimony {case_code} has no recording yet." if part == 1 else
+                                f"Testimony {case_code} has no part {part}.")
+        data = b"".join(self._records.iter_original(tid, entry, part))
         if hashlib.sha256(data).hexdigest() != info.sha256:
-            raise IntegrityError(f"The recording of {case_code} does not match the hash recorded at intake.")
-        self._audit("view", case_code, what="recording")
+            raise IntegrityError(f"The recording of {part_label(case_code, part)} does not match the hash recorded "
+                                 "at intake.")
+        numbered: dict[str, Any] = {"part": part} if part > 1 else {}
+        self._audit("view", case_code, what="recording", **numbered)
         return data
 
     # ---- processing, approval
@@ -668,6 +724,7 @@ def _apply_processing(t: Testimony, case_code: str, result: PipelineResult) -> N
             "would replace them, so it was not stored. Nothing was lost."
         )
     t.segments = list(result.segments)
+    t.part_starts = list(result.part_starts) if len(result.part_starts) > 1 else []
     t.models = {str(k): str(v) for k, v in dict(result.models).items()}
     t.models["language"] = str(result.language or "")
     t.status = Status.DRAFT

@@ -16,7 +16,7 @@ from workstation.platform.errors import WorkstationError
 from workstation.vault.accounts import SlotFiles, skeleton
 from workstation.vault.catalog import Catalog, CatalogData, listed
 from workstation.vault.crypto import CryptoError
-from workstation.vault.records import Entry, Records, entry_key, record_kinds, rid
+from workstation.vault.records import Entry, Records, entry_key, part_count, part_label, record_kinds, rid
 
 AUDIT_ANCHOR = "audit"  # where the session anchors the audit head in the store index (session.AUDIT_ANCHOR)
 
@@ -98,21 +98,31 @@ def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str,
         except WorkstationError as exc:
             problems.append(f"Testimony {case}: {exc}")
     problems.extend(_check_approval(records, tid, entry))
+    for part in range(1, max(1, part_count(entry)) + 1):  # every part of the interview, each on its own
+        problems.extend(_check_recording(records, tid, entry, part, counts))
+    return problems
+
+
+def _check_recording(records: Records, tid: str, entry: Entry, part: int, counts: dict[str, int]) -> list[str]:
+    """One sealed original against the sha256 recorded at intake (and in the catalog)."""
+    case, problems = entry["case"], []
+    name = part_label(case, part)
     try:
-        info = records.recording_info(tid, entry)
+        info = records.recording_info(tid, entry, part)
     except WorkstationError as exc:
-        if entry.get("original"):
+        if part <= part_count(entry):
             problems.append(f"Testimony {case}: {exc}")
         info = None
     if info is None:
         return problems
-    if entry.get("original") and entry["original"].get("sha256") != info.sha256:
-        problems.append(f"Testimony {case}: its recording information was replaced (the sha256 differs from the "
+    sealed = entry.get("original") if part == 1 else (entry.get("parts") or [])[part - 2]
+    if sealed and sealed.get("sha256") != info.sha256:
+        problems.append(f"Testimony {name}: its recording information was replaced (the sha256 differs from the "
                         "one recorded in the catalog at intake).")
     counts["recordings"] += 1
     digest, size = hashlib.sha256(), 0
     try:
-        for chunk in records.iter_original(tid, entry):
+        for chunk in records.iter_original(tid, entry, part):
             digest.update(chunk)
             size += len(chunk)
     except WorkstationError as exc:
@@ -120,7 +130,7 @@ def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str,
         return problems
     if digest.hexdigest() != info.sha256 or size != info.size:
         problems.append(
-            f"Testimony {case}: the sealed recording does not match the sha256 recorded at intake "
+            f"Testimony {name}: the sealed recording does not match the sha256 recorded at intake "
             f"({info.sha256[:16]}…)."
         )
     return problems

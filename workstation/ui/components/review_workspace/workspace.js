@@ -271,6 +271,8 @@
     meta.append(el("span", "n", "#" + (S.order.get(seg.id) + 1)), " ", el("span", "t", fmt(seg.start)));
     meta.title = fmt(seg.start, true) + "–" + fmt(seg.end, true);
     meta.append(el("span", "spk", speakerName(seg.speaker)));
+    // several files joined as one timeline: each row says which part (file) of the interview it is in
+    if (seg.part) meta.append(el("span", "part", "part " + seg.part + (seg.part_start ? " begins" : "")));
     const state = el("span", "state");
     if (S.confirming.has(seg.id)) state.append(el("span", "badge ok", "confirming…"));
     else if (seg.reviewed) state.append(el("span", "badge ok", "✓"));
