@@ -23,6 +23,7 @@ import pytest
 from tests.fixtures_ui import add_testimony, free_port, make_segments, start_app, stop_app
 from tests.fixtures_vault import PASSPHRASE, cheap_kdf_params
 from workstation.platform.config import REPO_ROOT
+from workstation.platform.digest import sha256_hex
 from workstation.vault import session
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -468,6 +469,49 @@ def test_screenshots_of_the_other_pages(app: dict[str, Any], browser: Any) -> No
     me.ws.locator(".row").first.wait_for(timeout=60_000)
     me.page.get_by_text("List", exact=True).click()
     me.shot("29-review-list")
+
+
+# --- several files, one testimony ------------------------------------------------------------------------------
+
+
+def test_two_files_uploaded_as_one_testimony_in_the_order_chosen(app: dict[str, Any], browser: Any,
+                                                                  eval_asr_dir: Path) -> None:
+    """An interviewer uploads two files as the parts of one interview, swaps their order, and creates it: one
+    testimony whose part 1 is the file chosen second (nothing is sealed before the order is confirmed)."""
+    from playwright.sync_api import expect
+
+    from tests.test_testimony_parts import two_clips
+
+    first, second = two_clips(eval_asr_dir)
+    code = app["case"] + "-PARTS"
+    me = Person(browser, app)
+    me.unlock("ivan")
+    me.click(me.page.get_by_role("link", name="New testimony"))
+    expect(me.page.get_by_role("heading", name="New testimony")).to_be_visible()
+    me.page.get_by_label("Case code").fill(code)
+    me.page.get_by_text("The witness consented").click()
+    me.page.get_by_text("Start processing now").click()  # (off: this test is about intake, not the models)
+    me.page.locator('input[type="file"]').set_input_files([str(first), str(second)])
+    expect(me.page.get_by_text(second.name)).to_be_visible()
+    me.page.get_by_text("One testimony: the files are parts of one interview").click()
+    me.click(me.page.get_by_role("button", name="Create and upload"))
+    expect(me.page.get_by_text("one testimony of 2 parts")).to_be_visible(timeout=30_000)
+    rows = me.page.locator("[class*='st-key-part_row_']")
+    expect(rows.nth(0)).to_contain_text(f"Part 1 · {first.name}")
+    assert fresh(app).recording_parts(app["case"]) and code not in [t.case_code for t in fresh(app).list_testimonies()]
+    me.click(rows.nth(0).get_by_role("button", name="↓"))  # the first file is in fact the later part
+    expect(rows.nth(0)).to_contain_text(f"Part 1 · {second.name}")
+    expect(rows.nth(1)).to_contain_text(f"Part 2 · {first.name}")
+    me.shot("30-parts-order")
+    me.click(me.page.get_by_role("button", name="Create the testimony from these 2 parts"))
+    expect(me.page.get_by_text("2 parts sealed as one testimony").first).to_be_visible(timeout=60_000)
+    s = fresh(app)
+    assert [p.filename for p in s.recording_parts(code)] == [second.name, first.name]
+    assert [p.sha256 for p in s.recording_parts(code)] == [sha256_hex(second.read_bytes()), sha256_hex(first.read_bytes())]
+    assert [t.case_code for t in s.list_testimonies()].count(code) == 1  # one testimony, not two
+    me.click(me.page.get_by_role("link", name="Testimony details"))
+    expect(me.page.get_by_text(f"Part 2, sealed original: {first.name}")).to_be_visible(timeout=30_000)
+    me.shot("31-parts-details")
 
 
 @pytest.fixture(autouse=True, scope="module")

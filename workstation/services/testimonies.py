@@ -8,9 +8,9 @@ cannot be undone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
-from workstation.domain.testimony import Testimony, TestimonyMeta
+from workstation.domain.testimony import Status, Testimony, TestimonyMeta
 from workstation.platform.errors import WorkstationError
 from workstation.vault import permissions
 from workstation.vault.permissions import Action
@@ -42,13 +42,17 @@ class Details:
     segments: int
     may_edit: bool
     may_shred: bool
+    parts: list[RecordingInfo] = field(default_factory=list)  # every sealed recording, in order (part 1 first)
+    may_add_part: bool = False  # before processing, for whom may ingest into this testimony
 
 
 def details(session: VaultSession, case_code: str, t: Testimony | None = None) -> Details:
     t = t or session.load(case_code)
-    return Details(meta=t.meta, status=str(t.status), owner=t.owner, recording=session.recording_info(case_code),
+    parts = session.recording_parts(case_code)
+    return Details(meta=t.meta, status=str(t.status), owner=t.owner, recording=parts[0] if parts else None,
                    segments=len(t.segments), may_edit=_can(session, Action.EDIT_METADATA, t.owner),
-                   may_shred=_can(session, Action.SHRED, t.owner))
+                   may_shred=_can(session, Action.SHRED, t.owner), parts=parts,
+                   may_add_part=bool(parts) and t.status is Status.INGESTED and _can(session, Action.INGEST, t.owner))
 
 
 def _can(session: VaultSession, action: Action, owner: str) -> bool:

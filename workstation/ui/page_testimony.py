@@ -7,12 +7,14 @@ Every change goes through `workstation.services.testimonies` (the vault checks t
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import streamlit as st
 
-from workstation.services import testimonies
+from workstation.services import intake, testimonies
 from workstation.services.testimonies import FIELD_LABELS, SENSITIVITIES
 from workstation.ui import state
+from workstation.ui.page_new import AUDIO_TYPES
 
 EDIT_FIELDS = ("interview_date", "interviewer", "sensitivity", "consent_scope", "notes")
 
@@ -40,6 +42,20 @@ def _shred(case: str, key: str) -> None:
         st.query_params.pop("case", None)
 
 
+def _add_part(sess: Any, case: str, number: int) -> None:
+    """Not processed yet: another file of the same interview can follow the last part (sealed on its own, audited)."""
+    with st.expander(f"Add part {number}: the next file of this interview", icon=":material/playlist_add:"):
+        round_key = f"add_part_round_{case}"
+        upload = st.file_uploader("Recording", type=AUDIO_TYPES, key=f"add_part_{case}_{st.session_state.get(round_key, 0)}")
+        if st.button(f"Seal it as part {number}", key="add_part_go", disabled=upload is None) and upload is not None:
+            done = state.run_action(intake.add_part, sess, case, upload.getvalue(), upload.name,
+                                    what="Adding the part", success=f"{upload.name} was sealed as part {number} of {case}.")
+            if done is not None:
+                st.session_state[round_key] = st.session_state.get(round_key, 0) + 1  # a fresh, empty uploader
+                state.forget(case)
+            st.rerun()
+
+
 def _date(value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value) if value else None
@@ -58,11 +74,13 @@ def render() -> None:
         meta = info.meta
         st.caption(f"Status: **{state.status_words(info.status)}** · created by {info.owner} · "
                    f"{info.segments} segment(s)")
-        rec = info.recording
-        if rec is not None:
-            st.caption(f"Sealed original: {rec.filename or 'recording'} · {state.fmt_duration(rec.duration_s)} · "
+        for number, rec in enumerate(info.parts, 1):  # one caption per sealed file (parts of one interview)
+            label = "Sealed original" if len(info.parts) == 1 else f"Part {number}, sealed original"
+            st.caption(f"{label}: {rec.filename or 'recording'} · {state.fmt_duration(rec.duration_s)} · "
                        f"{rec.size / 1e6:.1f} MB · sealed by {rec.ingested_by} on {state.when(rec.ingested_at)} · "
                        f"sha256 `{rec.sha256[:16]}…`")
+        if info.may_add_part:
+            _add_part(sess, case, len(info.parts) + 1)
         prefix = f"meta_{case}_"
         with st.form(f"details_{case}"):
             c1, c2, c3 = st.columns(3)
