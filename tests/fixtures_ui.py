@@ -46,13 +46,15 @@ def make_segments(n: int, *, seg_s: float = 2.0, low_every: int = 3) -> list[Seg
     return segs
 
 
-def store_result(session: VaultSession, case: str, segments: list[Segment], duration_s: float = 0.0) -> None:
-    """Store fixture segments as a processing result, through the vault's real API."""
+def store_result(session: VaultSession, case: str, segments: list[Segment], duration_s: float = 0.0, *,
+                 part_starts: list[float] | None = None) -> None:
+    """Store fixture segments as a processing result, through the vault's real API (``part_starts``: a testimony
+    of several files, where each starts on the timeline)."""
     from workstation.speech.pipeline import PipelineResult
 
     result = PipelineResult(segments=segments, language="ru", language_probability=1.0,
                             duration_s=duration_s or (segments[-1].end if segments else 0.0), warnings=[],
-                            models={"asr": "fixture"})
+                            models={"asr": "fixture"}, part_starts=list(part_starts or []))
     session.store_processing_result(case, result)
 
 

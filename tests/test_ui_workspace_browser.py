@@ -10,6 +10,7 @@ Screenshots of every page go to test-output/workspace/ (looked at by a person be
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_ui import add_testimony, free_port, make_segments, start_app, stop_app
+from tests.fixtures_ui import add_testimony, free_port, make_segments, start_app, stop_app, store_result
 from tests.fixtures_vault import PASSPHRASE, cheap_kdf_params
 from workstation.platform.config import REPO_ROOT
 from workstation.platform.digest import sha256_hex
@@ -512,6 +513,48 @@ def test_two_files_uploaded_as_one_testimony_in_the_order_chosen(app: dict[str, 
     me.click(me.page.get_by_role("link", name="Testimony details"))
     expect(me.page.get_by_text(f"Part 2, sealed original: {first.name}")).to_be_visible(timeout=30_000)
     me.shot("31-parts-details")
+
+
+def test_a_testimony_of_two_parts_plays_as_one_timeline_with_its_parts_marked(app: dict[str, Any], browser: Any,
+                                                                             eval_asr_dir: Path) -> None:
+    """Two sealed files, transcribed as one timeline: the player plays both in order (part 2 starts where part 1
+    ends), and the row where part 2 begins says so."""
+    from tests.test_testimony_parts import two_clips
+    from workstation.domain.testimony import TestimonyMeta
+    from workstation.services import intake
+
+    clips = two_clips(eval_asr_dir)
+    code = app["case"] + "-2P"
+    editor = fresh(app)
+    sealed = intake.new_testimony_from_parts(editor, TestimonyMeta(case_code=code, consent_scope="documentation"),
+                                             [(c.name, c.read_bytes()) for c in clips])
+    boundary = sealed[0].duration_s
+    segments = make_segments(4, seg_s=boundary / 2)[:2] + [
+        seg for seg in make_segments(4, seg_s=sealed[1].duration_s / 2)[:2]]
+    for seg in segments[2:]:  # part 2's segments lie after part 1 on the timeline
+        seg.start, seg.end = seg.start + boundary, seg.end + boundary
+        seg.words = [dataclasses.replace(w, start=w.start + boundary, end=w.end + boundary) for w in seg.words]
+    store_result(editor, code, segments, part_starts=[0.0, boundary])
+    me = Person(browser, app)
+    me.case = code
+    me.unlock("edna")
+    me.open_review()
+    marks = me.ws.locator(".row .meta .part")
+    assert [marks.nth(i).inner_text() for i in range(marks.count())] == ["part 1 begins", "part 1", "part 2 begins",
+                                                                            "part 2"]
+    me.frame().wait_for_function("() => { const a = document.getElementById('audio'); return a && a.duration > 0; }",
+                                 timeout=30_000)
+    assert me.audio("duration") == pytest.approx(boundary + sealed[1].duration_s, abs=0.1)  # both parts, joined
+    me.click(me.ws.locator(".row.active textarea[data-field='ru']"))
+    kb = me.page.keyboard
+    kb.press("Alt+PageDown")
+    kb.press("Alt+PageDown")  # to the first segment of part 2: the player goes to where part 2 starts
+    assert me.active_number() == 3 and me.audio("currentTime") == pytest.approx(boundary, abs=0.05)
+    kb.press("Alt+p")
+    me.page.wait_for_timeout(800)
+    assert me.audio("paused") is False and me.audio("currentTime") > boundary and me.audio("error") is None
+    kb.press("Escape")
+    me.shot("32-two-parts-review")
 
 
 @pytest.fixture(autouse=True, scope="module")
