@@ -21,6 +21,7 @@ from tests.fixtures_vault import PASSPHRASE
 from workstation.cli.main import app
 from workstation.domain.testimony import EditError, TestimonyMeta
 from workstation.platform.digest import sha256_hex
+from workstation.platform.errors import WorkstationError
 from workstation.services import exports, intake, processing, timeline
 from workstation.speech import media
 from workstation.vault import session as vs
@@ -77,6 +78,33 @@ def test_every_part_is_verified_on_its_own(vault_sessions: dict[str, Any], clips
     problems = vs.unlock(vault_path, "edna", PASSPHRASE).verify().problems
     assert any("P-2, part 2" in p for p in problems), problems
     assert not any("P-2:" in p and "part 2" not in p for p in problems), problems  # part 1 is intact
+
+
+def test_shredding_destroys_every_part(vault_sessions: dict[str, Any], clips: list[Path]) -> None:
+    edna = vault_sessions["edna"]
+    intake.new_testimony_from_parts(edna, meta("P-7"), [(p.name, p.read_bytes()) for p in clips])
+    tid = next(t for t, e in edna._catalog.current()["testimonies"].items() if e["case"] == "P-7")
+    blobs = [edna._store._path(store_name(BLOB, rid(tid, kind))) for kind in ("original", "original:2")]
+    assert all(b.exists() for b in blobs)
+    edna.shred("P-7")
+    assert not any(b.exists() for b in blobs)
+
+
+def test_a_part_added_while_processing_runs_keeps_that_result_out(vault_sessions: dict[str, Any],
+                                                                  clips: list[Path]) -> None:
+    from tests.fixtures_ui import make_segments
+    from workstation.speech.pipeline import PipelineResult
+
+    edna = vault_sessions["edna"]
+    intake.new_testimony(edna, meta("P-8"), clips[0].read_bytes(), clips[0].name)
+
+    def runner(data: bytes, *_args: Any) -> PipelineResult:  # meanwhile, someone adds part 2
+        intake.add_part(edna, "P-8", clips[1].read_bytes(), clips[1].name)
+        return PipelineResult(segments=make_segments(2), language="ru", language_probability=1.0, duration_s=4.0)
+
+    with pytest.raises(WorkstationError, match="was added to P-8 while it was being processed"):
+        processing.process(edna, "P-8", runner=runner)
+    assert edna.load("P-8").segments == [] and len(edna.recording_parts("P-8")) == 2
 
 
 def test_an_unusable_part_names_the_persons_file_and_creates_nothing(vault_sessions: dict[str, Any],

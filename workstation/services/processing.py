@@ -103,6 +103,10 @@ def process(session: VaultSession, case_code: str, overrides: dict[str, Any] | N
     options = build_options(session, overrides or {})
     result = runner(whole.audio, options, progress or (lambda _f, _s: None), cancel or threading.Event())
     result.part_starts = whole.starts if whole.joined else []
+    count = len(whole.parts)
     del whole
+    if len(session.recording_parts(case_code)) != count:  # a part was added while this one ran
+        raise WorkstationError(f"A part was added to {case_code} while it was being processed: this transcript would "
+                               "miss it, so it was not stored. Process the testimony again.")
     t = session.store_processing_result(case_code, result)
     return ProcessOutcome(t, list(result.warnings))
