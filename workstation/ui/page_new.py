@@ -139,18 +139,20 @@ def render() -> None:
             st.error(p)
         return
     options = {"model": model, "translate": translate}
-    if grouping == AS_PARTS and len(files) > 1:
-        meta = TestimonyMeta(case_code=code, interview_date=date.isoformat(), interviewer=interviewer.strip(),
+
+    def meta_for(case: str) -> TestimonyMeta:
+        return TestimonyMeta(case_code=case, interview_date=date.isoformat(), interviewer=interviewer.strip(),
                              consent_scope=scope.strip(), sensitivity=sensitivity, notes=notes.strip())
-        st.session_state[PENDING_KEY] = {"meta": meta, "files": [(f.name, f.getvalue()) for f in files],
+
+    if grouping == AS_PARTS and len(files) > 1:
+        st.session_state[PENDING_KEY] = {"meta": meta_for(code), "files": [(f.name, f.getvalue()) for f in files],
                                          "start": start, "options": options}
         st.session_state[UPLOAD_KEY] = round_ + 1  # the uploader's copy is released; the order step holds the bytes
         st.rerun()
     codes = case_codes(code, len(files))
     done, failed = [], []
     for case, upload in zip(codes, files):
-        meta = TestimonyMeta(case_code=case, interview_date=date.isoformat(), interviewer=interviewer.strip(),
-                             consent_scope=scope.strip(), sensitivity=sensitivity, notes=notes.strip())
+        meta = meta_for(case)
         try:
             with st.spinner(f"Checking and sealing the recording for {case}…"):
                 done.append(_create_one(sess, meta, upload.name, upload.getvalue(), start, options))
