@@ -202,6 +202,8 @@ def test_the_cli_ingests_several_files_as_one_testimony_and_adds_a_part(tmp_path
     assert str(r.exception).startswith("Part 2, interview_b.m4a: ")  # (cli.main prints it as the error line)
     r = runner.invoke(app, ["ingest", str(clips[0]), "--case", "CLI-1", "--add-part"], env=env)
     assert r.exit_code == 0 and "Added part 3 of CLI-1" in r.output, r.output
+    r = runner.invoke(app, ["show", "CLI-1"], env=env)
+    assert r.exit_code == 0 and f"part 2: {clips[1].name}" in r.output and "part 3:" in r.output, r.output
     s = vs.unlock(vault, "edna", PASSPHRASE)
     assert [p.filename for p in s.recording_parts("CLI-1")] == [clips[0].name, clips[1].name, clips[0].name]
     assert [t.case_code for t in s.list_testimonies()] == ["CLI-1"]  # CLI-2 was refused before anything existed

@@ -29,7 +29,7 @@ from workstation.cli.common import (
 )
 from workstation.domain.testimony import TestimonyMeta
 from workstation.platform.config import load_settings
-from workstation.services import approval, audit_view, intake, processing, verification
+from workstation.services import approval, audit_view, intake, processing, timeline, verification
 from workstation.vault import accounts, permissions
 from workstation.vault import session as vs
 from workstation.vault.permissions import Action
@@ -221,8 +221,17 @@ def register(app: typer.Typer) -> None:
         """Print a testimony's segments to the terminal (nothing is written to disk)."""
         with unlocked(vault, user, passphrase_file) as session:
             t = session.load(case)
+            parts = timeline.parts(session, case)
         typer.echo(f"{t.case_code} · {t.status} · {len(t.segments)} segment(s)")
+        if len(parts) > 1:  # several files, one timeline: each part, then a marker where it begins
+            for part in parts:
+                typer.echo(f"  part {part.number}: {part.info.filename}, from {fmt_time(part.start_s)}, "
+                           f"{fmt_time(part.info.duration_s)}, sha256 {part.info.sha256}")
+        shown_part = 1
         for s in t.segments:
+            if len(parts) > 1 and t.part_at(s.start) != shown_part:
+                shown_part = t.part_at(s.start)
+                typer.echo(f"\n--- part {shown_part} ---")
             speaker = t.speaker_names.get(s.speaker, s.speaker)
             flags = "".join([" ✓" if s.reviewed else "", " (English stale)" if s.en_stale else "",
                              " (UNTRANSCRIBED SPEECH: listen and type it)" if s.untranscribed else ""])
