@@ -5,7 +5,9 @@ Recordings (tests/conversation.py builds them in memory): two of the three VoxFo
 turn, ≥ 8 minutes and ≥ 40 turns, pauses 0.4–1.5 s of quiet room noise, a random gain per clip, and one
 1.5-second stretch where the next speaker starts before the other has finished:
   - "tune"        speakers B + C, seed 7 (the recording the settings were chosen on);
-  - "held-out 1"  speakers A + B, seed 11;  "held-out 2"  speakers A + C, seed 13 (never used to tune).
+  - "held-out 1"  speakers A + B, seed 11;  "held-out 2"  speakers A + C, seed 13 (never used to tune);
+  - "held-out 3"  speakers C + A, seed 23;  "held-out 4"  speakers C + B, seed 29 (added when the region end
+    threshold was changed, to judge that change on recordings nobody had looked at).
 Material is reused (19–29 s per voice), so a diarizer hears the same audio many times: easier than a real
 interview, and each voice also comes with its own recording channel (real interviews share one microphone).
 
@@ -56,6 +58,8 @@ RECORDINGS: dict[str, tuple[tuple[str, str], int]] = {
     "tune": (("B", "C"), 7),
     "held-out 1": (("A", "B"), 11),
     "held-out 2": (("A", "C"), 13),
+    "held-out 3": (("C", "A"), 23),
+    "held-out 4": (("C", "B"), 29),
 }
 
 
