@@ -11,6 +11,8 @@ protection.
 
 from __future__ import annotations
 
+import math
+
 from workstation.platform import offline
 
 offline.activate()
@@ -61,8 +63,11 @@ def _idle_watch() -> None:
         after = state.fmt_duration(state.idle_lock_s())
         state.lock(f"Locked automatically after {after} without activity. Unlock to continue.")
         st.rerun(scope="app")
-    left = state.idle_lock_s() - state.idle_for()
-    st.caption(f"Locks itself after {state.fmt_duration(left)} without activity.")
+    left = max(0.0, state.idle_lock_s() - state.idle_for())
+    # The caption is redrawn only every few seconds, so a countdown in seconds would look stuck: whole minutes
+    # (rounded up) from a minute on.
+    shown = f"{math.ceil(left / 60)} min" if left >= 60 else state.fmt_duration(left)
+    st.caption(f"Locks itself after {shown} without activity.")
 
 
 def _sidebar(vault_session: VaultSession) -> None:
