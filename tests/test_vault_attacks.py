@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from tests.fixtures_vault import PASSPHRASE
 from workstation.domain import testimony as tm
@@ -96,7 +97,6 @@ def test_1_an_interviewer_holds_no_key_to_another_interviewers_testimony(vault_s
     assert opened == []
 
 
-@pytest.mark.xfail(strict=True, reason=FORMAT_2)
 def test_1_a_translator_written_approval_fails_verify_and_export(vault_sessions: dict[str, Any]) -> None:
     edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
     _case(edna, "T-1")
@@ -111,7 +111,6 @@ def test_1_a_translator_written_approval_fails_verify_and_export(vault_sessions:
         _editor_export(edna, "T-1")
 
 
-@pytest.mark.xfail(strict=True, reason=FORMAT_2)
 def test_1_a_non_editor_rewrite_of_the_audit_log_with_a_valid_chain_is_reported(vault_sessions: dict[str, Any],
                                                                                vault_path: Path) -> None:
     from workstation.vault.audit import AuditLog
@@ -525,6 +524,25 @@ def test_8_backups_hold_only_the_files_the_vault_knows(vault_editor: Any, vault_
 # --- the in-place conversion of a vault from before the store root and the account list ------------------
 
 
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
+def _as_format_1_slot(slot: accounts.KeySlot, master: bytes, epoch: str) -> accounts.KeySlot:
+    """The same account as a format-1 slot (X25519 only, no signing key, no pinned root), as the previous version
+    wrote it."""
+    keys = accounts.open_keys(slot, PASSPHRASE)
+    old = accounts.KeySlot(user=slot.user, role=slot.role, salt=slot.salt, kdf=slot.kdf, public_key=slot.public_key,
+                           private_key=b"", check=slot.check, created=slot.created)
+    kek = crypto.derive_key(PASSPHRASE, slot.salt, accounts.kdf_from_dict(slot.kdf))
+    raw = keys.x25519.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                    serialization.NoEncryption())
+    old.private_key = crypto.seal(kek, raw, aad=old.aad())
+    accounts.add_master(old, epoch, master)
+    assert old.format == accounts.SLOT_FORMAT_1
+    return old
+
+
 def test_a_vault_from_before_the_hardening_is_converted_at_first_unlock(vault_sessions: dict[str, Any],
                                                                         vault_path: Path) -> None:
     edna = vault_sessions["edna"]
@@ -534,6 +552,10 @@ def test_a_vault_from_before_the_hardening_is_converted_at_first_unlock(vault_se
     index = json.loads((vault_path / INDEX_FILE).read_text())
     index.pop("mac"), index.pop("anchors")
     (vault_path / INDEX_FILE).write_text(json.dumps(index))
+    master, epoch = edna._catalog.master(), edna._catalog.epoch
+    for path, slot in accounts.SlotFiles(vault_path, _write_atomic).load_all():  # and format-1 slots (no signing key)
+        assert slot is not None
+        _write_atomic(path, _as_format_1_slot(slot, master, epoch).to_bytes())
     for s in vault_sessions.values():
         s.lock()
     ivan = vs.unlock(vault_path, "ivan", PASSPHRASE)  # any account's unlock converts it

@@ -28,25 +28,24 @@ new extra names, rotation) are additionally serialised by a lock file.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from workstation.domain import testimony as tm
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import ConflictError, Status, Testimony, TestimonyMeta
 from workstation.platform.digest import sha256_hex
 from workstation.platform.errors import WorkstationError
-from workstation.vault import accounts, backup, crypto, permissions
+from workstation.vault import accounts, backup, crypto, permissions, signing
 from workstation.vault.accounts import SlotDamagedError, UnknownUserError, UserNameError, WrongPassphraseError
 from workstation.vault.audit import ANCHOR_SLACK, AuditEntry, AuditLog
-from workstation.vault.catalog import Catalog, CatalogData, account_entry, create_catalog, listed
+from workstation.vault.catalog import Catalog, CatalogData, account_entry, certified_entry, create_catalog, listed
 from workstation.vault.errors import (
     BackupError,
     IntegrityError,
@@ -62,6 +61,7 @@ from workstation.vault.layout import (
     read_vault_file,
     slot_files,
     throttle,
+    unb64,
     vault_exists,
     vault_lock,
     write_vault_file,
@@ -70,7 +70,7 @@ from workstation.vault.permissions import Action, PermissionDeniedError, Role
 from workstation.vault.records import GLOSSARY_RECORD, Entry, RecordingInfo, Records, entry_key, rid
 from workstation.vault.store import Store
 from workstation.vault.throttle import ThrottledError
-from workstation.vault.verify import AUDIT_ANCHOR, VerifyReport, check_vault
+from workstation.vault.verify import AUDIT_ANCHOR, VerifyReport, approval_signature_problem, check_vault
 
 if TYPE_CHECKING:  # vault and speech are one rank: the type only, never a run-time import
     from workstation.speech.pipeline import PipelineResult
@@ -131,13 +131,14 @@ def create_vault(path: Path | str, editor: str, passphrase: str) -> VaultSession
     accounts.check_passphrase(passphrase, user=editor)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     master, epoch = os.urandom(32), os.urandom(8).hex()
-    slot, private = accounts.new_slot(editor, Role.EDITOR, passphrase, _kdf(), epoch, master)
+    slot, keys = accounts.new_slot(editor, Role.EDITOR, passphrase, _kdf(), epoch, master)  # the list's root
+    assert keys.ed25519 is not None
     store = Store(root)
-    create_catalog(store, master, epoch, slot)
+    create_catalog(store, master, epoch, slot, keys.ed25519)
     slot_files(root).save(slot)
     # vault.json last: until it exists the folder is not a vault, so a crash here leaves nothing half-made.
     write_vault_file(root, {"format": VAULT_FORMAT, "epoch": epoch, "created": tm.now_iso()})
-    session = VaultSession(root, store, slot, master, epoch, private)
+    session = VaultSession(root, store, slot, master, epoch, keys)
     session._audit("vault_created")
     session._audit("user_added", subject=editor, role=str(Role.EDITOR))
     return session
@@ -156,17 +157,17 @@ def unlock(path: Path | str, user: str, passphrase: str) -> VaultSession:
         counters.failure(user, known=False)
         raise
     try:
-        slot, private = _open_one(candidates, passphrase)
+        slot, keys = _open_one(candidates, passphrase)
     except (WrongPassphraseError, SlotDamagedError):
         counters.failure(user, known=True)
         raise
     epoch = meta["epoch"]
     try:
-        master = accounts.unwrap_master(slot, epoch, private)
+        master = accounts.unwrap_master(slot, epoch, keys.x25519)
     except crypto.CryptoError as exc:
         counters.failure(user, known=True)
         raise accounts.damaged_error(slot) from exc
-    session = VaultSession(root, Store(root), slot, master, epoch, private)
+    session = VaultSession(root, Store(root), slot, master, epoch, keys)
     session._after_unlock(slot)
     for failed in counters.success(user):
         session._audit("unlock_failed", as_user=failed.get("user") or "(unknown user name)", failed_at=failed.get("at", ""))
@@ -177,12 +178,12 @@ def unlock(path: Path | str, user: str, passphrase: str) -> VaultSession:
 MAX_SLOT_CANDIDATES = 3  # same-named slot files tried at unlock (a planted duplicate must not lock anyone out)
 
 
-def _open_one(candidates: list[accounts.KeySlot], passphrase: str) -> tuple[accounts.KeySlot, X25519PrivateKey]:
+def _open_one(candidates: list[accounts.KeySlot], passphrase: str) -> tuple[accounts.KeySlot, accounts.SlotKeys]:
     """The first slot of the name that the passphrase opens (several only if one was planted or left over)."""
     error: WorkstationError | None = None
     for slot in candidates[:MAX_SLOT_CANDIDATES]:
         try:
-            return slot, accounts.open_private(slot, passphrase)
+            return slot, accounts.open_keys(slot, passphrase)
         except (WrongPassphraseError, SlotDamagedError) as exc:
             error = error if isinstance(error, WrongPassphraseError) else exc
     assert error is not None
@@ -221,14 +222,17 @@ class VaultSession:
     """An unlocked vault for one user. Not thread-safe for writes from several threads at once."""
 
     def __init__(self, root: Path, store: Store, slot: accounts.KeySlot, master: bytes, epoch: str,
-                 private: X25519PrivateKey) -> None:
+                 keys: accounts.SlotKeys) -> None:
         self.path = Path(root)
         self.user = slot.user
         self.role = Role(slot.role)
         self._store = store
         self._records = Records(store)
-        # the X25519 private key follows master-key rotations without the passphrase
-        self._catalog = Catalog(self.path, store, slot.user, master, epoch, private)
+        # the account list's root editor, pinned in this account's own (passphrase-authenticated) slot: what
+        # signatures are checked against (None in a format-1 vault: nothing is signed there)
+        self._root = slot.root
+        # the X25519 private key follows master-key rotations without the passphrase; Ed25519 signs
+        self._catalog = Catalog(self.path, store, slot.user, master, epoch, keys.x25519, keys.ed25519)
 
     # ---- basics
 
@@ -331,9 +335,12 @@ class VaultSession:
             if name in existing:
                 raise UserNameError(f"There is already an account named {name!r}. Choose another name.")
             name = accounts.check_user_name(name, existing)  # look-alikes of an existing account refused
-            slot, _private = accounts.new_slot(name, role, passphrase, _kdf(), self._catalog.epoch, self._catalog.master())
+            signer = self._catalog.signer()
+            slot, _keys = accounts.new_slot(name, role, passphrase, _kdf(), self._catalog.epoch, self._catalog.master(),
+                                            root=self._root or accounts.NO_ROOT)
             slot_files(self.path).save(slot)
-            catalog.setdefault("accounts", {})[name] = account_entry(slot)
+            catalog.setdefault("accounts", {})[name] = certified_entry(slot, self.user, signer) \
+                if signer is not None and self._root is not None else account_entry(slot)
         self._audit("user_added", subject=name, role=str(role))
         return UserInfo(name, role, slot.created)
 
@@ -359,10 +366,57 @@ class VaultSession:
             remaining = [(p, s) for p, s in files.load_all() if p != path and s is not None and listed(catalog, s)]
             if not any(s is not None and s.role is Role.EDITOR for _p, s in remaining):
                 raise WorkstationError("That is the last editor account; add another editor before removing it.")
-            catalog.get("accounts", {}).pop(name, None)
+            self._retire_account(catalog, name)
             self._catalog.rotate(path, remaining, catalog)
         self._audit("user_removed", subject=name)
         self._audit("key_rotation", reason="user_removed")
+
+    def _retire_account(self, catalog: CatalogData, name: str) -> None:
+        """Move a removed account to ``former`` (its certificate still verifies its old audit entries and
+        approvals) and re-sign, as this editor, the entries it had signed (their chain would break)."""
+        gone = catalog.get("accounts", {}).pop(name, None)
+        signer = self._catalog.signer()
+        if gone is None or signer is None or self._root is None:
+            return
+        catalog.setdefault("former", {})[name] = gone
+        for user, entry in catalog.get("accounts", {}).items():
+            if entry.get("signer") == name and "ed25519" in entry:
+                catalog["accounts"][user] = signing.certify(user, entry, self.user, signer)
+
+    def _trusted(self, catalog: CatalogData | None = None) -> dict[str, dict[str, Any]] | None:
+        """The accounts (current and former) whose certificates chain to the root; None in a format-1 vault."""
+        if self._root is None:
+            return None
+        catalog = catalog if catalog is not None else self._catalog.current()
+        return signing.trusted_keys({**catalog.get("former", {}), **catalog.get("accounts", {})}, self._root)
+
+    def _sign_approval(self, case_code: str, approval: tm.Approval | None) -> tm.Approval | None:
+        """A new approval made by this editor, signed (vault format 2); a format-1 account leaves it unsigned."""
+        signer = self._catalog.signer()
+        if approval is None or signer is None or approval.user != self.user:
+            return approval
+        signature = signing.sign(signer, signing.approval_payload(case_code, approval.user, approval.at,
+                                                                   approval.content_hash))
+        return dataclasses.replace(approval, signature=signature, ed25519=b64(signing.raw_public(signer)))
+
+    def approval_problem(self, t: Testimony) -> str | None:
+        """Why an approved testimony's approval does not hold as signed, or None (also None in a format-1
+        vault, where approvals are unsigned): the signer must be a trusted editor, the key theirs, the signature
+        valid over the case code, user, time and content hash."""
+        trusted = self._trusted()
+        return None if trusted is None else approval_signature_problem(t, trusted)
+
+    def approval_signer(self, t: Testimony) -> dict[str, str] | None:
+        """What an export manifest records of the editor who signed ``t``'s approval: role, both public keys
+        (base64) and the fingerprint people compare in person. None in a format-1 vault or when unsigned."""
+        trusted = self._trusted()
+        account = trusted.get(t.approval.user) if trusted is not None and t.approval is not None else None
+        if account is None or t.approval is None or not t.approval.signature:
+            return None
+        fp = signing.fingerprint(t.approval.user, str(account["role"]), unb64(account["public_key"]),
+                                 unb64(account["ed25519"]))
+        return {"role": str(account["role"]), "x25519": str(account["public_key"]), "ed25519": str(account["ed25519"]),
+                "fingerprint": fp}
 
     # ---- testimonies
 
@@ -430,6 +484,10 @@ class VaultSession:
             return result
         for needed in _actions_for_change(before, after):
             permissions.require_access(self.role, self.user, entry["owner"], needed, case_code)
+        if before["approval"] != after["approval"]:
+            unsigned, t.approval = t.approval, self._sign_approval(case_code, t.approval)
+            if result is unsigned:  # approve() returns the approval: hand back the signed one
+                result = cast(T, t.approval)
         try:
             new_version = self._records.save_testimony(tid, entry, t, expected_version=version)
         except ConflictError:
@@ -602,7 +660,7 @@ class VaultSession:
         """Walk the audit chain, every record and blob's authentication and every original's sha256."""
         self.require(Action.VERIFY)
         report = VerifyReport()
-        if check_vault(report, self._catalog, self._records, slot_files(self.path), self.load_glossary):
+        if check_vault(report, self._catalog, self._records, slot_files(self.path), self.load_glossary, self._root):
             self._audit("verified", problems=len(report.problems))
         return report
 

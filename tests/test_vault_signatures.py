@@ -1,0 +1,105 @@
+"""Vault format 2, the signature half (docs/VAULT-FORMAT.md "Format 2"): account certificates rooted in the
+first editor, every audit entry signed by the acting account, approvals signed by the approving editor and
+checked by export and verify-export. The per-recipient key half is not built yet (test_vault_attacks::test_1_*).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.fixtures_vault import PASSPHRASE
+from tests.test_vault_attacks import _case, _raw_write_testimony
+from workstation.domain import testimony as tm
+from workstation.evidence.manifest import MANIFEST_NAME, verify_export
+from workstation.vault import accounts, signing
+from workstation.vault import session as vs
+from workstation.vault.layout import b64
+
+
+def test_new_slots_hold_a_signing_key_pinned_to_the_first_editor(vault_sessions: dict[str, Any]) -> None:
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    files = accounts.SlotFiles(edna.path, lambda p, d: p.write_bytes(d))
+    root = files.find("edna")[1].root
+    assert root is not None and root[0] == "edna"
+    for slot in files.users():
+        assert slot.format == accounts.SLOT_FORMAT and len(slot.sign_public) == 32 and slot.root == root
+    trusted = signing.trusted_keys(tanya._catalog.current()["accounts"], root)
+    assert set(trusted) == {"edna", "ivan", "inna", "tanya"} and trusted["tanya"]["signer"] == "edna"
+    assert edna.verify().ok
+
+
+def test_a_translator_who_makes_herself_editor_in_the_account_list_is_reported(vault_sessions: dict[str, Any]) -> None:
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    with tanya._catalog.change() as catalog:  # her own code, with the master key her session holds
+        entry = dict(catalog["accounts"]["tanya"], role="editor")
+        catalog["accounts"]["tanya"] = signing.certify("tanya", entry, "tanya", tanya._catalog.signer())
+        fake = Ed25519PrivateKey.generate()  # and a made-up editor signed by her "editor" self
+        catalog["accounts"]["ed"] = signing.certify("ed", {"role": "editor", "public_key": entry["public_key"],
+                                                           "ed25519": b64(signing.raw_public(fake))}, "tanya", fake)
+    problems = edna.verify().problems
+    assert any("entry of 'tanya' is not signed by an editor" in p for p in problems), problems
+    assert any("entry of 'ed' is not signed by an editor" in p for p in problems), problems
+
+
+def test_an_entry_signed_with_another_accounts_name_is_reported(vault_sessions: dict[str, Any], vault_path: Path) -> None:
+    from workstation.vault.audit import AuditLog
+
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    key = tanya._catalog.audit_key()
+    AuditLog(vault_path, key, signer=("edna", tanya._catalog.signer())).append("edna", "approved", "X-1")
+    AuditLog(vault_path, key, signer=("mallory", tanya._catalog.signer())).append("mallory", "unlock")
+    problems = edna.verify().problems
+    assert any("signature by 'edna' does not verify" in p for p in problems), problems
+    assert any("signed by 'mallory', who is not in the vault's account list" in p for p in problems), problems
+
+
+def test_history_and_approvals_of_a_removed_account_still_verify(vault_sessions: dict[str, Any]) -> None:
+    edna = vault_sessions["edna"]
+    edna.add_user("erik", "editor", PASSPHRASE)
+    erik = vs.unlock(edna.path, "erik", PASSPHRASE)
+    erik.add_user("tom", "translator", PASSPHRASE)  # certified by erik
+    _case(erik, "RM-1", approve=True)
+    erik.lock()
+    edna.remove_user("erik")
+    report = edna.verify()
+    assert report.ok, report.problems  # erik's entries and approval verify; tom re-certified by edna
+    assert edna._catalog.current()["accounts"]["tom"]["signer"] == "edna"
+
+
+def test_a_signed_approval_is_in_the_export_manifest_and_verify_export_checks_it(vault_editor: Any,
+                                                                                tmp_path: Path) -> None:
+    from workstation.services.exports import export_testimony
+
+    s = vault_editor
+    _case(s, "EX-1", approve=True)
+    approval = s.load("EX-1").approval
+    assert approval.signature and approval.ed25519
+    out = tmp_path / "export"
+    export_testimony(s, "EX-1", out, "txt,json")
+    manifest_path = out / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text())
+    signed = manifest["approval"]
+    assert signed["signature"] == approval.signature and len(signed["fingerprint"].split()) == 8
+    assert verify_export(out) == []
+    signed["at"] = "2030-01-01T00:00:00Z"  # anyone re-dating (or re-attributing) the approval
+    manifest_path.write_text(json.dumps(manifest))
+    assert any("approval signature by 'edna' does not verify" in p for p in verify_export(out))
+
+
+def test_an_unsigned_approval_in_an_editors_name_is_refused(vault_sessions: dict[str, Any]) -> None:
+    from workstation.evidence.render import ExportError
+    from workstation.services.exports import build_export
+
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    _case(edna, "U-1")
+    t = tanya.load("U-1")  # unchanged content: only the approval is forged
+    t.approval, t.status = tm.Approval("edna", tm.now_iso(), tm.content_hash(t)), tm.Status.APPROVED
+    _raw_write_testimony(tanya, "U-1", t)
+    assert any("is not signed" in p for p in edna.verify().problems)
+    with pytest.raises(ExportError, match="not signed"):
+        build_export(edna, "U-1", "txt")
