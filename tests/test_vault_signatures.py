@@ -103,3 +103,29 @@ def test_an_unsigned_approval_in_an_editors_name_is_refused(vault_sessions: dict
     assert any("is not signed" in p for p in edna.verify().problems)
     with pytest.raises(ExportError, match="not signed"):
         build_export(edna, "U-1", "txt")
+
+
+# --- testimony keys wrapped per reader --------------------------------------------------------------------
+
+
+def test_testimony_keys_are_wrapped_only_to_their_readers(vault_sessions: dict[str, Any]) -> None:
+    edna, ivan = vault_sessions["edna"], vault_sessions["ivan"]
+    _case(ivan, "W-1")
+    tid, entry = edna._entry("W-1")
+    assert "key" not in entry and set(entry["wraps"]) == {"edna", "ivan", "tanya"}  # not inna
+    edna.add_user("tara", "translator", PASSPHRASE)  # a later translator receives a wrap from the editor
+    edna.add_user("ian", "interviewer", PASSPHRASE)  # a later interviewer does not
+    tara = vs.unlock(edna.path, "tara", PASSPHRASE)
+    assert tara.load("W-1").case_code == "W-1"
+    assert set(edna._entry("W-1")[1]["wraps"]) == {"edna", "ivan", "tanya", "tara"}
+    edna.remove_user("tanya")  # her wrap leaves the catalog (which moves to a new master key)
+    assert "tanya" not in edna._entry("W-1")[1]["wraps"]
+    assert edna.verify().ok
+
+
+def test_the_creating_editor_and_other_editors_can_read(vault_sessions: dict[str, Any]) -> None:
+    edna = vault_sessions["edna"]
+    edna.add_user("erik", "editor", PASSPHRASE)
+    _case(edna, "E-1", approve=True)
+    erik = vs.unlock(edna.path, "erik", PASSPHRASE)
+    assert erik.load("E-1").status is tm.Status.APPROVED and erik.verify().ok

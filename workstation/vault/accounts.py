@@ -318,6 +318,10 @@ def _raw_public(key: X25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
+def raw_x25519_public(private: X25519PrivateKey) -> bytes:
+    return _raw_public(private.public_key())
+
+
 def _raw_private(key: X25519PrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
 
@@ -344,6 +348,30 @@ def unwrap_master(slot: KeySlot, epoch: str, private: X25519PrivateKey) -> bytes
     eph_pub, sealed = wrapped[:32], wrapped[32:]
     key = _kem_key(private.exchange(X25519PublicKey.from_public_bytes(eph_pub)), eph_pub, slot.public_key)
     return crypto.unseal(key, sealed, aad=slot.aad() + b"|epoch:" + epoch.encode())
+
+
+def wrap_to(public: bytes, key: bytes, aad: bytes) -> bytes:
+    """Seal ``key`` to an X25519 public key (ephemeral-static X25519 + HKDF + AES-256-GCM, as the master wrap;
+    a distinct HKDF label): how a testimony key is given to each of its readers (vault format 2)."""
+    ephemeral = X25519PrivateKey.generate()
+    eph_pub = _raw_public(ephemeral.public_key())
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public))
+    return eph_pub + crypto.seal(_recipient_key(shared, eph_pub, public), key, aad=b"tw-recipient|" + aad)
+
+
+def unwrap_from(private: X25519PrivateKey, wrapped: bytes, aad: bytes) -> bytes:
+    """The key :func:`wrap_to` sealed to ``private``'s public key (``crypto.CryptoError`` if it was not)."""
+    if len(wrapped) <= 32:
+        raise crypto.AuthenticationError("a wrapped key is too short")
+    eph_pub, sealed = wrapped[:32], wrapped[32:]
+    public = _raw_public(private.public_key())
+    shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+    return crypto.unseal(_recipient_key(shared, eph_pub, public), sealed, aad=b"tw-recipient|" + aad)
+
+
+def _recipient_key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None,
+                info=b"tw-recipient-key" + ephemeral + recipient).derive(shared)
 
 
 def damaged_error(slot: KeySlot) -> SlotDamagedError:

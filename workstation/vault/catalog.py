@@ -47,7 +47,8 @@ from workstation.vault.layout import (
     vault_lock,
     write_vault_file,
 )
-from workstation.vault.records import Entry
+from workstation.vault.permissions import PermissionDeniedError
+from workstation.vault.records import Entry, entry_key
 from workstation.vault.store import Store, StoreRootError
 
 CatalogData = dict[str, Any]  # {"data_key": b64, "audit_key": b64, "testimonies": {tid: Entry}}
@@ -97,6 +98,28 @@ def listed(catalog: CatalogData, slot: KeySlot) -> bool:
     return {k: v for k, v in entry.items() if k in _IDENTITY} == account_entry(slot)
 
 
+READERS_BY_DEFAULT = ("editor", "translator")  # besides the interviewer who owns it: every editor and translator
+
+
+def recipients(catalog: CatalogData, owner: str, root: tuple[str, bytes] | None) -> dict[str, bytes]:
+    """Who receives a wrap of a testimony's key: its owner, every editor and (the vault default) every
+    translator, with their X25519 public keys. In a format-2 vault only accounts whose certificates chain
+    to the root count (a planted or forged account-list entry receives no key)."""
+    listed_accounts: dict[str, Any] = catalog.get("accounts", {})
+    usable = signing.trusted_keys(listed_accounts, root) if root is not None else listed_accounts
+    return {user: unb64(e["public_key"]) for user, e in usable.items()
+            if e.get("role") in READERS_BY_DEFAULT or user == owner}
+
+
+def _wrap_aad(tid: str, user: str) -> bytes:
+    return f"tkey|{tid}|{user}".encode()
+
+
+def wrap_testimony_key(tid: str, key: bytes, readers: dict[str, bytes]) -> dict[str, str]:
+    """The testimony key wrapped to each reader's X25519 key (``accounts.wrap_to``): ``{user: b64}``."""
+    return {user: b64(accounts.wrap_to(public, key, _wrap_aad(tid, user))) for user, public in readers.items()}
+
+
 class Catalog:
     """One user's hold on the catalog: the current master key and epoch, the X25519 private key that follows
     rotations without the passphrase, and the audit log opened with the catalog's audit key."""
@@ -124,6 +147,12 @@ class Catalog:
         self._private = None
         self._signer = None
         self._audit_log = None
+
+    def public_key(self) -> bytes:
+        """This account's X25519 public key."""
+        self.master()
+        assert self._private is not None
+        return accounts.raw_x25519_public(self._private)
 
     def signer(self) -> Ed25519PrivateKey | None:
         """This account's Ed25519 signing key (None for a format-1 slot)."""
@@ -215,6 +244,26 @@ class Catalog:
             signer = (self.user, self._signer) if self._signer is not None else None
             self._audit_log = AuditLog(self.root, self.audit_key(), signer=signer)
         return self._audit_log
+
+    def testimony_key(self, tid: str, entry: Entry) -> bytes:
+        """This account's copy of a testimony's key: unwrapped from the entry's wrap for this user (format 2),
+        or the key a format-1 entry holds. An account with no wrap holds no key to that testimony."""
+        if "key" in entry:
+            return entry_key(entry)
+        wrapped = entry.get("wraps", {}).get(self.user)
+        if wrapped is None or self._private is None:
+            self.master()
+            raise PermissionDeniedError(
+                f"Your account holds no key to testimony {entry.get('case')}: it is encrypted only to its "
+                "interviewer, the editors and the translators. Ask an editor if you need access."
+            )
+        try:
+            return accounts.unwrap_from(self._private, unb64(wrapped), _wrap_aad(tid, self.user))
+        except (crypto.CryptoError, ValueError) as exc:
+            raise IntegrityError(
+                f"Your key to testimony {entry.get('case')} fails authentication: the catalog entry was altered "
+                "or damaged. Run 'workstation verify'."
+            ) from exc
 
     # ---- rotation
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,8 +22,10 @@ from workstation.vault.errors import IntegrityError
 from workstation.vault.layout import to_json, unb64
 from workstation.vault.store import Store, StoreRootError
 
-# One testimony's catalog entry: {"key": b64, "case": str, "owner": str, "created": str, "extras": [names]}.
+# One testimony's catalog entry: {"wraps": {user: b64 key wrapped to that user}, "case": str, "owner": str,
+# "created": str, "extras": [names]} (vault format 2; a format-1 entry holds "key": b64 instead of "wraps").
 Entry = dict[str, Any]
+KeyOf = Callable[[str, Entry], bytes]  # (testimony id, entry) -> that testimony's key, for the session's account
 
 GLOSSARY_RECORD = "glossary"
 
@@ -34,6 +36,8 @@ def rid(tid: str, kind: str) -> str:
 
 
 def entry_key(entry: Entry) -> bytes:
+    """The key of a format-1 entry (held in the clear inside the catalog); format-2 entries need
+    :meth:`Catalog.testimony_key`."""
     return unb64(entry["key"])
 
 
@@ -56,8 +60,9 @@ class RecordingInfo:
 class Records:
     """Typed reads and writes of a testimony's records and blob in one store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, key_of: KeyOf | None = None) -> None:
         self.store = store
+        self.key_of: KeyOf = key_of or (lambda _tid, entry: entry_key(entry))
 
     def read(self, key: bytes, record_id: str, what: str) -> tuple[Any, int] | None:
         """The decoded JSON and its version, None when absent; IntegrityError when it fails authentication."""
@@ -78,16 +83,16 @@ class Records:
         return self.store.write_record(key, record_id, to_json(data), expected_version=expected_version)
 
     def load_testimony(self, tid: str, entry: Entry) -> tuple[Testimony, int]:
-        found = self.read(entry_key(entry), rid(tid, "testimony"), f"testimony {entry['case']}")
+        found = self.read(self.key_of(tid, entry), rid(tid, "testimony"), f"testimony {entry['case']}")
         if found is None:
             raise IntegrityError(f"The record of testimony {entry['case']} is missing from the vault folder.")
         return Testimony.from_dict(found[0]), found[1]
 
     def save_testimony(self, tid: str, entry: Entry, t: Testimony, expected_version: int) -> int:
-        return self.write(entry_key(entry), rid(tid, "testimony"), t.to_dict(), expected_version=expected_version)
+        return self.write(self.key_of(tid, entry), rid(tid, "testimony"), t.to_dict(), expected_version=expected_version)
 
     def recording_info(self, tid: str, entry: Entry) -> RecordingInfo | None:
-        found = self.read(entry_key(entry), rid(tid, "recording-info"), f"recording information of {entry['case']}")
+        found = self.read(self.key_of(tid, entry), rid(tid, "recording-info"), f"recording information of {entry['case']}")
         if found is None and entry.get("original"):
             raise IntegrityError(
                 f"The recording information of {entry['case']} is missing from the vault folder, but the catalog "
@@ -97,13 +102,13 @@ class Records:
 
     def seal_original(self, tid: str, entry: Entry, data: bytes, info: RecordingInfo) -> None:
         """The evidence copy (a chunked blob) and its recording information, which must not exist yet."""
-        key = entry_key(entry)
+        key = self.key_of(tid, entry)
         self.store.write_blob_from(key, rid(tid, "original"), io.BytesIO(data))
         self.write(key, rid(tid, "recording-info"), asdict(info), expected_version=0)
 
     def iter_original(self, tid: str, entry: Entry) -> Iterator[bytes]:
         try:
-            yield from self.store.open_blob(entry_key(entry), rid(tid, "original"))
+            yield from self.store.open_blob(self.key_of(tid, entry), rid(tid, "original"))
         except FileNotFoundError:
             raise IntegrityError(f"The sealed recording of {entry['case']} is missing from the vault folder.") from None
         except crypto.CryptoError as exc:

@@ -45,7 +45,17 @@ from workstation.platform.errors import WorkstationError
 from workstation.vault import accounts, backup, crypto, permissions, signing
 from workstation.vault.accounts import SlotDamagedError, UnknownUserError, UserNameError, WrongPassphraseError
 from workstation.vault.audit import ANCHOR_SLACK, AuditEntry, AuditLog
-from workstation.vault.catalog import Catalog, CatalogData, account_entry, certified_entry, create_catalog, listed
+from workstation.vault.catalog import (
+    READERS_BY_DEFAULT,
+    Catalog,
+    CatalogData,
+    account_entry,
+    certified_entry,
+    create_catalog,
+    listed,
+    recipients,
+    wrap_testimony_key,
+)
 from workstation.vault.errors import (
     BackupError,
     IntegrityError,
@@ -67,7 +77,7 @@ from workstation.vault.layout import (
     write_vault_file,
 )
 from workstation.vault.permissions import Action, PermissionDeniedError, Role
-from workstation.vault.records import GLOSSARY_RECORD, Entry, RecordingInfo, Records, entry_key, rid
+from workstation.vault.records import GLOSSARY_RECORD, Entry, RecordingInfo, Records, rid
 from workstation.vault.store import Store
 from workstation.vault.throttle import ThrottledError
 from workstation.vault.verify import AUDIT_ANCHOR, VerifyReport, approval_signature_problem, check_vault
@@ -227,12 +237,13 @@ class VaultSession:
         self.user = slot.user
         self.role = Role(slot.role)
         self._store = store
-        self._records = Records(store)
         # the account list's root editor, pinned in this account's own (passphrase-authenticated) slot: what
         # signatures are checked against (None in a format-1 vault: nothing is signed there)
         self._root = slot.root
         # the X25519 private key follows master-key rotations without the passphrase; Ed25519 signs
         self._catalog = Catalog(self.path, store, slot.user, master, epoch, keys.x25519, keys.ed25519)
+        # each testimony's key is this account's own wrap of it (format 2): no key, no read
+        self._records = Records(store, self._catalog.testimony_key)
 
     # ---- basics
 
@@ -341,6 +352,8 @@ class VaultSession:
             slot_files(self.path).save(slot)
             catalog.setdefault("accounts", {})[name] = certified_entry(slot, self.user, signer) \
                 if signer is not None and self._root is not None else account_entry(slot)
+            if str(role) in READERS_BY_DEFAULT:
+                self._give_keys(catalog, name, slot.public_key)
         self._audit("user_added", subject=name, role=str(role))
         return UserInfo(name, role, slot.created)
 
@@ -371,10 +384,19 @@ class VaultSession:
         self._audit("user_removed", subject=name)
         self._audit("key_rotation", reason="user_removed")
 
+    def _give_keys(self, catalog: CatalogData, name: str, public: bytes) -> None:
+        """A new editor or translator receives a wrap of every testimony key (from this editor's own copies)."""
+        for tid, entry in catalog["testimonies"].items():
+            if "wraps" in entry:
+                key = self._catalog.testimony_key(tid, entry)
+                entry["wraps"].update(wrap_testimony_key(tid, key, {name: public}))
+
     def _retire_account(self, catalog: CatalogData, name: str) -> None:
         """Move a removed account to ``former`` (its certificate still verifies its old audit entries and
         approvals) and re-sign, as this editor, the entries it had signed (their chain would break)."""
         gone = catalog.get("accounts", {}).pop(name, None)
+        for entry in catalog["testimonies"].values():  # their wraps leave the catalog (written under a new M)
+            entry.get("wraps", {}).pop(name, None)
         signer = self._catalog.signer()
         if gone is None or signer is None or self._root is None:
             return
@@ -455,7 +477,10 @@ class VaultSession:
         with self._catalog.change() as catalog:
             if any(e["case"] == code for e in catalog["testimonies"].values()):
                 raise tm.EditError(f"There is already a testimony with case code {code}. Choose another code.")
-            entry = {"key": b64(key), "case": code, "owner": self.user, "created": tm.now_iso(), "extras": []}
+            readers = recipients(catalog, self.user, self._root)
+            readers.setdefault(self.user, self._catalog.public_key())  # the creator always reads their own
+            entry = {"wraps": wrap_testimony_key(tid, key, readers), "case": code, "owner": self.user,
+                     "created": tm.now_iso(), "extras": []}
             self._records.save_testimony(tid, entry, t, expected_version=0)
             catalog["testimonies"][tid] = entry
         self._audit("testimony_created", code)
@@ -602,14 +627,15 @@ class VaultSession:
 
     def load_extra(self, case_code: str, name: str) -> dict | None:
         tid, entry = self._access(case_code, Action.VIEW)
-        found = self._records.read(entry_key(entry), rid(tid, "extra:" + name), f"{name!r} record of {case_code}")
+        found = self._records.read(self._records.key_of(tid, entry), rid(tid, "extra:" + name),
+                                   f"{name!r} record of {case_code}")
         return found[0] if found else None
 
     def save_extra(self, case_code: str, name: str, data: dict) -> None:
         """Write one per-testimony record; the permission depends on its kind (``permissions.RECORD_WRITERS``:
         redactions and approval history by editors, job records by who may process); every write is audited."""
         tid, entry = self._access(case_code, permissions.record_write_action(name))
-        record_id, key = rid(tid, "extra:" + name), entry_key(entry)
+        record_id, key = rid(tid, "extra:" + name), self._records.key_of(tid, entry)
         if name not in entry.get("extras", []):
             with self._catalog.change() as catalog:
                 current = catalog["testimonies"].get(tid)

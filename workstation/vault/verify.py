@@ -19,7 +19,7 @@ from workstation.vault.accounts import SlotFiles, skeleton
 from workstation.vault.catalog import Catalog, CatalogData, listed
 from workstation.vault.crypto import CryptoError
 from workstation.vault.layout import unb64
-from workstation.vault.records import Entry, Records, entry_key, record_kinds, rid
+from workstation.vault.records import Entry, Records, record_kinds, rid
 
 AUDIT_ANCHOR = "audit"  # where the session anchors the audit head in the store index (session.AUDIT_ANCHOR)
 
@@ -112,7 +112,11 @@ def _trusted(data: CatalogData, root: tuple[str, bytes] | None) -> Trusted | Non
 
 def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str, int],
                      trusted: Trusted | None = None) -> list[str]:
-    case, key, problems = entry["case"], entry_key(entry), []
+    case, problems = entry["case"], []
+    try:
+        key = records.key_of(tid, entry)
+    except WorkstationError as exc:
+        return [f"Testimony {case}: {exc}"]
     for kind in record_kinds(entry):
         counts["records"] += 1
         try:
