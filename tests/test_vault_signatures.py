@@ -129,3 +129,63 @@ def test_the_creating_editor_and_other_editors_can_read(vault_sessions: dict[str
     _case(edna, "E-1", approve=True)
     erik = vs.unlock(edna.path, "erik", PASSPHRASE)
     assert erik.load("E-1").status is tm.Status.APPROVED and erik.verify().ok
+
+
+# --- vault upgrade from format 1 ------------------------------------------------------------------------
+
+
+def _make_format_1(sessions: dict[str, Any], vault_path: Path) -> None:
+    """Turn a fresh vault into what format 1 wrote: format-1 slots, an unsigned account list, testimony keys in
+    the catalog, no root."""
+    from tests.test_vault_attacks import _as_format_1_slot, _write_atomic
+
+    edna = sessions["edna"]
+    master, epoch = edna._catalog.master(), edna._catalog.epoch
+    with edna._catalog.change() as catalog:
+        for tid, entry in catalog["testimonies"].items():
+            entry["key"] = b64(edna._catalog.testimony_key(tid, entry))
+            del entry["wraps"]
+        catalog["accounts"] = {u: {"role": e["role"], "public_key": e["public_key"]}
+                               for u, e in catalog["accounts"].items()}
+    for path, slot in accounts.SlotFiles(vault_path, _write_atomic).load_all():
+        assert slot is not None
+        _write_atomic(path, _as_format_1_slot(slot, master, epoch).to_bytes())
+    for s in sessions.values():
+        s.lock()
+
+
+def test_vault_upgrade_converts_a_format_1_vault(vault_sessions: dict[str, Any], vault_path: Path, tmp_path: Path) -> None:
+    _case(vault_sessions["ivan"], "UP-1")
+    _make_format_1(vault_sessions, vault_path)
+    old = vs.unlock(vault_path, "edna", PASSPHRASE)
+    assert old._root is None and old.verify().ok  # format 1: nothing signed, nothing checked
+    old.lock()
+    archive, report = vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "before-upgrade.twbackup")
+    assert archive.is_file()
+    assert len(report.problems) == 3 and all("no certified signing key yet" in p for p in report.problems), report.problems
+    edna = vs.unlock(vault_path, "edna", PASSPHRASE)
+    tid, entry = edna._entry("UP-1")
+    assert "key" not in entry and set(entry["wraps"]) == {"edna", "ivan", "tanya"}
+    for name in ("ivan", "inna", "tanya"):  # each converts itself at its next unlock
+        s = vs.unlock(vault_path, name, PASSPHRASE)
+        assert s._root is not None and s._root[0] == "edna"
+        s.lock()
+    edna.lock()
+    edna = vs.unlock(vault_path, "edna", PASSPHRASE)  # the editor's next unlock certifies them
+    report = edna.verify()
+    assert report.ok, report.problems
+    assert vs.unlock(vault_path, "ivan", PASSPHRASE).load("UP-1").case_code == "UP-1"
+    with pytest.raises(vs.VaultError, match="already in format 2"):
+        vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "again.twbackup")
+
+
+def test_a_pending_account_cannot_change_its_role_on_the_way(vault_sessions: dict[str, Any], vault_path: Path,
+                                                             tmp_path: Path) -> None:
+    _make_format_1(vault_sessions, vault_path)
+    vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "b.twbackup")
+    tanya = vs.unlock(vault_path, "tanya", PASSPHRASE)
+    with tanya._catalog.change() as catalog:  # she makes her pending entry an editor's before any editor unlocks
+        catalog["accounts"]["tanya"]["role"] = "editor"
+    edna = vs.unlock(vault_path, "edna", PASSPHRASE)
+    assert "signer" not in edna._catalog.current()["accounts"]["tanya"]  # not certified
+    assert any("entry of 'tanya' is not signed by an editor" in p for p in edna.verify().problems)

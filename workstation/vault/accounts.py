@@ -388,6 +388,7 @@ class SlotKeys:
 
     x25519: X25519PrivateKey
     ed25519: Ed25519PrivateKey | None
+    kek: bytes = b""  # the passphrase key, kept only during unlock (it converts a format-1 slot without re-deriving)
 
 
 _SIGN_AAD = b"|ed25519"
@@ -422,6 +423,24 @@ def new_slot(
     return slot, keys
 
 
+def upgrade_slot(slot: KeySlot, keys: SlotKeys, epoch: str, master_key: bytes,
+                 root: tuple[str, bytes] | None) -> tuple[KeySlot, Ed25519PrivateKey]:
+    """A format-1 slot as a format-2 one: the same X25519 key pair, passphrase key and salt, a new Ed25519 key
+    pair, the account list's root pinned (None: this account is the root), the current master key re-wrapped
+    (the slot's authenticated data changed). Needs ``keys.kek`` (from :func:`open_keys`): no extra Argon2id."""
+    if not keys.kek or slot.sign_public:
+        raise ValueError("upgrade_slot needs an opened format-1 slot")
+    ed25519 = Ed25519PrivateKey.generate()
+    sign_public = signing.raw_public(ed25519)
+    root_user, root_key = root if root is not None else (slot.user, sign_public)
+    fresh = KeySlot(user=slot.user, role=slot.role, salt=slot.salt, kdf=slot.kdf, public_key=slot.public_key,
+                    private_key=b"", check=slot.check, created=slot.created, sign_public=sign_public,
+                    root_user=root_user, root_key=root_key)
+    _seal_keys(fresh, keys.kek, SlotKeys(keys.x25519, ed25519))
+    add_master(fresh, epoch, master_key)
+    return fresh, ed25519
+
+
 def open_private(slot: KeySlot, passphrase: str) -> X25519PrivateKey:
     """The slot's X25519 private key (see :func:`open_keys`)."""
     return open_keys(slot, passphrase).x25519
@@ -447,7 +466,7 @@ def open_keys(slot: KeySlot, passphrase: str) -> SlotKeys:
             ed25519 = Ed25519PrivateKey.from_private_bytes(raw)
             if signing.raw_public(ed25519) != slot.sign_public:
                 raise ValueError("the signing key does not match its public half")
-        return SlotKeys(x25519, ed25519)
+        return SlotKeys(x25519, ed25519, kek)
     except (crypto.CryptoError, ValueError) as exc:
         raise damaged_error(slot) from exc
 

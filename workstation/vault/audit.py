@@ -320,15 +320,20 @@ class AuditLog:
                     f"entry {head[0]}. 'workstation verify' lists every problem."
                 )
 
-    def verify(self, anchor: tuple[int, str] | None = None, signers: dict[str, bytes] | None = None) -> list[str]:
+    def verify(self, anchor: tuple[int, str] | None = None, signers: dict[str, bytes] | None = None,
+               root: str = "") -> list[str]:
         """Walk the chain; one sentence per problem: edited, deleted, reordered or duplicated entries, a
         broken chain, a cut-off tail (against the head record, and against ``anchor``, the (seq, hash) the
         store index recorded), an altered, missing or older head. With ``signers`` (account name → Ed25519
-        key, from the trusted account list), every entry must carry a valid signature of one of them."""
+        key, from the trusted account list), every entry must carry a valid signature of one of them — except
+        the format-1 history before the ``root`` editor's signed ``vault_upgraded`` entry (whose signature covers
+        ``prev``, hence the whole chain before it)."""
         opened = [(n, line, *self._open_line(line)) for n, line in enumerate(self._lines(), 1)]
         problems: list[str] = []
         if signers is not None:
-            problems.extend(p for _n, line, e, _p in opened if e is not None for p in _signature_problems(line, e, signers))
+            signed = [(line, e) for _n, line, e, _p in opened if e is not None]
+            start = _signed_from(signed, signers, root)
+            problems.extend(p for line, e in signed[start:] for p in _signature_problems(line, e, signers))
         present = {e.seq for _n, _l, e, _p in opened if e is not None}
         seen: set[int] = set()
         last, prev_hash, prev_ok = 0, GENESIS, True
@@ -383,6 +388,15 @@ class AuditLog:
 
 def _sig_payload(seq: int, prev: str, body: str) -> bytes:
     return f"tw-audit-sig|{seq}|{prev}|{body}".encode()
+
+
+def _signed_from(entries: list[tuple[bytes, AuditEntry]], signers: dict[str, bytes], root: str) -> int:
+    """Index of the first entry that must be signed: 0, or the root editor's valid ``vault_upgraded`` entry of
+    a vault converted from format 1 (the unsigned history before it is chained into its signature)."""
+    for i, (line, entry) in enumerate(entries):
+        if entry.action == "vault_upgraded" and entry.signer == root and not _signature_problems(line, entry, signers):
+            return i
+    return 0
 
 
 def _signature_problems(line: bytes, entry: AuditEntry, signers: dict[str, bytes]) -> list[str]:

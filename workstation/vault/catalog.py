@@ -95,7 +95,10 @@ def listed(catalog: CatalogData, slot: KeySlot) -> bool:
     entry = catalog.get("accounts", {}).get(slot.user)
     if not isinstance(entry, dict):
         return False
-    return {k: v for k, v in entry.items() if k in _IDENTITY} == account_entry(slot)
+    mine = account_entry(slot)
+    if "ed25519" not in entry or "ed25519" not in mine:  # a conversion to format 2 in progress (crash-safe)
+        mine.pop("ed25519", None)
+    return {k: v for k, v in entry.items() if k in _IDENTITY} == mine
 
 
 READERS_BY_DEFAULT = ("editor", "translator")  # besides the interviewer who owns it: every editor and translator
@@ -106,7 +109,10 @@ def recipients(catalog: CatalogData, owner: str, root: tuple[str, bytes] | None)
     translator, with their X25519 public keys. In a format-2 vault only accounts whose certificates chain
     to the root count (a planted or forged account-list entry receives no key)."""
     listed_accounts: dict[str, Any] = catalog.get("accounts", {})
-    usable = signing.trusted_keys(listed_accounts, root) if root is not None else listed_accounts
+    usable = listed_accounts
+    if root is not None:
+        trusted = signing.trusted_keys(listed_accounts, root)
+        usable = {u: e for u, e in listed_accounts.items() if u in trusted or signing.pending_ok(u, e, trusted)}
     return {user: unb64(e["public_key"]) for user, e in usable.items()
             if e.get("role") in READERS_BY_DEFAULT or user == owner}
 

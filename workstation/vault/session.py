@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from workstation.domain import testimony as tm
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import ConflictError, Status, Testimony, TestimonyMeta
@@ -178,7 +180,8 @@ def unlock(path: Path | str, user: str, passphrase: str) -> VaultSession:
         counters.failure(user, known=True)
         raise accounts.damaged_error(slot) from exc
     session = VaultSession(root, Store(root), slot, master, epoch, keys)
-    session._after_unlock(slot)
+    session._after_unlock(slot, keys)
+    keys.kek = b""
     for failed in counters.success(user):
         session._audit("unlock_failed", as_user=failed.get("user") or "(unknown user name)", failed_at=failed.get("at", ""))
     session._audit("unlock")
@@ -198,6 +201,52 @@ def _open_one(candidates: list[accounts.KeySlot], passphrase: str) -> tuple[acco
             error = error if isinstance(error, WrongPassphraseError) else exc
     assert error is not None
     raise error
+
+
+def upgrade_vault(path: Path | str, user: str, passphrase: str, backup_to: Path | str) -> tuple[Path, VerifyReport]:
+    """Convert a format-1 vault to format 2 as an editor (``workstation vault upgrade``): a backup first, then
+    this editor's slot gets a signing key and becomes the account list's root, every other account gets a
+    pending certificate (name, role, X25519 key) and converts itself at its next unlock (an editor's next unlock
+    certifies it), every testimony key leaves the catalog for per-reader wraps, and a signed ``vault_upgraded``
+    entry seals the unsigned history before it; then the full verify. Returns (backup archive, report)."""
+    root = Path(path).expanduser()
+    session = unlock(root, user, passphrase)
+    try:
+        if session._root is not None:
+            raise VaultError("This vault is already in format 2; nothing to upgrade.")
+        session.require(Action.MANAGE_USERS)
+        archive = session.backup(backup_to)  # refused (nothing changed) if it cannot be written
+        slot, keys = _open_one(slot_files(root).find_all(session.user), passphrase)
+        master, epoch = session._catalog.master(), session._catalog.epoch
+        fresh, signer = accounts.upgrade_slot(slot, keys, epoch, master, None)
+        with session._catalog.change() as catalog:
+            _upgrade_catalog(catalog, fresh, signer)
+        files = slot_files(root)
+        path_of = next(p for p, s in files.load_all() if s is not None and s.to_bytes() == slot.to_bytes())
+        files.save(fresh, path_of)
+    finally:
+        session.lock()
+    upgraded = VaultSession(root, Store(root), fresh, master, epoch, accounts.SlotKeys(keys.x25519, signer))
+    try:
+        upgraded._audit("vault_upgraded", to="tw-vault-2")
+        return archive, upgraded.verify()
+    finally:
+        upgraded.lock()
+
+
+def _upgrade_catalog(catalog: CatalogData, editor: accounts.KeySlot, signer: Ed25519PrivateKey) -> None:
+    """The catalog part of :func:`upgrade_vault` (one write): root, certificates, per-reader wraps."""
+    catalog["root"] = {"user": editor.user, "ed25519": b64(editor.sign_public)}
+    listed_accounts = catalog.setdefault("accounts", {})
+    for name, entry in listed_accounts.items():
+        if name != editor.user:
+            payload = signing.pending_payload(name, str(entry["role"]), str(entry["public_key"]))
+            entry.update(pending=signing.sign(signer, payload), pending_signer=editor.user)
+    listed_accounts[editor.user] = certified_entry(editor, editor.user, signer)
+    for tid, entry in catalog["testimonies"].items():
+        if "key" in entry:
+            key = unb64(entry.pop("key"))
+            entry["wraps"] = wrap_testimony_key(tid, key, recipients(catalog, entry["owner"], None))
 
 
 def restore(archive: Path | str, path: Path | str, *, user: str | None = None, passphrase: str | None = None) -> VerifyReport:
@@ -287,7 +336,7 @@ class VaultSession:
         with contextlib.suppress(crypto.CryptoError):
             self._store.set_anchor(AUDIT_ANCHOR, entry.seq, entry.hash, max_step=ANCHOR_SLACK + 1)
 
-    def _after_unlock(self, slot: accounts.KeySlot) -> None:
+    def _after_unlock(self, slot: accounts.KeySlot, keys: accounts.SlotKeys) -> None:
         """Read the catalog (which switches the store root on), upgrade a vault from before the account list
         and store root in place, and refuse a slot the account list does not name."""
         try:
@@ -304,6 +353,42 @@ class VaultSession:
                 "role or key differs, or it was planted). It was not used. Report this: it may mean someone "
                 "tampered with the vault; 'workstation verify' (as an editor) names the file."
             )
+        if slot.root is None and isinstance(catalog.get("root"), dict):
+            self._join_format_2(slot, keys, catalog)
+        if self.role is Role.EDITOR and self._root is not None:
+            self._certify_pending()
+
+    def _join_format_2(self, slot: accounts.KeySlot, keys: accounts.SlotKeys, catalog: CatalogData) -> None:
+        """A format-1 slot in a vault upgraded to format 2: give it a signing key and pin the root (taken from the
+        catalog: trust on first use), using the passphrase key of this unlock (no extra derivation)."""
+        root = (str(catalog["root"]["user"]), unb64(catalog["root"]["ed25519"]))
+        with vault_lock(self.path):
+            fresh, signer = accounts.upgrade_slot(slot, keys, self._catalog.epoch, self._catalog.master(), root)
+            files = slot_files(self.path)
+            path = next(p for p, s in files.load_all() if s is not None and s.to_bytes() == slot.to_bytes())
+            files.save(fresh, path)  # first: listed() accepts either state, so a crash here locks nobody out
+        with self._catalog.change() as current:
+            entry = current["accounts"][self.user]
+            entry["ed25519"] = b64(fresh.sign_public)
+        self._root, self._catalog._signer = root, signer
+        self._catalog._audit_log = None  # re-opened with the signer
+
+    def _certify_pending(self) -> None:
+        """Certify (as this editor) every account that got its signing key since the upgrade and carries a valid
+        pending certificate of its name, role and X25519 key."""
+        catalog = self._catalog.current()
+        trusted = self._trusted(catalog) or {}
+        todo = [u for u, e in catalog.get("accounts", {}).items()
+                if u not in trusted and "ed25519" in e and signing.pending_ok(u, e, trusted)]
+        signer = self._catalog.signer()
+        if not todo or signer is None:
+            return
+        with self._catalog.change() as current:
+            for user in todo:
+                entry = current["accounts"][user]
+                current["accounts"][user] = signing.certify(user, entry, self.user, signer)
+        for user in todo:
+            self._audit("account_certified", subject=user)
 
     def _upgrade_in_place(self) -> CatalogData:
         """A vault made before the account list and the store root: record the accounts whose slots hold the

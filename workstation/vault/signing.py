@@ -63,6 +63,12 @@ def certify(user: str, entry: dict[str, Any], signer: str, key: Ed25519PrivateKe
             "sig": sign(key, account_payload(user, entry))}
 
 
+def pending_payload(user: str, role: str, x25519: str) -> bytes:
+    """What an upgrading editor signs for an account that has no signing key yet (vault upgrade): its name,
+    role and X25519 key, so the certificate made when it gets one cannot change the role or the key."""
+    return b"tw-account-pending|" + _canonical({"user": user, "role": role, "public_key": x25519})
+
+
 def _unb64(text: Any) -> bytes:
     try:
         return base64.b64decode(str(text), validate=True)
@@ -94,6 +100,17 @@ def trusted_keys(accounts: dict[str, Any], root: tuple[str, bytes]) -> dict[str,
                 trusted[user] = entry
                 changed = True
     return trusted
+
+
+def pending_ok(user: str, entry: dict[str, Any], trusted: dict[str, dict[str, Any]]) -> bool:
+    """Whether an account converted from format 1 carries a valid pending certificate (its name, role and X25519
+    key signed by a trusted editor at the upgrade): it receives testimony keys and an editor certifies its new
+    signing key at their next unlock (no role or key can be changed on the way)."""
+    by = trusted.get(str(entry.get("pending_signer")))
+    if by is None or by.get("role") != "editor" or "pending" not in entry:
+        return False
+    payload = pending_payload(user, str(entry.get("role")), str(entry.get("public_key")))
+    return signature_ok(_unb64(by.get("ed25519")), payload, str(entry["pending"]))
 
 
 def untrusted_accounts(accounts: dict[str, Any], root: tuple[str, bytes]) -> list[str]:

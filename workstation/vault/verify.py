@@ -57,13 +57,11 @@ def check_vault(report: VerifyReport, catalog: Catalog, records: Records, slots:
         return False
     trusted = _trusted(data, root)
     signers = None if trusted is None else {u: unb64(e["ed25519"]) for u, e in trusted.items()}
-    report.problems.extend(f"Audit log: {p}" for p in catalog.audit_log().verify(anchor, signers))
+    root_user = root[0] if root is not None else ""
+    report.problems.extend(f"Audit log: {p}" for p in catalog.audit_log().verify(anchor, signers, root_user))
     report.problems.extend(_check_slots(slots, data, catalog.epoch))
-    if root is not None:
-        report.problems.extend(
-            f"Account list: the entry of {name!r} is not signed by an editor of this vault (its certificate does "
-            "not chain to the first editor): it was added or changed outside the program (tampering?)."
-            for name in signing.untrusted_accounts(data.get("accounts", {}), root))
+    if root is not None and trusted is not None:
+        report.problems.extend(_account_problems(data.get("accounts", {}), root, trusted))
     report.problems.extend(f"Store: {p}" for p in store_problems)
     try:
         load_glossary()
@@ -101,6 +99,19 @@ def _check_slots(slots: SlotFiles, catalog: CatalogData, epoch: str) -> list[str
             problems.append(f"Accounts {other!r} and {name!r} look the same (letters from another alphabet).")
     for name in sorted(set(catalog.get("accounts", {})) - set(names)):
         problems.append(f"The account {name!r} in the account list has no key slot file (deleted?).")
+    return problems
+
+
+def _account_problems(listed_accounts: dict[str, Any], root: tuple[str, bytes], trusted: Trusted) -> list[str]:
+    problems = []
+    for name in signing.untrusted_accounts(listed_accounts, root):
+        if signing.pending_ok(name, listed_accounts[name], trusted):
+            problems.append(f"Account list: {name!r} has no certified signing key yet (the vault was upgraded to "
+                            "format 2): that account unlocks once, then an editor's next unlock certifies it.")
+        else:
+            problems.append(f"Account list: the entry of {name!r} is not signed by an editor of this vault (its "
+                            "certificate does not chain to the first editor): it was added or changed outside the "
+                            "program (tampering?).")
     return problems
 
 
