@@ -189,3 +189,20 @@ def test_a_pending_account_cannot_change_its_role_on_the_way(vault_sessions: dic
     edna = vs.unlock(vault_path, "edna", PASSPHRASE)
     assert "signer" not in edna._catalog.current()["accounts"]["tanya"]  # not certified
     assert any("entry of 'tanya' is not signed by an editor" in p for p in edna.verify().problems)
+
+
+def test_an_upgrade_interrupted_after_the_slot_write_completes_when_run_again(vault_sessions: dict[str, Any],
+                                                                             vault_path: Path, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    _make_format_1(vault_sessions, vault_path)
+
+    def crash(*_args: Any) -> None:
+        raise KeyboardInterrupt("killed between the slot write and the catalog write")
+
+    monkeypatch.setattr(vs, "_upgrade_catalog", crash)
+    with pytest.raises(KeyboardInterrupt):
+        vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "1.twbackup")
+    monkeypatch.undo()
+    assert vs.unlock(vault_path, "ivan", PASSPHRASE).load  # the others still unlock (format 1 catalog)
+    _archive, report = vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "2.twbackup")
+    assert all("no certified signing key yet" in p for p in report.problems), report.problems

@@ -428,8 +428,8 @@ def upgrade_slot(slot: KeySlot, keys: SlotKeys, epoch: str, master_key: bytes,
     """A format-1 slot as a format-2 one: the same X25519 key pair, passphrase key and salt, a new Ed25519 key
     pair, the account list's root pinned (None: this account is the root), the current master key re-wrapped
     (the slot's authenticated data changed). Needs ``keys.kek`` (from :func:`open_keys`): no extra Argon2id."""
-    if not keys.kek or slot.sign_public:
-        raise ValueError("upgrade_slot needs an opened format-1 slot")
+    if not keys.kek:
+        raise ValueError("upgrade_slot needs the passphrase key of an opened slot")
     ed25519 = Ed25519PrivateKey.generate()
     sign_public = signing.raw_public(ed25519)
     root_user, root_key = root if root is not None else (slot.user, sign_public)

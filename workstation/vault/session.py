@@ -212,18 +212,21 @@ def upgrade_vault(path: Path | str, user: str, passphrase: str, backup_to: Path 
     root = Path(path).expanduser()
     session = unlock(root, user, passphrase)
     try:
-        if session._root is not None:
+        if "root" in session._catalog.current():
             raise VaultError("This vault is already in format 2; nothing to upgrade.")
         session.require(Action.MANAGE_USERS)
         archive = session.backup(backup_to)  # refused (nothing changed) if it cannot be written
         slot, keys = _open_one(slot_files(root).find_all(session.user), passphrase)
         master, epoch = session._catalog.master(), session._catalog.epoch
-        fresh, signer = accounts.upgrade_slot(slot, keys, epoch, master, None)
+        if keys.ed25519 is not None and slot.root == (slot.user, slot.sign_public):
+            fresh, signer = slot, keys.ed25519  # a crashed earlier run converted the slot already: go on
+        else:
+            fresh, signer = accounts.upgrade_slot(slot, keys, epoch, master, None)
+            files = slot_files(root)
+            path_of = next(p for p, s in files.load_all() if s is not None and s.to_bytes() == slot.to_bytes())
+            files.save(fresh, path_of)  # first (listed() accepts it either way); the catalog write commits
         with session._catalog.change() as catalog:
             _upgrade_catalog(catalog, fresh, signer)
-        files = slot_files(root)
-        path_of = next(p for p, s in files.load_all() if s is not None and s.to_bytes() == slot.to_bytes())
-        files.save(fresh, path_of)
     finally:
         session.lock()
     upgraded = VaultSession(root, Store(root), fresh, master, epoch, accounts.SlotKeys(keys.x25519, signer))
