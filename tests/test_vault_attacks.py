@@ -553,7 +553,7 @@ def test_a_vault_from_before_the_hardening_is_converted_at_first_unlock(vault_se
     edna = vault_sessions["edna"]
     _case(edna, "L-1")
     with edna._catalog.change() as catalog:  # make it look like a vault written by the previous version
-        del catalog["accounts"], catalog["store_root"]
+        del catalog["accounts"], catalog["store_root"], catalog["root"]
     index = json.loads((vault_path / INDEX_FILE).read_text())
     index.pop("mac"), index.pop("anchors")
     (vault_path / INDEX_FILE).write_text(json.dumps(index))

@@ -147,6 +147,7 @@ def _make_format_1(sessions: dict[str, Any], vault_path: Path) -> None:
             del entry["wraps"]
         catalog["accounts"] = {u: {"role": e["role"], "public_key": e["public_key"]}
                                for u, e in catalog["accounts"].items()}
+        del catalog["root"]
     for path, slot in accounts.SlotFiles(vault_path, _write_atomic).load_all():
         assert slot is not None
         _write_atomic(path, _as_format_1_slot(slot, master, epoch).to_bytes())
