@@ -1,9 +1,8 @@
 """Issue 10's findings as attacks on a scratch vault: one test (or a few) per numbered finding.
 
 Each test does what the adversarial review did — with a passphrase of the wrong role, or with the disk alone
-— and asserts the attack fails. Those that need vault format 2 (per-recipient keys, signatures; see
-docs/VAULT-FORMAT.md, "format 2 — planned") are marked ``xfail(strict=True)``: they fail today, and the
-suite says so until format 2 makes them pass.
+— and asserts the attack fails. The ``test_1_*`` tests need vault format 2 (per-recipient keys, signatures; see
+docs/VAULT-FORMAT.md, "Format 2 — as built"); tests/test_vault_signatures.py has the rest of format 2's tests.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from workstation.vault.permissions import PermissionDeniedError
 from workstation.vault.records import rid
 from workstation.vault.store import INDEX_FILE, OBJECTS_DIR
 
-FORMAT_2 = "needs vault format 2 (per-recipient keys and signatures; docs/VAULT-FORMAT.md 'format 2 — planned')"
 FAKE_AUDIO = b"RIFF" + os.urandom(4000)
 
 

@@ -21,10 +21,11 @@ for a colleague, a removed editor could have used too. So each slot holds an X25
 Master keys carry an *epoch* id; a slot keeps the master key wrapped per epoch, which lets a rotation add
 the new wrap to every slot before the single atomic switch of ``vault.json`` (see ``session.py``).
 
-What this does not protect against: a user holds the master key while unlocked, so a technically skilled
-insider could bypass the library with their own code and passphrase (or re-seal their own slot with another
-role). Role checks defend against curious users of the software and against anyone without a passphrase;
-rotation defends against a removed user.
+Format 2 (``tw-slot-2``) adds an Ed25519 signing key pair, sealed under the same ``kek`` (so unlock still costs one
+Argon2id), and pins the account list's root editor in the slot's associated data (``signing.py``). Testimony keys
+are then wrapped to readers' X25519 keys (:func:`wrap_to`), not held in the catalog. What still holds only by the
+library is listed in docs/VAULT-FORMAT.md, "What format 2 as built still does not give"; a format-1 slot gives
+every unlocked user the master key and hence every key (role checks by the library only).
 """
 
 from __future__ import annotations

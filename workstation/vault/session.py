@@ -8,7 +8,9 @@ The session is a facade over the modules that do the work (docs/VAULT-FORMAT.md 
 
 * ``layout.py`` — ``vault.json`` (format and current epoch), the lock file, the slot and throttle files;
 * ``accounts.py`` / ``permissions.py`` / ``throttle.py`` — key slots and passphrases, roles, unlock throttling;
-* ``catalog.py`` — the master key of each epoch, the catalog it opens (every testimony's own data key), rotation;
+* ``catalog.py`` — the master key of each epoch, the catalog it opens (each testimony's key wrapped to its readers
+  in format 2; :meth:`Catalog.testimony_key` unwraps this account's copy), rotation;
+* ``signing.py`` — Ed25519: account certificates rooted in the first editor, signed audit entries and approvals;
 * ``records.py`` — one testimony's records and sealed original, encrypted under its own key;
 * ``store.py`` / ``audit.py`` — the versioned, authenticated record store and the hash-chained audit log;
 * ``verify.py`` — verification of everything; ``backup.py`` — backup archives and restoring one.
