@@ -475,9 +475,10 @@ class VaultSession:
         self._audit("key_rotation", reason="user_removed")
 
     def _give_keys(self, catalog: CatalogData, name: str, public: bytes) -> None:
-        """A new editor or translator receives a wrap of every testimony key (from this editor's own copies)."""
+        """A new editor or translator receives a wrap of every testimony key (from this editor's own copies; one
+        this editor holds no wrap of — the catalog was tampered with, verify reports it — is skipped)."""
         for tid, entry in catalog["testimonies"].items():
-            if "wraps" in entry:
+            if "wraps" in entry and self.user in entry["wraps"]:
                 key = self._catalog.testimony_key(tid, entry)
                 entry["wraps"].update(wrap_testimony_key(tid, key, {name: public}))
 
