@@ -1,9 +1,8 @@
 """Issue 10's findings as attacks on a scratch vault: one test (or a few) per numbered finding.
 
 Each test does what the adversarial review did — with a passphrase of the wrong role, or with the disk alone
-— and asserts the attack fails. Those that need vault format 2 (per-recipient keys, signatures; see
-docs/VAULT-FORMAT.md, "format 2 — planned") are marked ``xfail(strict=True)``: they fail today, and the
-suite says so until format 2 makes them pass.
+— and asserts the attack fails. The ``test_1_*`` tests need vault format 2 (per-recipient keys, signatures; see
+docs/VAULT-FORMAT.md, "Format 2 — as built"); tests/test_vault_signatures.py has the rest of format 2's tests.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from tests.fixtures_vault import PASSPHRASE
 from workstation.domain import testimony as tm
@@ -31,7 +31,6 @@ from workstation.vault.permissions import PermissionDeniedError
 from workstation.vault.records import rid
 from workstation.vault.store import INDEX_FILE, OBJECTS_DIR
 
-FORMAT_2 = "needs vault format 2 (per-recipient keys and signatures; docs/VAULT-FORMAT.md 'format 2 — planned')"
 FAKE_AUDIO = b"RIFF" + os.urandom(4000)
 
 
@@ -71,15 +70,20 @@ def _editor_export(s: Any, code: str) -> Any:
 
 
 def _every_key_of(s: Any) -> list[bytes]:
-    """Every key an unlocked session holds or can unwrap from what it can decrypt."""
+    """Every key an unlocked session holds or can unwrap from what it can decrypt: the master key, the catalog's
+    keys, every key a catalog entry holds (format 1) and every testimony key wrapped to this account (format 2)."""
     keys = [s._catalog.master()]
     catalog = s._catalog.current()
     keys += [unb64(catalog["data_key"]), unb64(catalog["audit_key"])]
-    keys += [unb64(e["key"]) for e in catalog["testimonies"].values()]
+    keys += [unb64(e["key"]) for e in catalog["testimonies"].values() if "key" in e]
+    for tid, entry in catalog["testimonies"].items():
+        try:
+            keys.append(s._catalog.testimony_key(tid, entry))
+        except PermissionDeniedError:
+            pass  # not wrapped to this account
     return keys
 
 
-@pytest.mark.xfail(strict=True, reason=FORMAT_2)
 def test_1_an_interviewer_holds_no_key_to_another_interviewers_testimony(vault_sessions: dict[str, Any],
                                                                          vault_path: Path) -> None:
     _case(vault_sessions["inna"], "INNA-1")
@@ -96,7 +100,6 @@ def test_1_an_interviewer_holds_no_key_to_another_interviewers_testimony(vault_s
     assert opened == []
 
 
-@pytest.mark.xfail(strict=True, reason=FORMAT_2)
 def test_1_a_translator_written_approval_fails_verify_and_export(vault_sessions: dict[str, Any]) -> None:
     edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
     _case(edna, "T-1")
@@ -111,7 +114,6 @@ def test_1_a_translator_written_approval_fails_verify_and_export(vault_sessions:
         _editor_export(edna, "T-1")
 
 
-@pytest.mark.xfail(strict=True, reason=FORMAT_2)
 def test_1_a_non_editor_rewrite_of_the_audit_log_with_a_valid_chain_is_reported(vault_sessions: dict[str, Any],
                                                                                vault_path: Path) -> None:
     from workstation.vault.audit import AuditLog
@@ -314,7 +316,7 @@ def test_6_an_old_catalog_copy_does_not_bring_back_a_shredded_testimony(vault_ed
         except crypto.CryptoError:
             pass
     assert recovered == []
-    assert entry["key"] not in json.dumps(fresh._catalog.current())
+    assert tid not in json.dumps(fresh._catalog.current()) and "S-1" not in json.dumps(fresh._catalog.current())
 
 
 def _name(kind: str, object_id: str) -> str:
@@ -525,15 +527,38 @@ def test_8_backups_hold_only_the_files_the_vault_knows(vault_editor: Any, vault_
 # --- the in-place conversion of a vault from before the store root and the account list ------------------
 
 
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
+def _as_format_1_slot(slot: accounts.KeySlot, master: bytes, epoch: str) -> accounts.KeySlot:
+    """The same account as a format-1 slot (X25519 only, no signing key, no pinned root), as the previous version
+    wrote it."""
+    keys = accounts.open_keys(slot, PASSPHRASE)
+    old = accounts.KeySlot(user=slot.user, role=slot.role, salt=slot.salt, kdf=slot.kdf, public_key=slot.public_key,
+                           private_key=b"", check=slot.check, created=slot.created)
+    kek = crypto.derive_key(PASSPHRASE, slot.salt, accounts.kdf_from_dict(slot.kdf))
+    raw = keys.x25519.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                    serialization.NoEncryption())
+    old.private_key = crypto.seal(kek, raw, aad=old.aad())
+    accounts.add_master(old, epoch, master)
+    assert old.format == accounts.SLOT_FORMAT_1
+    return old
+
+
 def test_a_vault_from_before_the_hardening_is_converted_at_first_unlock(vault_sessions: dict[str, Any],
                                                                         vault_path: Path) -> None:
     edna = vault_sessions["edna"]
     _case(edna, "L-1")
     with edna._catalog.change() as catalog:  # make it look like a vault written by the previous version
-        del catalog["accounts"], catalog["store_root"]
+        del catalog["accounts"], catalog["store_root"], catalog["root"]
     index = json.loads((vault_path / INDEX_FILE).read_text())
     index.pop("mac"), index.pop("anchors")
     (vault_path / INDEX_FILE).write_text(json.dumps(index))
+    master, epoch = edna._catalog.master(), edna._catalog.epoch
+    for path, slot in accounts.SlotFiles(vault_path, _write_atomic).load_all():  # and format-1 slots (no signing key)
+        assert slot is not None
+        _write_atomic(path, _as_format_1_slot(slot, master, epoch).to_bytes())
     for s in vault_sessions.values():
         s.lock()
     ivan = vs.unlock(vault_path, "ivan", PASSPHRASE)  # any account's unlock converts it

@@ -109,3 +109,14 @@ def test_errors_are_human_without_traceback(tmp_path: Path) -> None:
     assert r.returncode == 1 and "does not open the account edna" in r.stderr and "Traceback" not in r.stderr
     r = run("show", "NOPE", env={**env, "WORKSTATION_PASSPHRASE": PASSPHRASE})
     assert r.returncode == 1 and "no testimony 'NOPE'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_vault_upgrade_command(cli: Any, tmp_path: Path) -> None:
+    """`workstation vault upgrade --backup OUT`: refuses a format-2 vault, and needs --backup."""
+    vs.create_vault(cli.vault, "edna", PASSPHRASE).lock()
+    env = {"WORKSTATION_USER": "edna", "WORKSTATION_PASSPHRASE": PASSPHRASE}
+    r = cli("vault", "upgrade", env=env)
+    assert r.exit_code != 0 and "--backup" in r.output
+    r = cli("vault", "upgrade", "--backup", str(tmp_path / "b.twbackup"), env=env)
+    assert r.exit_code != 0 and "already in format 2" in str(r.exception), r.output  # main() prints it
+    assert not (tmp_path / "b.twbackup").exists()  # refused before the backup: nothing written

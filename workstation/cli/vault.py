@@ -284,6 +284,20 @@ def register(app: typer.Typer) -> None:
             report = verification.verify_vault(session)
         _print_report(report)
 
+    vault_app = typer.Typer(help="Vault maintenance.", no_args_is_help=True)
+    app.add_typer(vault_app, name="vault")
+
+    @vault_app.command("upgrade")
+    def upgrade(backup_to: Path = typer.Option(..., "--backup", help="Backup archive written before anything changes."),
+                vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt) -> None:
+        """Convert a format-1 vault to format 2 (signed accounts, history and approvals; testimony keys wrapped to
+        their readers). An editor; every other account then unlocks once, then an editor unlocks again."""
+        archive, report = verification.upgrade(vault_path(vault), ask_user(user), ask_passphrase(passphrase_file),
+                                               backup_to.expanduser())
+        typer.echo(f"Backup written to {archive}. The vault is now in format 2; every other account must unlock "
+                   "once, then an editor's next unlock certifies their signing keys.")
+        _print_report(report)
+
     @app.command("backup")
     def backup(out: Path = typer.Argument(..., help="The archive file to write (or a folder for it)."),
                vault: Path | None = VaultOpt, user: str | None = UserOpt, passphrase_file: Path | None = PassFileOpt) -> None:

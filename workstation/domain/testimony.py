@@ -141,6 +141,10 @@ class Approval:
     user: str
     at: str
     content_hash: str
+    # vault format 2: the approving editor's Ed25519 signature of the approval payload (vault/signing.py) and
+    # that editor's public key, both base64; empty for an unsigned (format-1) approval
+    signature: str = ""
+    ed25519: str = ""
 
 
 @dataclass

@@ -24,6 +24,8 @@ from typing import Any
 from workstation.domain.testimony import Testimony, content_hash, route_counts
 from workstation.platform.digest import sha256_hex
 from workstation.platform.errors import WorkstationError
+from workstation.vault import signing
+from workstation.vault.layout import unb64
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "testimony-workstation-export-manifest"
@@ -82,11 +84,11 @@ def build_manifest(
     formats: list[str],
     file_kinds: Mapping[str, str] | None = None,
     redaction_table_sha256: str | None = None,
+    approval_signer: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The manifest of one export. `files` maps each exported file's name to its bytes; a redacted export
     names the pseudonym table applied by its hash (the table itself never leaves the vault)."""
     kinds = file_kinds or {}
-    approval = t.approval
     return {
         "format": MANIFEST_FORMAT,
         "version": MANIFEST_VERSION,
@@ -101,7 +103,7 @@ def build_manifest(
         "recording": dict(recording) if recording else None,
         # what an approval vouches for; equal to approval.content_hash when nothing changed since approval
         "content_hash": content_hash(t),
-        "approval": {"user": approval.user, "at": approval.at, "content_hash": approval.content_hash} if approval else None,
+        "approval": _approval_section(t, approval_signer),
         "review": review_section(t),
         "models": models_section(t.models),
         "english_routes": route_counts(t),
@@ -111,6 +113,39 @@ def build_manifest(
             for name, data in sorted(files.items())
         ],
     }
+
+
+def _approval_section(t: Testimony, signer: Mapping[str, str] | None) -> dict[str, Any] | None:
+    """Who approved, when, over which content hash; in vault format 2 also the Ed25519 signature and the
+    signing editor's keys and fingerprint (``signer``), so that ``verify_export`` checks it offline."""
+    approval = t.approval
+    if approval is None:
+        return None
+    section: dict[str, Any] = {"user": approval.user, "at": approval.at, "content_hash": approval.content_hash}
+    if signer is not None and approval.signature:
+        section.update(signature=approval.signature, **dict(signer))
+    return section
+
+
+def _approval_problems(manifest: Mapping[str, Any]) -> list[str]:
+    """A signed approval in the manifest must verify under the key it names, and that key's fingerprint must
+    be the one printed (compare it with the editor's, obtained in person)."""
+    approval = manifest.get("approval")
+    if not isinstance(approval, dict) or "signature" not in approval:
+        return []
+    try:
+        ed25519, x25519 = unb64(str(approval["ed25519"])), unb64(str(approval["x25519"]))
+        payload = signing.approval_payload(str(manifest.get("case_code")), str(approval["user"]), str(approval["at"]),
+                                           str(approval["content_hash"]))
+        fingerprint = signing.fingerprint(str(approval["user"]), str(approval["role"]), x25519, ed25519)
+    except (KeyError, ValueError, TypeError):
+        return ["the approval's signature record is incomplete or damaged"]
+    problems = []
+    if not signing.signature_ok(ed25519, payload, str(approval["signature"])):
+        return [f"the approval signature by {approval['user']!r} does not verify (the approval or manifest was altered)"]
+    if approval.get("fingerprint") != fingerprint:
+        problems.append("the approving editor's key fingerprint in the manifest does not match their keys")
+    return problems
 
 
 def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
@@ -192,6 +227,7 @@ def _verify(names: list[str], read: Callable[[str], bytes]) -> list[str]:
             problems.append(f"modified: {name} (sha256 is {digest}, the manifest says {entry['sha256']})")
     for name in sorted(present - listed - {MANIFEST_NAME}):
         problems.append(f"extra file: {name} (not in the manifest)")
+    problems.extend(_approval_problems(manifest))
     return problems
 
 

@@ -94,6 +94,15 @@ def _check_exportable(t: Testimony, draft: bool) -> bool:
     return True
 
 
+def _check_approval_signature(session: VaultSession, t: Testimony) -> dict[str, str] | None:
+    """Vault format 2: the approval must be signed by an editor of the account list (else ExportError); what
+    the manifest records of the signer (their public keys and fingerprint). None in a format-1 vault."""
+    problem = session.approval_problem(t)
+    if problem is not None:
+        raise ExportError(f"Testimony {t.case_code} was not exported: {problem} Run `workstation verify`.")
+    return session.approval_signer(t)
+
+
 def _redacted_audio_wav(recording: bytes, spans: list[tuple[float, float]], mode: str) -> bytes:
     """Decode the recording minute by minute, tone out the spans, write a 16-bit mono WAV in memory."""
     out = media.PcmWriter(media.SAMPLE_RATE)
@@ -156,6 +165,7 @@ def build_export(
     fmts = parse_formats(formats)
     t = session.load(case_code)
     is_draft = _check_exportable(t, draft)
+    signed = None if is_draft else _check_approval_signature(session, t)
     warnings: list[str] = []
     if draft and not is_draft:
         warnings.append("The testimony is approved: exported as approved, not as a draft.")
@@ -192,7 +202,7 @@ def build_export(
     manifest = build_manifest(
         t, files, recording=recording_section, audit_head=session.audit_head(), exported_by=session.user,
         exported_at=exported_at, draft=is_draft, redacted=redact, formats=fmts, file_kinds=kinds,
-        redaction_table_sha256=table_digest,
+        redaction_table_sha256=table_digest, approval_signer=signed,
     )
     raw = manifest_bytes(manifest)
     files[MANIFEST_NAME] = raw

@@ -8,7 +8,13 @@ from pathlib import Path
 from workstation.evidence.manifest import verify_export as _verify_export
 from workstation.evidence.package import decrypt_export as _decrypt_export
 from workstation.vault.permissions import Action
-from workstation.vault.session import VaultSession, VerifyReport
+from workstation.vault.session import VaultSession, VerifyReport, upgrade_vault
+
+
+def upgrade(path: Path | str, user: str, passphrase: str, backup_to: Path | str) -> tuple[Path, VerifyReport]:
+    """Convert a format-1 vault to format 2 (an editor; a backup archive is written first): see
+    ``docs/VAULT-FORMAT.md`` "Upgrade". Returns the backup's path and the full verify made afterwards."""
+    return upgrade_vault(path, user, passphrase, backup_to)
 
 
 def verify_vault(session: VaultSession) -> VerifyReport:

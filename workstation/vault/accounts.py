@@ -21,10 +21,11 @@ for a colleague, a removed editor could have used too. So each slot holds an X25
 Master keys carry an *epoch* id; a slot keeps the master key wrapped per epoch, which lets a rotation add
 the new wrap to every slot before the single atomic switch of ``vault.json`` (see ``session.py``).
 
-What this does not protect against: a user holds the master key while unlocked, so a technically skilled
-insider could bypass the library with their own code and passphrase (or re-seal their own slot with another
-role). Role checks defend against curious users of the software and against anyone without a passphrase;
-rotation defends against a removed user.
+Format 2 (``tw-slot-2``) adds an Ed25519 signing key pair, sealed under the same ``kek`` (so unlock still costs one
+Argon2id), and pins the account list's root editor in the slot's associated data (``signing.py``). Testimony keys
+are then wrapped to readers' X25519 keys (:func:`wrap_to`), not held in the catalog. What still holds only by the
+library is listed in docs/VAULT-FORMAT.md, "What format 2 as built still does not give"; a format-1 slot gives
+every unlocked user the master key and hence every key (role checks by the library only).
 """
 
 from __future__ import annotations
@@ -42,16 +43,18 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from workstation.platform.errors import WorkstationError
-from workstation.vault import crypto
+from workstation.vault import crypto, signing
 from workstation.vault.permissions import Role, parse_role
 
-SLOT_FORMAT = "tw-slot-1"
+SLOT_FORMAT = "tw-slot-2"  # format 2: adds the Ed25519 signing key pair and the pinned account-list root
+SLOT_FORMAT_1 = "tw-slot-1"  # still read: no signing key, no root (signatures are not checked for it)
 KEY_SIZE = 32
 SLOTS_DIR = "slots"
 
@@ -239,35 +242,60 @@ class KeySlot:
     check: bytes  # HMAC(kek, "tw-slot-check")
     masters: dict[str, bytes] = field(default_factory=dict)  # epoch -> master key sealed to public_key
     created: str = ""
+    sign_public: bytes = b""  # Ed25519, raw 32 bytes (format 2; empty in a format-1 slot)
+    sign_private: bytes = b""  # sealed under the passphrase key (aad: aad() + "|ed25519")
+    root_user: str = ""  # the account list's root editor and their Ed25519 key, pinned here (format 2)
+    root_key: bytes = b""
+
+    @property
+    def format(self) -> str:
+        return SLOT_FORMAT if self.sign_public else SLOT_FORMAT_1
+
+    @property
+    def root(self) -> tuple[str, bytes] | None:
+        """(name, Ed25519 key) of the editor the account list is rooted in; None for a format-1 slot."""
+        return (self.root_user, self.root_key) if self.sign_public and self.root_key else None
 
     def aad(self) -> bytes:
-        identity = {
-            "format": SLOT_FORMAT, "user": self.user, "role": str(self.role), "public_key": _b64(self.public_key),
+        identity: dict[str, Any] = {
+            "format": self.format, "user": self.user, "role": str(self.role), "public_key": _b64(self.public_key),
             "salt": _b64(self.salt), "kdf": self.kdf,
         }
+        if self.sign_public:  # format 2: the signing key and the pinned root are authenticated too
+            identity.update(ed25519=_b64(self.sign_public), root_user=self.root_user, root_key=_b64(self.root_key))
         return json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     def to_bytes(self) -> bytes:
-        data = {
-            "format": SLOT_FORMAT, "user": self.user, "role": str(self.role), "salt": _b64(self.salt),
+        data: dict[str, Any] = {
+            "format": self.format, "user": self.user, "role": str(self.role), "salt": _b64(self.salt),
             "kdf": self.kdf, "public_key": _b64(self.public_key), "private_key": _b64(self.private_key),
             "check": _b64(self.check), "masters": {e: _b64(w) for e, w in self.masters.items()},
             "created": self.created,
         }
+        if self.sign_public:
+            data.update(ed25519=_b64(self.sign_public), sign_private=_b64(self.sign_private),
+                        root_user=self.root_user, root_key=_b64(self.root_key))
         return json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8")
 
     @classmethod
     def from_bytes(cls, raw: bytes, *, where: str = "a key slot") -> KeySlot:
         try:
             data = json.loads(raw.decode("utf-8"))
-            if data.get("format") != SLOT_FORMAT:
+            if data.get("format") not in (SLOT_FORMAT, SLOT_FORMAT_1):
                 raise ValueError("format")
-            return cls(
+            two = data["format"] == SLOT_FORMAT
+            slot = cls(
                 user=str(data["user"]), role=Role(data["role"]), salt=_unb64(data["salt"]), kdf=dict(data["kdf"]),
                 public_key=_unb64(data["public_key"]), private_key=_unb64(data["private_key"]),
                 check=_unb64(data["check"]), masters={str(e): _unb64(w) for e, w in data["masters"].items()},
                 created=str(data.get("created", "")),
+                sign_public=_unb64(data["ed25519"]) if two else b"",
+                sign_private=_unb64(data["sign_private"]) if two else b"",
+                root_user=str(data["root_user"]) if two else "", root_key=_unb64(data["root_key"]) if two else b"",
             )
+            if two and (len(slot.sign_public) != 32 or len(slot.root_key) not in (0, 32)):
+                raise ValueError("signing key")
+            return slot
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
             raise SlotDamagedError(
                 f"{where} is damaged and cannot be read. That account cannot unlock until an editor removes "
@@ -289,6 +317,10 @@ def _check_value(kek: bytes) -> bytes:
 
 def _raw_public(key: X25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def raw_x25519_public(private: X25519PrivateKey) -> bytes:
+    return _raw_public(private.public_key())
 
 
 def _raw_private(key: X25519PrivateKey) -> bytes:
@@ -319,6 +351,30 @@ def unwrap_master(slot: KeySlot, epoch: str, private: X25519PrivateKey) -> bytes
     return crypto.unseal(key, sealed, aad=slot.aad() + b"|epoch:" + epoch.encode())
 
 
+def wrap_to(public: bytes, key: bytes, aad: bytes) -> bytes:
+    """Seal ``key`` to an X25519 public key (ephemeral-static X25519 + HKDF + AES-256-GCM, as the master wrap;
+    a distinct HKDF label): how a testimony key is given to each of its readers (vault format 2)."""
+    ephemeral = X25519PrivateKey.generate()
+    eph_pub = _raw_public(ephemeral.public_key())
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public))
+    return eph_pub + crypto.seal(_recipient_key(shared, eph_pub, public), key, aad=b"tw-recipient|" + aad)
+
+
+def unwrap_from(private: X25519PrivateKey, wrapped: bytes, aad: bytes) -> bytes:
+    """The key :func:`wrap_to` sealed to ``private``'s public key (``crypto.CryptoError`` if it was not)."""
+    if len(wrapped) <= 32:
+        raise crypto.AuthenticationError("a wrapped key is too short")
+    eph_pub, sealed = wrapped[:32], wrapped[32:]
+    public = _raw_public(private.public_key())
+    shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+    return crypto.unseal(_recipient_key(shared, eph_pub, public), sealed, aad=b"tw-recipient|" + aad)
+
+
+def _recipient_key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None,
+                info=b"tw-recipient-key" + ephemeral + recipient).derive(shared)
+
+
 def damaged_error(slot: KeySlot) -> SlotDamagedError:
     return SlotDamagedError(
         f"The key slot of {slot.user} has been altered (for example its role was edited) or damaged, so it "
@@ -327,23 +383,73 @@ def damaged_error(slot: KeySlot) -> SlotDamagedError:
     )
 
 
+@dataclass
+class SlotKeys:
+    """The private halves a passphrase opens: X25519 (decryption) and, in a format-2 slot, Ed25519 (signing)."""
+
+    x25519: X25519PrivateKey
+    ed25519: Ed25519PrivateKey | None
+    kek: bytes = b""  # the passphrase key, kept only during unlock (it converts a format-1 slot without re-deriving)
+
+
+_SIGN_AAD = b"|ed25519"
+NO_ROOT = ("", b"")  # a format-2 slot added to a format-1 vault: no account-list root to pin (yet)
+
+
+def _seal_keys(slot: KeySlot, kek: bytes, keys: SlotKeys) -> None:
+    slot.private_key = crypto.seal(kek, _raw_private(keys.x25519), aad=slot.aad())
+    if keys.ed25519 is not None:
+        slot.sign_private = crypto.seal(kek, signing.raw_private(keys.ed25519), aad=slot.aad() + _SIGN_AAD)
+
+
 def new_slot(
-    user: str, role: Role, passphrase: str, params: crypto.KdfParams, epoch: str, master_key: bytes
-) -> tuple[KeySlot, X25519PrivateKey]:
-    """A new slot for ``user`` holding ``master_key`` for ``epoch``, and its private key (kept by the session)."""
-    private = X25519PrivateKey.generate()
+    user: str, role: Role, passphrase: str, params: crypto.KdfParams, epoch: str, master_key: bytes,
+    root: tuple[str, bytes] | None = None,
+) -> tuple[KeySlot, SlotKeys]:
+    """A new (format-2) slot for ``user`` holding ``master_key`` for ``epoch``, and its private keys (kept by the
+    session). ``root``: the account list's root editor (name, Ed25519 key); None makes this account the root
+    (the first editor of a new vault). One Argon2id derivation, as before."""
+    keys = SlotKeys(X25519PrivateKey.generate(), Ed25519PrivateKey.generate())
+    assert keys.ed25519 is not None
+    sign_public = signing.raw_public(keys.ed25519)
+    root_user, root_key = root if root is not None else (user, sign_public)
     salt = os.urandom(16)
     kek = crypto.derive_key(passphrase, salt, params)
     slot = KeySlot(user=user, role=parse_role(role), salt=salt, kdf=kdf_to_dict(params),
-                   public_key=_raw_public(private.public_key()), private_key=b"", check=_check_value(kek),
-                   created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    slot.private_key = crypto.seal(kek, _raw_private(private), aad=slot.aad())
+                   public_key=_raw_public(keys.x25519.public_key()), private_key=b"", check=_check_value(kek),
+                   created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   sign_public=sign_public, root_user=root_user, root_key=root_key)
+    _seal_keys(slot, kek, keys)
     slot.masters[epoch] = _wrap_master(slot, epoch, master_key)
-    return slot, private
+    return slot, keys
+
+
+def upgrade_slot(slot: KeySlot, keys: SlotKeys, epoch: str, master_key: bytes,
+                 root: tuple[str, bytes] | None) -> tuple[KeySlot, Ed25519PrivateKey]:
+    """A format-1 slot as a format-2 one: the same X25519 key pair, passphrase key and salt, a new Ed25519 key
+    pair, the account list's root pinned (None: this account is the root), the current master key re-wrapped
+    (the slot's authenticated data changed). Needs ``keys.kek`` (from :func:`open_keys`): no extra Argon2id."""
+    if not keys.kek:
+        raise ValueError("upgrade_slot needs the passphrase key of an opened slot")
+    ed25519 = Ed25519PrivateKey.generate()
+    sign_public = signing.raw_public(ed25519)
+    root_user, root_key = root if root is not None else (slot.user, sign_public)
+    fresh = KeySlot(user=slot.user, role=slot.role, salt=slot.salt, kdf=slot.kdf, public_key=slot.public_key,
+                    private_key=b"", check=slot.check, created=slot.created, sign_public=sign_public,
+                    root_user=root_user, root_key=root_key)
+    _seal_keys(fresh, keys.kek, SlotKeys(keys.x25519, ed25519))
+    add_master(fresh, epoch, master_key)
+    return fresh, ed25519
 
 
 def open_private(slot: KeySlot, passphrase: str) -> X25519PrivateKey:
-    """Derive the passphrase key and open the slot's private key; wrong passphrase vs altered slot told apart."""
+    """The slot's X25519 private key (see :func:`open_keys`)."""
+    return open_keys(slot, passphrase).x25519
+
+
+def open_keys(slot: KeySlot, passphrase: str) -> SlotKeys:
+    """Derive the passphrase key (once) and open the slot's private keys; wrong passphrase vs altered slot told
+    apart."""
     try:
         kek = crypto.derive_key(passphrase, slot.salt, kdf_from_dict(slot.kdf))
     except (TypeError, ValueError, crypto.CryptoError) as exc:
@@ -354,7 +460,14 @@ def open_private(slot: KeySlot, passphrase: str) -> X25519PrivateKey:
             "and try again; repeated failures make you wait longer."
         )
     try:
-        return X25519PrivateKey.from_private_bytes(crypto.unseal(kek, slot.private_key, aad=slot.aad()))
+        x25519 = X25519PrivateKey.from_private_bytes(crypto.unseal(kek, slot.private_key, aad=slot.aad()))
+        ed25519 = None
+        if slot.sign_public:
+            raw = crypto.unseal(kek, slot.sign_private, aad=slot.aad() + _SIGN_AAD)
+            ed25519 = Ed25519PrivateKey.from_private_bytes(raw)
+            if signing.raw_public(ed25519) != slot.sign_public:
+                raise ValueError("the signing key does not match its public half")
+        return SlotKeys(x25519, ed25519, kek)
     except (crypto.CryptoError, ValueError) as exc:
         raise damaged_error(slot) from exc
 
@@ -375,13 +488,14 @@ def add_master(slot: KeySlot, epoch: str, master_key: bytes) -> None:
 
 def rekey_slot(slot: KeySlot, old_passphrase: str, new_passphrase: str, params: crypto.KdfParams) -> KeySlot:
     """The same account and key pair under a new passphrase (a fresh salt; every master wrap re-sealed)."""
-    private = open_private(slot, old_passphrase)
-    masters = {e: unwrap_master(slot, e, private) for e in slot.masters}
+    keys = open_keys(slot, old_passphrase)
+    masters = {e: unwrap_master(slot, e, keys.x25519) for e in slot.masters}
     salt = os.urandom(16)
     kek = crypto.derive_key(new_passphrase, salt, params)
     fresh = KeySlot(user=slot.user, role=slot.role, salt=salt, kdf=kdf_to_dict(params), public_key=slot.public_key,
-                    private_key=b"", check=_check_value(kek), created=slot.created)
-    fresh.private_key = crypto.seal(kek, _raw_private(private), aad=fresh.aad())
+                    private_key=b"", check=_check_value(kek), created=slot.created, sign_public=slot.sign_public,
+                    root_user=slot.root_user, root_key=slot.root_key)
+    _seal_keys(fresh, kek, keys)
     for epoch, key in masters.items():
         add_master(fresh, epoch, key)
     return fresh

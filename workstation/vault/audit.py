@@ -26,6 +26,12 @@ without re-MACing anything.
 What the log can hold: the session passes only content-free details (numbers, ids, hashes). This module
 accepts JSON scalars only (no nested structures) and refuses long strings, as a second line of defence.
 
+Signed entries (vault format 2): an AuditLog opened with ``signer`` (the acting account's name and Ed25519
+key) adds ``"by"`` (the signer) to the body and ``"sig"`` to the line: the Ed25519 signature of
+``"tw-audit-sig|<seq>|<prev>|<body>"``. Everyone holding the audit key can write a valid MAC chain, but only
+the account itself can sign as it: ``verify(signers=…)`` checks every entry's signature against the account
+list's keys and reports unsigned entries, unknown signers and bad signatures.
+
 Limits: an attacker with the disk can remove the whole tail together with an older copy of ``head`` (a
 rollback); the head is also recorded in backup and export manifests, against which that shows.
 """
@@ -44,8 +50,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from workstation.platform.fileio import file_lock, write_file_atomic
-from workstation.vault import crypto
+from workstation.vault import crypto, signing
 
 __all__ = ["AuditLog", "AuditEntry", "AuditError", "GENESIS", "AUDIT_DIR"]
 
@@ -73,6 +81,8 @@ class AuditEntry:
     prev_hash: str = GENESIS
     mac: str = ""
     hash: str = ""  # SHA-256 of this entry's line: the next entry's prev_hash
+    signer: str = ""  # the account that signed it ("" when unsigned)
+    signature: str = ""  # base64 Ed25519 signature (see module docstring)
 
 
 def _now() -> str:
@@ -99,8 +109,9 @@ def _check_details(details: dict[str, Any]) -> dict[str, Any]:
 class AuditLog:
     """The vault's audit log; ``key`` is the 32-byte audit key (see module docstring)."""
 
-    def __init__(self, root: Path | str, key: bytes) -> None:
+    def __init__(self, root: Path | str, key: bytes, *, signer: tuple[str, Ed25519PrivateKey] | None = None) -> None:
         self.dir = Path(root) / AUDIT_DIR
+        self._signer = signer
         self.log_path = self.dir / LOG_FILE
         self.head_path = self.dir / HEAD_FILE
         self._mac_key = crypto.derive_subkey(key, "audit-mac")
@@ -118,15 +129,20 @@ class AuditLog:
             raise ValueError("an audit action is a short name")
         clean = _check_details(details)
         at = _now()
-        body_plain = json.dumps({"at": at, "user": str(user), "action": action, "case": case_code, "details": clean},
-                                ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        fields: dict[str, Any] = {"at": at, "user": str(user), "action": action, "case": case_code, "details": clean}
+        if self._signer is not None:
+            fields["by"] = self._signer[0]
+        body_plain = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
         with self._lock():
             last_seq, prev, head_sound = self._repair_tail()
             seq = last_seq + 1
             body = base64.b64encode(crypto.seal(self._enc_key, body_plain, aad=self._body_aad(seq, prev))).decode()
             mac = crypto.mac(self._mac_key, f"{seq}|{prev}|{body}".encode()).hex()
-            line = json.dumps({"seq": seq, "prev": prev, "body": body, "mac": mac},
-                              separators=(",", ":"), sort_keys=True).encode("ascii")
+            record: dict[str, Any] = {"seq": seq, "prev": prev, "body": body, "mac": mac}
+            sig = ""
+            if self._signer is not None:
+                sig = record["sig"] = signing.sign(self._signer[1], _sig_payload(seq, prev, body))
+            line = json.dumps(record, separators=(",", ":"), sort_keys=True).encode("ascii")
             fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 data = memoryview(line + b"\n")
@@ -138,7 +154,8 @@ class AuditLog:
             digest = _line_hash(line)
             if head_sound:
                 self._write_head(seq, digest)
-        return AuditEntry(seq, at, str(user), action, case_code, clean, prev, mac, digest)
+        signer = self._signer[0] if self._signer is not None else ""
+        return AuditEntry(seq, at, str(user), action, case_code, clean, prev, mac, digest, signer, sig)
 
     @staticmethod
     def _body_aad(seq: int, prev: str) -> bytes:
@@ -269,7 +286,8 @@ class AuditLog:
             plain = crypto.unseal(self._enc_key, base64.b64decode(body, validate=True), aad=self._body_aad(seq, prev))
             data = json.loads(plain)
             entry = AuditEntry(seq, str(data["at"]), str(data["user"]), str(data["action"]), data.get("case"),
-                               dict(data.get("details") or {}), prev, tag, _line_hash(line))
+                               dict(data.get("details") or {}), prev, tag, _line_hash(line),
+                               str(data.get("by") or ""), str(obj.get("sig") or ""))
         except (crypto.CryptoError, ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
             return None, "damaged (its content fails authentication)"
         return entry, None
@@ -302,13 +320,21 @@ class AuditLog:
                     f"entry {head[0]}. 'workstation verify' lists every problem."
                 )
 
-    def verify(self, anchor: tuple[int, str] | None = None) -> list[str]:
+    def verify(self, anchor: tuple[int, str] | None = None, signers: dict[str, bytes] | None = None,
+               root: str = "") -> list[str]:
         """Walk the chain; one sentence per problem: edited, deleted, reordered or duplicated entries, a
         broken chain, a cut-off tail (against the head record, and against ``anchor``, the (seq, hash) the
-        store index recorded), an altered, missing or older head."""
+        store index recorded), an altered, missing or older head. With ``signers`` (account name → Ed25519
+        key, from the trusted account list), every entry must carry a valid signature of one of them — except
+        the format-1 history before the ``root`` editor's signed ``vault_upgraded`` entry (whose signature covers
+        ``prev``, hence the whole chain before it)."""
         opened = [(n, line, *self._open_line(line)) for n, line in enumerate(self._lines(), 1)]
-        present = {e.seq for _n, _l, e, _p in opened if e is not None}
         problems: list[str] = []
+        if signers is not None:
+            signed = [(line, e) for _n, line, e, _p in opened if e is not None]
+            start = _signed_from(signed, signers, root)
+            problems.extend(p for line, e in signed[start:] for p in _signature_problems(line, e, signers))
+        present = {e.seq for _n, _l, e, _p in opened if e is not None}
         seen: set[int] = set()
         last, prev_hash, prev_ok = 0, GENESIS, True
         for number, line, entry, problem in opened:
@@ -358,6 +384,33 @@ class AuditLog:
             return [f"The audit log's head (entry {seq}) is older than the log (entry {last_seq}): the head "
                     "record was put back from an older copy."]
         return []
+
+
+def _sig_payload(seq: int, prev: str, body: str) -> bytes:
+    return f"tw-audit-sig|{seq}|{prev}|{body}".encode()
+
+
+def _signed_from(entries: list[tuple[bytes, AuditEntry]], signers: dict[str, bytes], root: str) -> int:
+    """Index of the first entry that must be signed: 0, or the root editor's valid ``vault_upgraded`` entry of
+    a vault converted from format 1 (the unsigned history before it is chained into its signature)."""
+    for i, (line, entry) in enumerate(entries):
+        if entry.action == "vault_upgraded" and entry.signer == root and not _signature_problems(line, entry, signers):
+            return i
+    return 0
+
+
+def _signature_problems(line: bytes, entry: AuditEntry, signers: dict[str, bytes]) -> list[str]:
+    """An entry of a format-2 vault must be signed by an account of the (trusted) account list."""
+    if not entry.signature:
+        return [f"Entry {entry.seq} is not signed by any account: it was written outside the program "
+                "(someone holding the audit key rewrote the log?)."]
+    key = signers.get(entry.signer)
+    if key is None:
+        return [f"Entry {entry.seq} is signed by {entry.signer!r}, who is not in the vault's account list."]
+    body = str(json.loads(line)["body"])
+    if not signing.signature_ok(key, _sig_payload(entry.seq, entry.prev_hash, body), entry.signature):
+        return [f"Entry {entry.seq}'s signature by {entry.signer!r} does not verify: the entry was forged or altered."]
+    return []
 
 
 def _verify_anchor(anchor: tuple[int, str], hashes: dict[int, str], last: int) -> list[str]:

@@ -29,10 +29,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from workstation.platform.hardening import lock_in_memory
-from workstation.vault import accounts, crypto
+from workstation.vault import accounts, crypto, signing
 from workstation.vault.accounts import KeySlot, SlotDamagedError
 from workstation.vault.audit import AuditLog
 from workstation.vault.errors import IntegrityError, NotFoundError, VaultLockedError
@@ -46,7 +47,8 @@ from workstation.vault.layout import (
     vault_lock,
     write_vault_file,
 )
-from workstation.vault.records import Entry
+from workstation.vault.permissions import PermissionDeniedError
+from workstation.vault.records import Entry, entry_key
 from workstation.vault.store import Store, StoreRootError
 
 CatalogData = dict[str, Any]  # {"data_key": b64, "audit_key": b64, "testimonies": {tid: Entry}}
@@ -56,28 +58,73 @@ def _record_id(epoch: str) -> str:
     return f"catalog-{epoch}"
 
 
-def create_catalog(store: Store, master: bytes, epoch: str, first: KeySlot) -> None:
-    """The first catalog of a new vault: fresh data and audit keys, no testimonies, one account, and the
-    store root switched on (the index is authenticated from its first write)."""
+def create_catalog(store: Store, master: bytes, epoch: str, first: KeySlot, signer: Ed25519PrivateKey) -> None:
+    """The first catalog of a new vault: fresh data and audit keys, no testimonies, one account (its
+    certificate self-signed: the root of the account list), and the store root switched on (the index is
+    authenticated from its first write)."""
     audit_key = os.urandom(32)
     catalog = {"data_key": b64(os.urandom(32)), "audit_key": b64(audit_key), "testimonies": {},
-               "store_root": True, "accounts": {first.user: account_entry(first)}}
+               "store_root": True, "accounts": {first.user: certified_entry(first, first.user, signer)},
+               "root": {"user": first.user, "ed25519": b64(first.sign_public)}}  # format 2 (slots pin it too)
     store.set_root_key(audit_key, required=True)
     store.write_record(master, _record_id(epoch), to_json(catalog), expected_version=0)
 
 
+_IDENTITY = ("role", "public_key", "ed25519")
+
+
 def account_entry(slot: KeySlot) -> dict[str, str]:
-    """What the account list (inside the catalog, under the master key) records of one account."""
-    return {"role": str(slot.role), "public_key": b64(slot.public_key)}
+    """What the account list (inside the catalog, under the master key) records of one account; a format-2
+    slot's entry adds its Ed25519 key (and, via :func:`certified_entry`, the signer and signature)."""
+    entry = {"role": str(slot.role), "public_key": b64(slot.public_key)}
+    if slot.sign_public:
+        entry["ed25519"] = b64(slot.sign_public)
+    return entry
+
+
+def certified_entry(slot: KeySlot, signer: str, key: Ed25519PrivateKey) -> dict[str, str]:
+    """The account-list entry of a format-2 slot, signed by the editor ``signer`` (signing.py)."""
+    return signing.certify(slot.user, account_entry(slot), signer, key)
 
 
 def listed(catalog: CatalogData, slot: KeySlot) -> bool:
-    """Whether ``slot`` is the account the catalog's account list names (same user, role and public key).
+    """Whether ``slot`` is the account the catalog's account list names (same user, role and keys).
 
     Only listed slots receive master keys: a slot file planted by someone with the disk (no passphrase) is
-    not in the list, because writing the list needs the master key."""
+    not in the list, because writing the list needs the master key. Whether the entry's certificate chains to
+    the root editor is :func:`signing.trusted_keys`' question (verify reports it)."""
     entry = catalog.get("accounts", {}).get(slot.user)
-    return entry == account_entry(slot)
+    if not isinstance(entry, dict):
+        return False
+    mine = account_entry(slot)
+    if "ed25519" not in entry or "ed25519" not in mine:  # a conversion to format 2 in progress (crash-safe)
+        mine.pop("ed25519", None)
+    return {k: v for k, v in entry.items() if k in _IDENTITY} == mine
+
+
+READERS_BY_DEFAULT = ("editor", "translator")  # besides the interviewer who owns it: every editor and translator
+
+
+def recipients(catalog: CatalogData, owner: str, root: tuple[str, bytes] | None) -> dict[str, bytes]:
+    """Who receives a wrap of a testimony's key: its owner, every editor and (the vault default) every
+    translator, with their X25519 public keys. In a format-2 vault only accounts whose certificates chain
+    to the root count (a planted or forged account-list entry receives no key)."""
+    listed_accounts: dict[str, Any] = catalog.get("accounts", {})
+    usable = listed_accounts
+    if root is not None:
+        trusted = signing.trusted_keys(listed_accounts, root)
+        usable = {u: e for u, e in listed_accounts.items() if u in trusted or signing.pending_ok(u, e, trusted)}
+    return {user: unb64(e["public_key"]) for user, e in usable.items()
+            if e.get("role") in READERS_BY_DEFAULT or user == owner}
+
+
+def _wrap_aad(tid: str, user: str) -> bytes:
+    return f"tkey|{tid}|{user}".encode()
+
+
+def wrap_testimony_key(tid: str, key: bytes, readers: dict[str, bytes]) -> dict[str, str]:
+    """The testimony key wrapped to each reader's X25519 key (``accounts.wrap_to``): ``{user: b64}``."""
+    return {user: b64(accounts.wrap_to(public, key, _wrap_aad(tid, user))) for user, public in readers.items()}
 
 
 class Catalog:
@@ -85,8 +132,9 @@ class Catalog:
     rotations without the passphrase, and the audit log opened with the catalog's audit key."""
 
     def __init__(self, root: Path, store: Store, user: str, master: bytes, epoch: str,
-                 private: X25519PrivateKey) -> None:
+                 private: X25519PrivateKey, signer: Ed25519PrivateKey | None = None) -> None:
         self.root, self.user, self.epoch = Path(root), user, epoch
+        self._signer = signer  # signs this account's audit entries (format 2)
         self._store = store
         self._private: X25519PrivateKey | None = private
         self._master: bytes | None = master
@@ -104,7 +152,19 @@ class Catalog:
         """Drop every key; further use raises VaultLockedError."""
         self._master = None
         self._private = None
+        self._signer = None
         self._audit_log = None
+
+    def public_key(self) -> bytes:
+        """This account's X25519 public key."""
+        self.master()
+        assert self._private is not None
+        return accounts.raw_x25519_public(self._private)
+
+    def signer(self) -> Ed25519PrivateKey | None:
+        """This account's Ed25519 signing key (None for a format-1 slot)."""
+        self.master()
+        return self._signer
 
     def master(self) -> bytes:
         if self._master is None:
@@ -188,8 +248,29 @@ class Catalog:
 
     def audit_log(self) -> AuditLog:
         if self._audit_log is None:
-            self._audit_log = AuditLog(self.root, self.audit_key())
+            signer = (self.user, self._signer) if self._signer is not None else None
+            self._audit_log = AuditLog(self.root, self.audit_key(), signer=signer)
         return self._audit_log
+
+    def testimony_key(self, tid: str, entry: Entry) -> bytes:
+        """This account's copy of a testimony's key: unwrapped from the entry's wrap for this user (format 2),
+        or the key a format-1 entry holds. An account with no wrap holds no key to that testimony."""
+        if "key" in entry:
+            return entry_key(entry)
+        wrapped = entry.get("wraps", {}).get(self.user)
+        if wrapped is None or self._private is None:
+            self.master()
+            raise PermissionDeniedError(
+                f"Your account holds no key to testimony {entry.get('case')}: it is encrypted only to its "
+                "interviewer, the editors and the translators. Ask an editor if you need access."
+            )
+        try:
+            return accounts.unwrap_from(self._private, unb64(wrapped), _wrap_aad(tid, self.user))
+        except (crypto.CryptoError, ValueError) as exc:
+            raise IntegrityError(
+                f"Your key to testimony {entry.get('case')} fails authentication: the catalog entry was altered "
+                "or damaged. Run 'workstation verify'."
+            ) from exc
 
     # ---- rotation
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,9 +27,11 @@ from workstation.vault.errors import IntegrityError
 from workstation.vault.layout import to_json, unb64
 from workstation.vault.store import Store, StoreRootError
 
-# One testimony's catalog entry: {"key": b64, "case": str, "owner": str, "created": str, "extras": [names],
-# "original": {sha256, size} once part 1 is sealed, "parts": [{sha256, size}, ...] for parts 2, 3, ... if any}.
+# One testimony's catalog entry: {"wraps": {user: b64 key wrapped to that user}, "case": str, "owner": str,
+# "created": str, "extras": [names], "original": {sha256, size} once part 1 is sealed, "parts": [{sha256, size},
+# ...] for parts 2, 3, ... if any} (vault format 2; a format-1 entry holds "key": b64 instead of "wraps").
 Entry = dict[str, Any]
+KeyOf = Callable[[str, Entry], bytes]  # (testimony id, entry) -> that testimony's key, for the session's account
 
 GLOSSARY_RECORD = "glossary"
 
@@ -40,6 +42,8 @@ def rid(tid: str, kind: str) -> str:
 
 
 def entry_key(entry: Entry) -> bytes:
+    """The key of a format-1 entry (held in the clear inside the catalog); format-2 entries need
+    :meth:`Catalog.testimony_key`."""
     return unb64(entry["key"])
 
 
@@ -78,8 +82,9 @@ class RecordingInfo:
 class Records:
     """Typed reads and writes of a testimony's records and blob in one store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, key_of: KeyOf | None = None) -> None:
         self.store = store
+        self.key_of: KeyOf = key_of or (lambda _tid, entry: entry_key(entry))
 
     def read(self, key: bytes, record_id: str, what: str) -> tuple[Any, int] | None:
         """The decoded JSON and its version, None when absent; IntegrityError when it fails authentication."""
@@ -100,17 +105,17 @@ class Records:
         return self.store.write_record(key, record_id, to_json(data), expected_version=expected_version)
 
     def load_testimony(self, tid: str, entry: Entry) -> tuple[Testimony, int]:
-        found = self.read(entry_key(entry), rid(tid, "testimony"), f"testimony {entry['case']}")
+        found = self.read(self.key_of(tid, entry), rid(tid, "testimony"), f"testimony {entry['case']}")
         if found is None:
             raise IntegrityError(f"The record of testimony {entry['case']} is missing from the vault folder.")
         return Testimony.from_dict(found[0]), found[1]
 
     def save_testimony(self, tid: str, entry: Entry, t: Testimony, expected_version: int) -> int:
-        return self.write(entry_key(entry), rid(tid, "testimony"), t.to_dict(), expected_version=expected_version)
+        return self.write(self.key_of(tid, entry), rid(tid, "testimony"), t.to_dict(), expected_version=expected_version)
 
     def recording_info(self, tid: str, entry: Entry, part: int = 1) -> RecordingInfo | None:
         name = part_label(entry["case"], part)
-        found = self.read(entry_key(entry), rid(tid, "recording-info" + part_suffix(part)),
+        found = self.read(self.key_of(tid, entry), rid(tid, "recording-info" + part_suffix(part)),
                           f"recording information of {name}")
         if found is None and part <= part_count(entry):
             raise IntegrityError(
@@ -121,14 +126,14 @@ class Records:
 
     def seal_original(self, tid: str, entry: Entry, data: bytes, info: RecordingInfo, part: int = 1) -> None:
         """The evidence copy (a chunked blob) and its recording information, which must not exist yet."""
-        key = entry_key(entry)
+        key = self.key_of(tid, entry)
         self.store.write_blob_from(key, rid(tid, "original" + part_suffix(part)), io.BytesIO(data))
         self.write(key, rid(tid, "recording-info" + part_suffix(part)), asdict(info), expected_version=0)
 
     def iter_original(self, tid: str, entry: Entry, part: int = 1) -> Iterator[bytes]:
         name = part_label(entry["case"], part)
         try:
-            yield from self.store.open_blob(entry_key(entry), rid(tid, "original" + part_suffix(part)))
+            yield from self.store.open_blob(self.key_of(tid, entry), rid(tid, "original" + part_suffix(part)))
         except FileNotFoundError:
             raise IntegrityError(f"The sealed recording of {name} is missing from the vault folder.") from None
         except crypto.CryptoError as exc:

@@ -8,7 +8,9 @@ The session is a facade over the modules that do the work (docs/VAULT-FORMAT.md 
 
 * ``layout.py`` — ``vault.json`` (format and current epoch), the lock file, the slot and throttle files;
 * ``accounts.py`` / ``permissions.py`` / ``throttle.py`` — key slots and passphrases, roles, unlock throttling;
-* ``catalog.py`` — the master key of each epoch, the catalog it opens (every testimony's own data key), rotation;
+* ``catalog.py`` — the master key of each epoch, the catalog it opens (each testimony's key wrapped to its readers
+  in format 2; :meth:`Catalog.testimony_key` unwraps this account's copy), rotation;
+* ``signing.py`` — Ed25519: account certificates rooted in the first editor, signed audit entries and approvals;
 * ``records.py`` — one testimony's records and sealed original, encrypted under its own key;
 * ``store.py`` / ``audit.py`` — the versioned, authenticated record store and the hash-chained audit log;
 * ``verify.py`` — verification of everything; ``backup.py`` — backup archives and restoring one.
@@ -28,25 +30,36 @@ new extra names, rotation) are additionally serialised by a lock file.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from workstation.domain import testimony as tm
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import ConflictError, Status, Testimony, TestimonyMeta
 from workstation.platform.digest import sha256_hex
 from workstation.platform.errors import WorkstationError
-from workstation.vault import accounts, backup, crypto, permissions
+from workstation.vault import accounts, backup, crypto, permissions, signing
 from workstation.vault.accounts import SlotDamagedError, UnknownUserError, UserNameError, WrongPassphraseError
 from workstation.vault.audit import ANCHOR_SLACK, AuditEntry, AuditLog
-from workstation.vault.catalog import Catalog, CatalogData, account_entry, create_catalog, listed
+from workstation.vault.catalog import (
+    READERS_BY_DEFAULT,
+    Catalog,
+    CatalogData,
+    account_entry,
+    certified_entry,
+    create_catalog,
+    listed,
+    recipients,
+    wrap_testimony_key,
+)
 from workstation.vault.errors import (
     BackupError,
     IntegrityError,
@@ -62,6 +75,7 @@ from workstation.vault.layout import (
     read_vault_file,
     slot_files,
     throttle,
+    unb64,
     vault_exists,
     vault_lock,
     write_vault_file,
@@ -72,7 +86,6 @@ from workstation.vault.records import (
     Entry,
     RecordingInfo,
     Records,
-    entry_key,
     part_count,
     part_label,
     part_suffix,
@@ -80,7 +93,7 @@ from workstation.vault.records import (
 )
 from workstation.vault.store import Store
 from workstation.vault.throttle import ThrottledError
-from workstation.vault.verify import AUDIT_ANCHOR, VerifyReport, check_vault
+from workstation.vault.verify import AUDIT_ANCHOR, VerifyReport, approval_signature_problem, check_vault
 
 if TYPE_CHECKING:  # vault and speech are one rank: the type only, never a run-time import
     from workstation.speech.pipeline import PipelineResult
@@ -141,13 +154,14 @@ def create_vault(path: Path | str, editor: str, passphrase: str) -> VaultSession
     accounts.check_passphrase(passphrase, user=editor)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     master, epoch = os.urandom(32), os.urandom(8).hex()
-    slot, private = accounts.new_slot(editor, Role.EDITOR, passphrase, _kdf(), epoch, master)
+    slot, keys = accounts.new_slot(editor, Role.EDITOR, passphrase, _kdf(), epoch, master)  # the list's root
+    assert keys.ed25519 is not None
     store = Store(root)
-    create_catalog(store, master, epoch, slot)
+    create_catalog(store, master, epoch, slot, keys.ed25519)
     slot_files(root).save(slot)
     # vault.json last: until it exists the folder is not a vault, so a crash here leaves nothing half-made.
     write_vault_file(root, {"format": VAULT_FORMAT, "epoch": epoch, "created": tm.now_iso()})
-    session = VaultSession(root, store, slot, master, epoch, private)
+    session = VaultSession(root, store, slot, master, epoch, keys)
     session._audit("vault_created")
     session._audit("user_added", subject=editor, role=str(Role.EDITOR))
     return session
@@ -166,18 +180,19 @@ def unlock(path: Path | str, user: str, passphrase: str) -> VaultSession:
         counters.failure(user, known=False)
         raise
     try:
-        slot, private = _open_one(candidates, passphrase)
+        slot, keys = _open_one(candidates, passphrase)
     except (WrongPassphraseError, SlotDamagedError):
         counters.failure(user, known=True)
         raise
     epoch = meta["epoch"]
     try:
-        master = accounts.unwrap_master(slot, epoch, private)
+        master = accounts.unwrap_master(slot, epoch, keys.x25519)
     except crypto.CryptoError as exc:
         counters.failure(user, known=True)
         raise accounts.damaged_error(slot) from exc
-    session = VaultSession(root, Store(root), slot, master, epoch, private)
-    session._after_unlock(slot)
+    session = VaultSession(root, Store(root), slot, master, epoch, keys)
+    session._after_unlock(slot, keys)
+    keys.kek = b""
     for failed in counters.success(user):
         session._audit("unlock_failed", as_user=failed.get("user") or "(unknown user name)", failed_at=failed.get("at", ""))
     session._audit("unlock")
@@ -187,16 +202,65 @@ def unlock(path: Path | str, user: str, passphrase: str) -> VaultSession:
 MAX_SLOT_CANDIDATES = 3  # same-named slot files tried at unlock (a planted duplicate must not lock anyone out)
 
 
-def _open_one(candidates: list[accounts.KeySlot], passphrase: str) -> tuple[accounts.KeySlot, X25519PrivateKey]:
+def _open_one(candidates: list[accounts.KeySlot], passphrase: str) -> tuple[accounts.KeySlot, accounts.SlotKeys]:
     """The first slot of the name that the passphrase opens (several only if one was planted or left over)."""
     error: WorkstationError | None = None
     for slot in candidates[:MAX_SLOT_CANDIDATES]:
         try:
-            return slot, accounts.open_private(slot, passphrase)
+            return slot, accounts.open_keys(slot, passphrase)
         except (WrongPassphraseError, SlotDamagedError) as exc:
             error = error if isinstance(error, WrongPassphraseError) else exc
     assert error is not None
     raise error
+
+
+def upgrade_vault(path: Path | str, user: str, passphrase: str, backup_to: Path | str) -> tuple[Path, VerifyReport]:
+    """Convert a format-1 vault to format 2 as an editor (``workstation vault upgrade``): a backup first, then
+    this editor's slot gets a signing key and becomes the account list's root, every other account gets a
+    pending certificate (name, role, X25519 key) and converts itself at its next unlock (an editor's next unlock
+    certifies it), every testimony key leaves the catalog for per-reader wraps, and a signed ``vault_upgraded``
+    entry seals the unsigned history before it; then the full verify. Returns (backup archive, report)."""
+    root = Path(path).expanduser()
+    session = unlock(root, user, passphrase)
+    try:
+        if "root" in session._catalog.current():
+            raise VaultError("This vault is already in format 2; nothing to upgrade.")
+        session.require(Action.MANAGE_USERS)
+        archive = session.backup(backup_to)  # refused (nothing changed) if it cannot be written
+        slot, keys = _open_one(slot_files(root).find_all(session.user), passphrase)
+        master, epoch = session._catalog.master(), session._catalog.epoch
+        if keys.ed25519 is not None and slot.root == (slot.user, slot.sign_public):
+            fresh, signer = slot, keys.ed25519  # a crashed earlier run converted the slot already: go on
+        else:
+            fresh, signer = accounts.upgrade_slot(slot, keys, epoch, master, None)
+            files = slot_files(root)
+            path_of = next(p for p, s in files.load_all() if s is not None and s.to_bytes() == slot.to_bytes())
+            files.save(fresh, path_of)  # first (listed() accepts it either way); the catalog write commits
+        with session._catalog.change() as catalog:
+            _upgrade_catalog(catalog, fresh, signer)
+    finally:
+        session.lock()
+    upgraded = VaultSession(root, Store(root), fresh, master, epoch, accounts.SlotKeys(keys.x25519, signer))
+    try:
+        upgraded._audit("vault_upgraded", to="tw-vault-2")
+        return archive, upgraded.verify()
+    finally:
+        upgraded.lock()
+
+
+def _upgrade_catalog(catalog: CatalogData, editor: accounts.KeySlot, signer: Ed25519PrivateKey) -> None:
+    """The catalog part of :func:`upgrade_vault` (one write): root, certificates, per-reader wraps."""
+    catalog["root"] = {"user": editor.user, "ed25519": b64(editor.sign_public)}
+    listed_accounts = catalog.setdefault("accounts", {})
+    for name, entry in listed_accounts.items():
+        if name != editor.user:
+            payload = signing.pending_payload(name, str(entry["role"]), str(entry["public_key"]))
+            entry.update(pending=signing.sign(signer, payload), pending_signer=editor.user)
+    listed_accounts[editor.user] = certified_entry(editor, editor.user, signer)
+    for tid, entry in catalog["testimonies"].items():
+        if "key" in entry:
+            key = unb64(entry.pop("key"))
+            entry["wraps"] = wrap_testimony_key(tid, key, recipients(catalog, entry["owner"], None))
 
 
 def restore(archive: Path | str, path: Path | str, *, user: str | None = None, passphrase: str | None = None) -> VerifyReport:
@@ -231,14 +295,18 @@ class VaultSession:
     """An unlocked vault for one user. Not thread-safe for writes from several threads at once."""
 
     def __init__(self, root: Path, store: Store, slot: accounts.KeySlot, master: bytes, epoch: str,
-                 private: X25519PrivateKey) -> None:
+                 keys: accounts.SlotKeys) -> None:
         self.path = Path(root)
         self.user = slot.user
         self.role = Role(slot.role)
         self._store = store
-        self._records = Records(store)
-        # the X25519 private key follows master-key rotations without the passphrase
-        self._catalog = Catalog(self.path, store, slot.user, master, epoch, private)
+        # the account list's root editor, pinned in this account's own (passphrase-authenticated) slot: what
+        # signatures are checked against (None in a format-1 vault: nothing is signed there)
+        self._root = slot.root
+        # the X25519 private key follows master-key rotations without the passphrase; Ed25519 signs
+        self._catalog = Catalog(self.path, store, slot.user, master, epoch, keys.x25519, keys.ed25519)
+        # each testimony's key is this account's own wrap of it (format 2): no key, no read
+        self._records = Records(store, self._catalog.testimony_key)
 
     # ---- basics
 
@@ -282,7 +350,7 @@ class VaultSession:
         with contextlib.suppress(crypto.CryptoError):
             self._store.set_anchor(AUDIT_ANCHOR, entry.seq, entry.hash, max_step=ANCHOR_SLACK + 1)
 
-    def _after_unlock(self, slot: accounts.KeySlot) -> None:
+    def _after_unlock(self, slot: accounts.KeySlot, keys: accounts.SlotKeys) -> None:
         """Read the catalog (which switches the store root on), upgrade a vault from before the account list
         and store root in place, and refuse a slot the account list does not name."""
         try:
@@ -299,6 +367,42 @@ class VaultSession:
                 "role or key differs, or it was planted). It was not used. Report this: it may mean someone "
                 "tampered with the vault; 'workstation verify' (as an editor) names the file."
             )
+        if slot.root is None and isinstance(catalog.get("root"), dict):
+            self._join_format_2(slot, keys, catalog)
+        if self.role is Role.EDITOR and self._root is not None:
+            self._certify_pending()
+
+    def _join_format_2(self, slot: accounts.KeySlot, keys: accounts.SlotKeys, catalog: CatalogData) -> None:
+        """A format-1 slot in a vault upgraded to format 2: give it a signing key and pin the root (taken from the
+        catalog: trust on first use), using the passphrase key of this unlock (no extra derivation)."""
+        root = (str(catalog["root"]["user"]), unb64(catalog["root"]["ed25519"]))
+        with vault_lock(self.path):
+            fresh, signer = accounts.upgrade_slot(slot, keys, self._catalog.epoch, self._catalog.master(), root)
+            files = slot_files(self.path)
+            path = next(p for p, s in files.load_all() if s is not None and s.to_bytes() == slot.to_bytes())
+            files.save(fresh, path)  # first: listed() accepts either state, so a crash here locks nobody out
+        with self._catalog.change() as current:
+            entry = current["accounts"][self.user]
+            entry["ed25519"] = b64(fresh.sign_public)
+        self._root, self._catalog._signer = root, signer
+        self._catalog._audit_log = None  # re-opened with the signer
+
+    def _certify_pending(self) -> None:
+        """Certify (as this editor) every account that got its signing key since the upgrade and carries a valid
+        pending certificate of its name, role and X25519 key."""
+        catalog = self._catalog.current()
+        trusted = self._trusted(catalog) or {}
+        todo = [u for u, e in catalog.get("accounts", {}).items()
+                if u not in trusted and "ed25519" in e and signing.pending_ok(u, e, trusted)]
+        signer = self._catalog.signer()
+        if not todo or signer is None:
+            return
+        with self._catalog.change() as current:
+            for user in todo:
+                entry = current["accounts"][user]
+                current["accounts"][user] = signing.certify(user, entry, self.user, signer)
+        for user in todo:
+            self._audit("account_certified", subject=user)
 
     def _upgrade_in_place(self) -> CatalogData:
         """A vault made before the account list and the store root: record the accounts whose slots hold the
@@ -341,9 +445,14 @@ class VaultSession:
             if name in existing:
                 raise UserNameError(f"There is already an account named {name!r}. Choose another name.")
             name = accounts.check_user_name(name, existing)  # look-alikes of an existing account refused
-            slot, _private = accounts.new_slot(name, role, passphrase, _kdf(), self._catalog.epoch, self._catalog.master())
+            signer = self._catalog.signer()
+            slot, _keys = accounts.new_slot(name, role, passphrase, _kdf(), self._catalog.epoch, self._catalog.master(),
+                                            root=self._root or accounts.NO_ROOT)
             slot_files(self.path).save(slot)
-            catalog.setdefault("accounts", {})[name] = account_entry(slot)
+            catalog.setdefault("accounts", {})[name] = certified_entry(slot, self.user, signer) \
+                if signer is not None and self._root is not None else account_entry(slot)
+            if str(role) in READERS_BY_DEFAULT:
+                self._give_keys(catalog, name, slot.public_key)
         self._audit("user_added", subject=name, role=str(role))
         return UserInfo(name, role, slot.created)
 
@@ -369,10 +478,67 @@ class VaultSession:
             remaining = [(p, s) for p, s in files.load_all() if p != path and s is not None and listed(catalog, s)]
             if not any(s is not None and s.role is Role.EDITOR for _p, s in remaining):
                 raise WorkstationError("That is the last editor account; add another editor before removing it.")
-            catalog.get("accounts", {}).pop(name, None)
+            self._retire_account(catalog, name)
             self._catalog.rotate(path, remaining, catalog)
         self._audit("user_removed", subject=name)
         self._audit("key_rotation", reason="user_removed")
+
+    def _give_keys(self, catalog: CatalogData, name: str, public: bytes) -> None:
+        """A new editor or translator receives a wrap of every testimony key (from this editor's own copies; one
+        this editor holds no wrap of — the catalog was tampered with, verify reports it — is skipped)."""
+        for tid, entry in catalog["testimonies"].items():
+            if "wraps" in entry and self.user in entry["wraps"]:
+                key = self._catalog.testimony_key(tid, entry)
+                entry["wraps"].update(wrap_testimony_key(tid, key, {name: public}))
+
+    def _retire_account(self, catalog: CatalogData, name: str) -> None:
+        """Move a removed account to ``former`` (its certificate still verifies its old audit entries and
+        approvals) and re-sign, as this editor, the entries it had signed (their chain would break)."""
+        gone = catalog.get("accounts", {}).pop(name, None)
+        for entry in catalog["testimonies"].values():  # their wraps leave the catalog (written under a new M)
+            entry.get("wraps", {}).pop(name, None)
+        signer = self._catalog.signer()
+        if gone is None or signer is None or self._root is None:
+            return
+        catalog.setdefault("former", {})[name] = gone
+        for user, entry in catalog.get("accounts", {}).items():
+            if entry.get("signer") == name and "ed25519" in entry:
+                catalog["accounts"][user] = signing.certify(user, entry, self.user, signer)
+
+    def _trusted(self, catalog: CatalogData | None = None) -> dict[str, dict[str, Any]] | None:
+        """The accounts (current and former) whose certificates chain to the root; None in a format-1 vault."""
+        if self._root is None:
+            return None
+        catalog = catalog if catalog is not None else self._catalog.current()
+        return signing.trusted_keys({**catalog.get("former", {}), **catalog.get("accounts", {})}, self._root)
+
+    def _sign_approval(self, case_code: str, approval: tm.Approval | None) -> tm.Approval | None:
+        """A new approval made by this editor, signed (vault format 2); a format-1 account leaves it unsigned."""
+        signer = self._catalog.signer()
+        if approval is None or signer is None or approval.user != self.user:
+            return approval
+        signature = signing.sign(signer, signing.approval_payload(case_code, approval.user, approval.at,
+                                                                   approval.content_hash))
+        return dataclasses.replace(approval, signature=signature, ed25519=b64(signing.raw_public(signer)))
+
+    def approval_problem(self, t: Testimony) -> str | None:
+        """Why an approved testimony's approval does not hold as signed, or None (also None in a format-1
+        vault, where approvals are unsigned): the signer must be a trusted editor, the key theirs, the signature
+        valid over the case code, user, time and content hash."""
+        trusted = self._trusted()
+        return None if trusted is None else approval_signature_problem(t, trusted)
+
+    def approval_signer(self, t: Testimony) -> dict[str, str] | None:
+        """What an export manifest records of the editor who signed ``t``'s approval: role, both public keys
+        (base64) and the fingerprint people compare in person. None in a format-1 vault or when unsigned."""
+        trusted = self._trusted()
+        account = trusted.get(t.approval.user) if trusted is not None and t.approval is not None else None
+        if account is None or t.approval is None or not t.approval.signature:
+            return None
+        fp = signing.fingerprint(t.approval.user, str(account["role"]), unb64(account["public_key"]),
+                                 unb64(account["ed25519"]))
+        return {"role": str(account["role"]), "x25519": str(account["public_key"]), "ed25519": str(account["ed25519"]),
+                "fingerprint": fp}
 
     # ---- testimonies
 
@@ -411,7 +577,10 @@ class VaultSession:
         with self._catalog.change() as catalog:
             if any(e["case"] == code for e in catalog["testimonies"].values()):
                 raise tm.EditError(f"There is already a testimony with case code {code}. Choose another code.")
-            entry = {"key": b64(key), "case": code, "owner": self.user, "created": tm.now_iso(), "extras": []}
+            readers = recipients(catalog, self.user, self._root)
+            readers.setdefault(self.user, self._catalog.public_key())  # the creator always reads their own
+            entry = {"wraps": wrap_testimony_key(tid, key, readers), "case": code, "owner": self.user,
+                     "created": tm.now_iso(), "extras": []}
             self._records.save_testimony(tid, entry, t, expected_version=0)
             catalog["testimonies"][tid] = entry
         self._audit("testimony_created", code)
@@ -440,6 +609,10 @@ class VaultSession:
             return result
         for needed in _actions_for_change(before, after):
             permissions.require_access(self.role, self.user, entry["owner"], needed, case_code)
+        if before["approval"] != after["approval"]:
+            unsigned, t.approval = t.approval, self._sign_approval(case_code, t.approval)
+            if result is unsigned:  # approve() returns the approval: hand back the signed one
+                result = cast(T, t.approval)
         try:
             new_version = self._records.save_testimony(tid, entry, t, expected_version=version)
         except ConflictError:
@@ -600,14 +773,15 @@ class VaultSession:
 
     def load_extra(self, case_code: str, name: str) -> dict | None:
         tid, entry = self._access(case_code, Action.VIEW)
-        found = self._records.read(entry_key(entry), rid(tid, "extra:" + name), f"{name!r} record of {case_code}")
+        found = self._records.read(self._records.key_of(tid, entry), rid(tid, "extra:" + name),
+                                   f"{name!r} record of {case_code}")
         return found[0] if found else None
 
     def save_extra(self, case_code: str, name: str, data: dict) -> None:
         """Write one per-testimony record; the permission depends on its kind (``permissions.RECORD_WRITERS``:
         redactions and approval history by editors, job records by who may process); every write is audited."""
         tid, entry = self._access(case_code, permissions.record_write_action(name))
-        record_id, key = rid(tid, "extra:" + name), entry_key(entry)
+        record_id, key = rid(tid, "extra:" + name), self._records.key_of(tid, entry)
         if name not in entry.get("extras", []):
             with self._catalog.change() as catalog:
                 current = catalog["testimonies"].get(tid)
@@ -658,7 +832,7 @@ class VaultSession:
         """Walk the audit chain, every record and blob's authentication and every original's sha256."""
         self.require(Action.VERIFY)
         report = VerifyReport()
-        if check_vault(report, self._catalog, self._records, slot_files(self.path), self.load_glossary):
+        if check_vault(report, self._catalog, self._records, slot_files(self.path), self.load_glossary, self._root):
             self._audit("verified", problems=len(report.problems))
         return report
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from workstation.domain.glossary import Glossary
-from workstation.domain.testimony import Status, content_hash
+from workstation.domain.testimony import Status, Testimony, content_hash
 from workstation.platform.errors import WorkstationError
+from workstation.vault import signing
 from workstation.vault.accounts import SlotFiles, skeleton
 from workstation.vault.catalog import Catalog, CatalogData, listed
 from workstation.vault.crypto import CryptoError
-from workstation.vault.records import Entry, Records, entry_key, part_count, part_label, record_kinds, rid
+from workstation.vault.layout import unb64
+from workstation.vault.records import Entry, Records, part_count, part_label, record_kinds, rid
 
 AUDIT_ANCHOR = "audit"  # where the session anchors the audit head in the store index (session.AUDIT_ANCHOR)
 
@@ -31,22 +34,34 @@ class VerifyReport:
         return not self.problems
 
 
+Trusted = dict[str, dict[str, Any]]  # account name -> account-list entry whose certificate chains to the root
+
+
 def check_vault(report: VerifyReport, catalog: Catalog, records: Records, slots: SlotFiles,
-                load_glossary: Callable[[], Glossary]) -> bool:
-    """Add every problem found to ``report``; False when the catalog could not be read (the walk stopped there)."""
+                load_glossary: Callable[[], Glossary], root: tuple[str, bytes] | None = None) -> bool:
+    """Add every problem found to ``report``; False when the catalog could not be read (the walk stopped there).
+
+    ``root`` (vault format 2: the root editor pinned in the verifying account's slot) turns on the signature
+    checks: account certificates, every audit entry's signature, every approval's signature."""
     store_problems = records.store.verify()  # first: a failing store root makes every later read fail
     try:
         anchor = records.store.anchor(AUDIT_ANCHOR)
     except CryptoError:
         anchor = None
-    report.problems.extend(f"Audit log: {p}" for p in catalog.audit_log().verify(anchor))
     try:
         data = catalog.current()
     except WorkstationError as exc:
+        report.problems.extend(f"Audit log: {p}" for p in catalog.audit_log().verify(anchor))
         report.problems.extend(f"Store: {p}" for p in store_problems)
         report.problems.append(f"Catalog: {exc}")
         return False
+    trusted = _trusted(data, root)
+    signers = None if trusted is None else {u: unb64(e["ed25519"]) for u, e in trusted.items()}
+    root_user = root[0] if root is not None else ""
+    report.problems.extend(f"Audit log: {p}" for p in catalog.audit_log().verify(anchor, signers, root_user))
     report.problems.extend(_check_slots(slots, data, catalog.epoch))
+    if root is not None and trusted is not None:
+        report.problems.extend(_account_problems(data.get("accounts", {}), root, trusted))
     report.problems.extend(f"Store: {p}" for p in store_problems)
     try:
         load_glossary()
@@ -55,7 +70,7 @@ def check_vault(report: VerifyReport, catalog: Catalog, records: Records, slots:
     counts = {"testimonies": 0, "recordings": 0, "records": 0}
     for tid, entry in data["testimonies"].items():
         counts["testimonies"] += 1
-        report.problems.extend(_check_testimony(records, tid, entry, counts))
+        report.problems.extend(_check_testimony(records, tid, entry, counts, trusted))
     report.checked = counts
     return True
 
@@ -87,8 +102,32 @@ def _check_slots(slots: SlotFiles, catalog: CatalogData, epoch: str) -> list[str
     return problems
 
 
-def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str, int]) -> list[str]:
-    case, key, problems = entry["case"], entry_key(entry), []
+def _account_problems(listed_accounts: dict[str, Any], root: tuple[str, bytes], trusted: Trusted) -> list[str]:
+    problems = []
+    for name in signing.untrusted_accounts(listed_accounts, root):
+        if signing.pending_ok(name, listed_accounts[name], trusted):
+            problems.append(f"Account list: {name!r} has no certified signing key yet (the vault was upgraded to "
+                            "format 2): that account unlocks once, then an editor's next unlock certifies it.")
+        else:
+            problems.append(f"Account list: the entry of {name!r} is not signed by an editor of this vault (its "
+                            "certificate does not chain to the first editor): it was added or changed outside the "
+                            "program (tampering?).")
+    return problems
+
+
+def _trusted(data: CatalogData, root: tuple[str, bytes] | None) -> Trusted | None:
+    if root is None:
+        return None
+    return signing.trusted_keys({**data.get("former", {}), **data.get("accounts", {})}, root)
+
+
+def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str, int],
+                     trusted: Trusted | None = None) -> list[str]:
+    case, problems = entry["case"], []
+    try:
+        key = records.key_of(tid, entry)
+    except WorkstationError as exc:
+        return [f"Testimony {case}: {exc}"]
     for kind in record_kinds(entry):
         counts["records"] += 1
         try:
@@ -97,7 +136,7 @@ def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str,
                 problems.append(f"Testimony {case}: its record is missing.")
         except WorkstationError as exc:
             problems.append(f"Testimony {case}: {exc}")
-    problems.extend(_check_approval(records, tid, entry))
+    problems.extend(_check_approval(records, tid, entry, trusted))
     for part in range(1, max(1, part_count(entry)) + 1):  # every part of the interview, each on its own
         problems.extend(_check_recording(records, tid, entry, part, counts))
     return problems
@@ -136,7 +175,7 @@ def _check_recording(records: Records, tid: str, entry: Entry, part: int, counts
     return problems
 
 
-def _check_approval(records: Records, tid: str, entry: Entry) -> list[str]:
+def _check_approval(records: Records, tid: str, entry: Entry, trusted: Trusted | None) -> list[str]:
     """An approved testimony must still be what was approved (content_hash covers everything exported)."""
     try:
         t, _version = records.load_testimony(tid, entry)
@@ -147,4 +186,23 @@ def _check_approval(records: Records, tid: str, entry: Entry) -> list[str]:
     if t.approval is None or content_hash(t) != t.approval.content_hash:
         return [f"Testimony {entry['case']}: marked approved, but its content (text, times, speaker names, English "
                 "routes or metadata) no longer matches what was approved."]
-    return []
+    problem = approval_signature_problem(t, trusted) if trusted is not None else None
+    return [f"Testimony {entry['case']}: {problem}"] if problem else []
+
+
+def approval_signature_problem(t: Testimony, trusted: Trusted) -> str | None:
+    """Why an approval is not the signed act of an editor in the (trusted) account list, or None."""
+    approval = t.approval
+    if approval is None:
+        return "marked approved, but no approval is recorded."
+    account = trusted.get(approval.user)
+    if account is None or account.get("role") != "editor":
+        return f"its approval names {approval.user!r}, who is not an editor in the vault's account list."
+    if not approval.signature:
+        return (f"its approval in the name of {approval.user!r} is not signed: it was not made by that editor "
+                "(written outside the program?). An editor re-approves it after checking it.")
+    if approval.ed25519 != account.get("ed25519") or not signing.signature_ok(
+            unb64(account["ed25519"]), signing.approval_payload(t.case_code, approval.user, approval.at,
+                                                               approval.content_hash), approval.signature):
+        return f"the signature on its approval by {approval.user!r} does not verify: the approval was forged."
+    return None

@@ -1,0 +1,209 @@
+"""Vault format 2, the signature half (docs/VAULT-FORMAT.md "Format 2"): account certificates rooted in the
+first editor, every audit entry signed by the acting account, approvals signed by the approving editor and
+checked by export and verify-export. The per-recipient key half is not built yet (test_vault_attacks::test_1_*).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.fixtures_vault import PASSPHRASE
+from tests.test_vault_attacks import _case, _raw_write_testimony
+from workstation.domain import testimony as tm
+from workstation.evidence.manifest import MANIFEST_NAME, verify_export
+from workstation.vault import accounts, signing
+from workstation.vault import session as vs
+from workstation.vault.layout import b64
+
+
+def test_new_slots_hold_a_signing_key_pinned_to_the_first_editor(vault_sessions: dict[str, Any]) -> None:
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    files = accounts.SlotFiles(edna.path, lambda p, d: p.write_bytes(d))
+    root = files.find("edna")[1].root
+    assert root is not None and root[0] == "edna"
+    for slot in files.users():
+        assert slot.format == accounts.SLOT_FORMAT and len(slot.sign_public) == 32 and slot.root == root
+    trusted = signing.trusted_keys(tanya._catalog.current()["accounts"], root)
+    assert set(trusted) == {"edna", "ivan", "inna", "tanya"} and trusted["tanya"]["signer"] == "edna"
+    assert edna.verify().ok
+
+
+def test_a_translator_who_makes_herself_editor_in_the_account_list_is_reported(vault_sessions: dict[str, Any]) -> None:
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    with tanya._catalog.change() as catalog:  # her own code, with the master key her session holds
+        entry = dict(catalog["accounts"]["tanya"], role="editor")
+        catalog["accounts"]["tanya"] = signing.certify("tanya", entry, "tanya", tanya._catalog.signer())
+        fake = Ed25519PrivateKey.generate()  # and a made-up editor signed by her "editor" self
+        catalog["accounts"]["ed"] = signing.certify("ed", {"role": "editor", "public_key": entry["public_key"],
+                                                           "ed25519": b64(signing.raw_public(fake))}, "tanya", fake)
+    problems = edna.verify().problems
+    assert any("entry of 'tanya' is not signed by an editor" in p for p in problems), problems
+    assert any("entry of 'ed' is not signed by an editor" in p for p in problems), problems
+
+
+def test_an_entry_signed_with_another_accounts_name_is_reported(vault_sessions: dict[str, Any], vault_path: Path) -> None:
+    from workstation.vault.audit import AuditLog
+
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    key = tanya._catalog.audit_key()
+    AuditLog(vault_path, key, signer=("edna", tanya._catalog.signer())).append("edna", "approved", "X-1")
+    AuditLog(vault_path, key, signer=("mallory", tanya._catalog.signer())).append("mallory", "unlock")
+    problems = edna.verify().problems
+    assert any("signature by 'edna' does not verify" in p for p in problems), problems
+    assert any("signed by 'mallory', who is not in the vault's account list" in p for p in problems), problems
+
+
+def test_history_and_approvals_of_a_removed_account_still_verify(vault_sessions: dict[str, Any]) -> None:
+    edna = vault_sessions["edna"]
+    edna.add_user("erik", "editor", PASSPHRASE)
+    erik = vs.unlock(edna.path, "erik", PASSPHRASE)
+    erik.add_user("tom", "translator", PASSPHRASE)  # certified by erik
+    _case(erik, "RM-1", approve=True)
+    erik.lock()
+    edna.remove_user("erik")
+    report = edna.verify()
+    assert report.ok, report.problems  # erik's entries and approval verify; tom re-certified by edna
+    assert edna._catalog.current()["accounts"]["tom"]["signer"] == "edna"
+
+
+def test_a_signed_approval_is_in_the_export_manifest_and_verify_export_checks_it(vault_editor: Any,
+                                                                                tmp_path: Path) -> None:
+    from workstation.services.exports import export_testimony
+
+    s = vault_editor
+    _case(s, "EX-1", approve=True)
+    approval = s.load("EX-1").approval
+    assert approval.signature and approval.ed25519
+    out = tmp_path / "export"
+    export_testimony(s, "EX-1", out, "txt,json")
+    manifest_path = out / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text())
+    signed = manifest["approval"]
+    assert signed["signature"] == approval.signature and len(signed["fingerprint"].split()) == 8
+    assert verify_export(out) == []
+    signed["at"] = "2030-01-01T00:00:00Z"  # anyone re-dating (or re-attributing) the approval
+    manifest_path.write_text(json.dumps(manifest))
+    assert any("approval signature by 'edna' does not verify" in p for p in verify_export(out))
+
+
+def test_an_unsigned_approval_in_an_editors_name_is_refused(vault_sessions: dict[str, Any]) -> None:
+    from workstation.evidence.render import ExportError
+    from workstation.services.exports import build_export
+
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    _case(edna, "U-1")
+    t = tanya.load("U-1")  # unchanged content: only the approval is forged
+    t.approval, t.status = tm.Approval("edna", tm.now_iso(), tm.content_hash(t)), tm.Status.APPROVED
+    _raw_write_testimony(tanya, "U-1", t)
+    assert any("is not signed" in p for p in edna.verify().problems)
+    with pytest.raises(ExportError, match="not signed"):
+        build_export(edna, "U-1", "txt")
+
+
+# --- testimony keys wrapped per reader --------------------------------------------------------------------
+
+
+def test_testimony_keys_are_wrapped_only_to_their_readers(vault_sessions: dict[str, Any]) -> None:
+    edna, ivan = vault_sessions["edna"], vault_sessions["ivan"]
+    _case(ivan, "W-1")
+    tid, entry = edna._entry("W-1")
+    assert "key" not in entry and set(entry["wraps"]) == {"edna", "ivan", "tanya"}  # not inna
+    edna.add_user("tara", "translator", PASSPHRASE)  # a later translator receives a wrap from the editor
+    edna.add_user("ian", "interviewer", PASSPHRASE)  # a later interviewer does not
+    tara = vs.unlock(edna.path, "tara", PASSPHRASE)
+    assert tara.load("W-1").case_code == "W-1"
+    assert set(edna._entry("W-1")[1]["wraps"]) == {"edna", "ivan", "tanya", "tara"}
+    edna.remove_user("tanya")  # her wrap leaves the catalog (which moves to a new master key)
+    assert "tanya" not in edna._entry("W-1")[1]["wraps"]
+    assert edna.verify().ok
+
+
+def test_the_creating_editor_and_other_editors_can_read(vault_sessions: dict[str, Any]) -> None:
+    edna = vault_sessions["edna"]
+    edna.add_user("erik", "editor", PASSPHRASE)
+    _case(edna, "E-1", approve=True)
+    erik = vs.unlock(edna.path, "erik", PASSPHRASE)
+    assert erik.load("E-1").status is tm.Status.APPROVED and erik.verify().ok
+
+
+# --- vault upgrade from format 1 ------------------------------------------------------------------------
+
+
+def _make_format_1(sessions: dict[str, Any], vault_path: Path) -> None:
+    """Turn a fresh vault into what format 1 wrote: format-1 slots, an unsigned account list, testimony keys in
+    the catalog, no root."""
+    from tests.test_vault_attacks import _as_format_1_slot, _write_atomic
+
+    edna = sessions["edna"]
+    master, epoch = edna._catalog.master(), edna._catalog.epoch
+    with edna._catalog.change() as catalog:
+        for tid, entry in catalog["testimonies"].items():
+            entry["key"] = b64(edna._catalog.testimony_key(tid, entry))
+            del entry["wraps"]
+        catalog["accounts"] = {u: {"role": e["role"], "public_key": e["public_key"]}
+                               for u, e in catalog["accounts"].items()}
+        del catalog["root"]
+    for path, slot in accounts.SlotFiles(vault_path, _write_atomic).load_all():
+        assert slot is not None
+        _write_atomic(path, _as_format_1_slot(slot, master, epoch).to_bytes())
+    for s in sessions.values():
+        s.lock()
+
+
+def test_vault_upgrade_converts_a_format_1_vault(vault_sessions: dict[str, Any], vault_path: Path, tmp_path: Path) -> None:
+    _case(vault_sessions["ivan"], "UP-1")
+    _make_format_1(vault_sessions, vault_path)
+    old = vs.unlock(vault_path, "edna", PASSPHRASE)
+    assert old._root is None and old.verify().ok  # format 1: nothing signed, nothing checked
+    old.lock()
+    archive, report = vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "before-upgrade.twbackup")
+    assert archive.is_file()
+    assert len(report.problems) == 3 and all("no certified signing key yet" in p for p in report.problems), report.problems
+    edna = vs.unlock(vault_path, "edna", PASSPHRASE)
+    tid, entry = edna._entry("UP-1")
+    assert "key" not in entry and set(entry["wraps"]) == {"edna", "ivan", "tanya"}
+    for name in ("ivan", "inna", "tanya"):  # each converts itself at its next unlock
+        s = vs.unlock(vault_path, name, PASSPHRASE)
+        assert s._root is not None and s._root[0] == "edna"
+        s.lock()
+    edna.lock()
+    edna = vs.unlock(vault_path, "edna", PASSPHRASE)  # the editor's next unlock certifies them
+    report = edna.verify()
+    assert report.ok, report.problems
+    assert vs.unlock(vault_path, "ivan", PASSPHRASE).load("UP-1").case_code == "UP-1"
+    with pytest.raises(vs.VaultError, match="already in format 2"):
+        vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "again.twbackup")
+
+
+def test_a_pending_account_cannot_change_its_role_on_the_way(vault_sessions: dict[str, Any], vault_path: Path,
+                                                             tmp_path: Path) -> None:
+    _make_format_1(vault_sessions, vault_path)
+    vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "b.twbackup")
+    tanya = vs.unlock(vault_path, "tanya", PASSPHRASE)
+    with tanya._catalog.change() as catalog:  # she makes her pending entry an editor's before any editor unlocks
+        catalog["accounts"]["tanya"]["role"] = "editor"
+    edna = vs.unlock(vault_path, "edna", PASSPHRASE)
+    assert "signer" not in edna._catalog.current()["accounts"]["tanya"]  # not certified
+    assert any("entry of 'tanya' is not signed by an editor" in p for p in edna.verify().problems)
+
+
+def test_an_upgrade_interrupted_after_the_slot_write_completes_when_run_again(vault_sessions: dict[str, Any],
+                                                                             vault_path: Path, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    _make_format_1(vault_sessions, vault_path)
+
+    def crash(*_args: Any) -> None:
+        raise KeyboardInterrupt("killed between the slot write and the catalog write")
+
+    monkeypatch.setattr(vs, "_upgrade_catalog", crash)
+    with pytest.raises(KeyboardInterrupt):
+        vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "1.twbackup")
+    monkeypatch.undo()
+    assert vs.unlock(vault_path, "ivan", PASSPHRASE).load  # the others still unlock (format 1 catalog)
+    _archive, report = vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "2.twbackup")
+    assert all("no certified signing key yet" in p for p in report.problems), report.problems

@@ -1,0 +1,130 @@
+"""Ed25519 signatures (vault format 2, part built): account certificates rooted in the first editor, signed
+audit entries and signed approvals. ``docs/VAULT-FORMAT.md`` ("Format 2") has the exact payloads.
+
+The account list inside the catalog is readable and writable by anyone holding the master key, so its entries
+are *certificates*: each names an account (user, role, X25519 and Ed25519 public keys) and carries the Ed25519
+signature of the editor who added it. The **root** is the vault's first editor, whose name and Ed25519 key are
+pinned in every format-2 key slot's authenticated data (a slot cannot be edited without its passphrase). An
+entry counts (:func:`trusted_keys`) only when its signature chains back to that root through editors; a
+translator who rewrites the list with the master key cannot make an entry that chains, so she cannot add an
+account, change a role or replace a key in a way that verifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+__all__ = ["sign", "signature_ok", "raw_public", "raw_private", "account_payload", "certify", "trusted_keys",
+           "untrusted_accounts", "fingerprint", "approval_payload"]
+
+
+def raw_public(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def raw_private(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+
+
+def sign(key: Ed25519PrivateKey, payload: bytes) -> str:
+    return base64.b64encode(key.sign(payload)).decode("ascii")
+
+
+def signature_ok(public: bytes, payload: bytes, signature: str) -> bool:
+    """Whether ``signature`` (base64) is ``public``'s Ed25519 signature of ``payload``; never raises."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(base64.b64decode(signature, validate=True), payload)
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+
+
+def _canonical(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def account_payload(user: str, entry: dict[str, Any]) -> bytes:
+    """What an account certificate signs: ``"tw-account|"`` + canonical JSON of name, role and both keys."""
+    identity = {"user": user, "role": entry.get("role"), "public_key": entry.get("public_key"),
+                "ed25519": entry.get("ed25519")}
+    return b"tw-account|" + _canonical(identity)
+
+
+def certify(user: str, entry: dict[str, Any], signer: str, key: Ed25519PrivateKey) -> dict[str, Any]:
+    """``entry`` (role, public_key, ed25519) signed by the editor ``signer``."""
+    return {**{k: entry[k] for k in ("role", "public_key", "ed25519")}, "signer": signer,
+            "sig": sign(key, account_payload(user, entry))}
+
+
+def pending_payload(user: str, role: str, x25519: str) -> bytes:
+    """What an upgrading editor signs for an account that has no signing key yet (vault upgrade): its name,
+    role and X25519 key, so the certificate made when it gets one cannot change the role or the key."""
+    return b"tw-account-pending|" + _canonical({"user": user, "role": role, "public_key": x25519})
+
+
+def _unb64(text: Any) -> bytes:
+    try:
+        return base64.b64decode(str(text), validate=True)
+    except (ValueError, TypeError):
+        return b""
+
+
+def trusted_keys(accounts: dict[str, Any], root: tuple[str, bytes]) -> dict[str, dict[str, Any]]:
+    """The account-list entries whose certificate chains back to ``root`` (name, Ed25519 key) through editors.
+
+    The root's own entry must carry the root key and be signed by it; any other entry must be signed by an
+    editor whose entry is trusted. Computed to a fixed point, so the order of entries does not matter."""
+    root_name, root_key = root
+    trusted: dict[str, dict[str, Any]] = {}
+    changed = True
+    while changed:
+        changed = False
+        for user, entry in accounts.items():
+            if user in trusted or not isinstance(entry, dict):
+                continue
+            if user == root_name:
+                ok = _unb64(entry.get("ed25519")) == root_key and entry.get("signer") == root_name
+                signer_key = root_key
+            else:
+                by = trusted.get(str(entry.get("signer")))
+                ok = by is not None and by.get("role") == "editor"
+                signer_key = _unb64(by.get("ed25519")) if by else b""
+            if ok and signature_ok(signer_key, account_payload(user, entry), str(entry.get("sig", ""))):
+                trusted[user] = entry
+                changed = True
+    return trusted
+
+
+def pending_ok(user: str, entry: dict[str, Any], trusted: dict[str, dict[str, Any]]) -> bool:
+    """Whether an account converted from format 1 carries a valid pending certificate (its name, role and X25519
+    key signed by a trusted editor at the upgrade): it receives testimony keys and an editor certifies its new
+    signing key at their next unlock (no role or key can be changed on the way)."""
+    by = trusted.get(str(entry.get("pending_signer")))
+    if by is None or by.get("role") != "editor" or "pending" not in entry:
+        return False
+    payload = pending_payload(user, str(entry.get("role")), str(entry.get("public_key")))
+    return signature_ok(_unb64(by.get("ed25519")), payload, str(entry["pending"]))
+
+
+def untrusted_accounts(accounts: dict[str, Any], root: tuple[str, bytes]) -> list[str]:
+    trusted = trusted_keys(accounts, root)
+    return sorted(set(accounts) - set(trusted))
+
+
+def fingerprint(user: str, role: str, x25519: bytes, ed25519: bytes) -> str:
+    """First 16 bytes of SHA-256("tw-account|" name "|" role "|" X25519 "|" Ed25519), as hex groups of 4."""
+    digest = hashlib.sha256(b"tw-account|" + user.encode() + b"|" + role.encode() + b"|" + x25519 + b"|" + ed25519)
+    text = digest.digest()[:16].hex()
+    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+def approval_payload(case_code: str, user: str, at: str, content_hash: str) -> bytes:
+    """What an approving editor signs: the case code, who, when, and the canonical content hash."""
+    return f"tw-approval|{case_code}|{user}|{at}|{content_hash}".encode()
