@@ -207,3 +207,65 @@ def test_an_upgrade_interrupted_after_the_slot_write_completes_when_run_again(va
     assert vs.unlock(vault_path, "ivan", PASSPHRASE).load  # the others still unlock (format 1 catalog)
     _archive, report = vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "2.twbackup")
     assert all("no certified signing key yet" in p for p in report.problems), report.problems
+
+
+# --- catalog entries signed by their creator (red-team findings of the format-2 review) -----------------------
+
+
+def test_an_interviewer_who_substitutes_a_key_of_his_own_reads_nothing_sealed_after(vault_sessions: dict[str, Any],
+                                                                                    vault_path: Path) -> None:
+    """Ivan, holding the master key, wraps a key he knows to every reader of inna's new, still empty testimony and
+    re-seals its record under it; her ingest must then refuse instead of sealing her recording under his key."""
+    import os
+
+    from tests.test_vault_attacks import FAKE_AUDIO
+    from workstation.vault.catalog import recipients, wrap_testimony_key
+    from workstation.vault.records import rid
+
+    ivan, inna, edna = vault_sessions["ivan"], vault_sessions["inna"], vault_sessions["edna"]
+    inna.create_testimony(tm.TestimonyMeta(case_code="IN-7"))
+    mine = os.urandom(32)
+    with ivan._catalog.change() as catalog:
+        tid, entry = ivan._catalog.entry("IN-7", catalog)
+        readers = recipients(catalog, "inna", ivan._root)
+        readers["ivan"] = ivan._catalog.public_key()
+        entry["wraps"] = wrap_testimony_key(tid, mine, readers)
+        blank = tm.Testimony(meta=tm.TestimonyMeta(case_code="IN-7"), owner="inna")
+        ivan._records.write(mine, rid(tid, "testimony"), blank.to_dict(),
+                            expected_version=ivan._store.record_version(rid(tid, "testimony")))
+    inna.lock()
+    inna = vs.unlock(vault_path, "inna", PASSPHRASE)
+    with pytest.raises(vs.IntegrityError, match="a key was substituted"):
+        inna.ingest_recording("IN-7", b"SECRET-AUDIO" + FAKE_AUDIO, "clip.wav", container="wav", duration_s=10.0)
+    assert not any(b"SECRET-AUDIO" in p.read_bytes() for p in (vault_path / "objects").iterdir())
+    assert any("IN-7" in p and "a key was substituted" in p for p in edna.verify().problems)
+
+
+def test_swapped_case_codes_in_the_catalog_make_a_shred_refuse_not_destroy_another_testimony(
+        vault_sessions: dict[str, Any]) -> None:
+    edna, ivan, inna = vault_sessions["edna"], vault_sessions["ivan"], vault_sessions["inna"]
+    _case(inna, "C-1")
+    _case(inna, "C-2")
+    with ivan._catalog.change() as catalog:  # no testimony key needed for this
+        a, b = [t for t in catalog["testimonies"].values() if t["case"] in ("C-1", "C-2")]
+        a["case"], b["case"] = b["case"], a["case"]
+    problems = edna.verify().problems
+    assert any("C-1" in p and "case code, owner or date was changed" in p for p in problems), problems
+    with pytest.raises(vs.IntegrityError):
+        edna.shred("C-1")
+    with pytest.raises(vs.IntegrityError):
+        edna.load("C-2")
+    codes = {e["case"] for e in edna._catalog.current()["testimonies"].values()}
+    assert {"C-1", "C-2"} <= codes  # nothing was destroyed
+
+
+def test_an_audit_entry_in_another_persons_name_under_ones_own_signature_is_reported(
+        vault_sessions: dict[str, Any], vault_path: Path) -> None:
+    from workstation.vault.audit import AuditLog
+
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    log = AuditLog(vault_path, tanya._catalog.audit_key(), signer=("tanya", tanya._catalog.signer()))
+    entry = log.append("edna", "approved", "X-9", version=3)
+    tanya._store.set_anchor("audit", entry.seq, entry.hash, max_step=3)
+    problems = edna.verify().problems
+    assert any("says 'edna' did 'approved', but it was signed by 'tanya'" in p for p in problems), problems

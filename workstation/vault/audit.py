@@ -410,6 +410,11 @@ def _signature_problems(line: bytes, entry: AuditEntry, signers: dict[str, bytes
     body = str(json.loads(line)["body"])
     if not signing.signature_ok(key, _sig_payload(entry.seq, entry.prev_hash, body), entry.signature):
         return [f"Entry {entry.seq}'s signature by {entry.signer!r} does not verify: the entry was forged or altered."]
+    # The signer is who acted: an entry naming someone else (under the signer's own valid signature) is a false
+    # attribution. Only a failed unlock is recorded in the name that was typed, by whoever then unlocked.
+    if entry.user != entry.signer and entry.action != "unlock_failed":
+        return [f"Entry {entry.seq} says {entry.user!r} did {entry.action!r}, but it was signed by {entry.signer!r}: "
+                "an entry written in another person's name (tampering?)."]
     return []
 
 

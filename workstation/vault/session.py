@@ -75,6 +75,7 @@ from workstation.vault.layout import (
     read_vault_file,
     slot_files,
     throttle,
+    to_json,
     unb64,
     vault_exists,
     vault_lock,
@@ -261,6 +262,7 @@ def _upgrade_catalog(catalog: CatalogData, editor: accounts.KeySlot, signer: Ed2
         if "key" in entry:
             key = unb64(entry.pop("key"))
             entry["wraps"] = wrap_testimony_key(tid, key, recipients(catalog, entry["owner"], None))
+            entry["cert"] = signing.sign_entry(tid, entry, key, editor.user, signer)
 
 
 def restore(archive: Path | str, path: Path | str, *, user: str | None = None, passphrase: str | None = None) -> VerifyReport:
@@ -306,7 +308,8 @@ class VaultSession:
         # the X25519 private key follows master-key rotations without the passphrase; Ed25519 signs
         self._catalog = Catalog(self.path, store, slot.user, master, epoch, keys.x25519, keys.ed25519)
         # each testimony's key is this account's own wrap of it (format 2): no key, no read
-        self._records = Records(store, self._catalog.testimony_key)
+        self._records = Records(store, self._testimony_key)
+        self._trusted_cache: tuple[str, dict[str, dict[str, Any]]] | None = None
 
     # ---- basics
 
@@ -506,11 +509,27 @@ class VaultSession:
                 catalog["accounts"][user] = signing.certify(user, entry, self.user, signer)
 
     def _trusted(self, catalog: CatalogData | None = None) -> dict[str, dict[str, Any]] | None:
-        """The accounts (current and former) whose certificates chain to the root; None in a format-1 vault."""
+        """The accounts (current and former) whose certificates chain to the root; None in a format-1 vault.
+        Cached per account list (checking every certificate again for every record read would add up)."""
         if self._root is None:
             return None
         catalog = catalog if catalog is not None else self._catalog.current()
-        return signing.trusted_keys({**catalog.get("former", {}), **catalog.get("accounts", {})}, self._root)
+        listed_accounts = {**catalog.get("former", {}), **catalog.get("accounts", {})}
+        marker = to_json(listed_accounts).decode("utf-8", "replace")
+        if self._trusted_cache is None or self._trusted_cache[0] != marker:
+            self._trusted_cache = (marker, signing.trusted_keys(listed_accounts, self._root))
+        return self._trusted_cache[1]
+
+    def _testimony_key(self, tid: str, entry: Entry) -> bytes:
+        """This account's key to a testimony, refused unless the catalog entry is signed by its interviewer or
+        an editor and the key is the one that signature commits to (format 2)."""
+        key = self._catalog.testimony_key(tid, entry)
+        if "wraps" in entry and self._root is not None:
+            problem = signing.entry_problem(tid, entry, key, self._trusted() or {})
+            if problem:
+                raise IntegrityError(f"Testimony {entry.get('case')}: {problem}. Nothing was read; run "
+                                     "'workstation verify' and tell an editor.")
+        return key
 
     def _sign_approval(self, case_code: str, approval: tm.Approval | None) -> tm.Approval | None:
         """A new approval made by this editor, signed (vault format 2); a format-1 account leaves it unsigned."""
@@ -581,6 +600,9 @@ class VaultSession:
             readers.setdefault(self.user, self._catalog.public_key())  # the creator always reads their own
             entry = {"wraps": wrap_testimony_key(tid, key, readers), "case": code, "owner": self.user,
                      "created": tm.now_iso(), "extras": []}
+            signer = self._catalog.signer()
+            if signer is not None:  # format 2: the creator vouches for the case code, owner and key
+                entry["cert"] = signing.sign_entry(tid, entry, key, self.user, signer)
             self._records.save_testimony(tid, entry, t, expected_version=0)
             catalog["testimonies"][tid] = entry
         self._audit("testimony_created", code)
@@ -815,6 +837,12 @@ class VaultSession:
     def shred(self, case_code: str) -> None:
         """Consent withdrawn: destroy the testimony's key, then its data. Irreversible."""
         tid, entry = self._access(case_code, Action.SHRED)
+        # The testimony's own record (authenticated under its key) must carry this case code: a catalog whose
+        # case codes were swapped must never make a shred destroy another witness's testimony.
+        t, _version = self._records.load_testimony(tid, entry)
+        if t.meta.case_code != case_code:
+            raise IntegrityError(f"The catalog entry of {case_code} points to the testimony of {t.meta.case_code}: "
+                                 "the catalog was altered. Nothing was shredded; run 'workstation verify'.")
         with vault_lock(self.path):
             self._catalog.follow_epoch()
             catalog, _version = self._catalog.read()

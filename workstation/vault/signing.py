@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = ["sign", "signature_ok", "raw_public", "raw_private", "account_payload", "certify", "trusted_keys",
-           "untrusted_accounts", "fingerprint", "approval_payload"]
+           "untrusted_accounts", "fingerprint", "approval_payload", "sign_entry", "entry_problem"]
 
 
 def raw_public(key: Ed25519PrivateKey) -> bytes:
@@ -128,3 +129,46 @@ def fingerprint(user: str, role: str, x25519: bytes, ed25519: bytes) -> str:
 def approval_payload(case_code: str, user: str, at: str, content_hash: str) -> bytes:
     """What an approving editor signs: the case code, who, when, and the canonical content hash."""
     return f"tw-approval|{case_code}|{user}|{at}|{content_hash}".encode()
+
+
+# --- catalog entries: who created a testimony, under which case code, with which key -------------------------
+# Everyone holding the master key can rewrite the catalog, so a testimony's entry is signed by its creator: its
+# id, case code, owner, creation time and a commitment to its key. Without it an interviewer could wrap a key of
+# his own to every reader of another's new testimony (and read what is sealed under it next), or swap two
+# entries' case codes so that a shred destroys the wrong testimony.
+
+
+def key_commitment(tid: str, key: bytes) -> str:
+    """HMAC-SHA256(testimony key, "tw-key-commit|" tid): names the key without revealing it."""
+    return base64.b64encode(hmac.new(key, b"tw-key-commit|" + tid.encode(), hashlib.sha256).digest()).decode()
+
+
+def _entry_payload(tid: str, entry: dict[str, Any], commit: str) -> bytes:
+    fields = {"tid": tid, "case": entry.get("case"), "owner": entry.get("owner"), "created": entry.get("created"),
+              "commit": commit}
+    return b"tw-entry|" + _canonical(fields)
+
+
+def sign_entry(tid: str, entry: dict[str, Any], key: bytes, by: str, signer: Ed25519PrivateKey) -> dict[str, str]:
+    """The ``cert`` of a catalog entry: signed by ``by`` (its creator, or the editor upgrading the vault)."""
+    commit = key_commitment(tid, key)
+    return {"by": by, "commit": commit, "sig": sign(signer, _entry_payload(tid, entry, commit))}
+
+
+def entry_problem(tid: str, entry: dict[str, Any], key: bytes, trusted: dict[str, dict[str, Any]]) -> str | None:
+    """Why a format-2 catalog entry (or the key this account unwrapped from it) cannot be trusted, or None.
+
+    The signer must be a trusted account that is the entry's owner or an editor; the signature covers the case
+    code, owner and creation time; the unwrapped key must be the one committed to."""
+    cert = entry.get("cert")
+    if not isinstance(cert, dict):
+        return "its catalog entry is not signed by its creator (written outside the program?)"
+    by = trusted.get(str(cert.get("by")))
+    if by is None or (by.get("role") != "editor" and cert.get("by") != entry.get("owner")):
+        return f"its catalog entry is signed by {cert.get('by')!r}, who is neither its interviewer nor an editor"
+    if not signature_ok(_unb64(by.get("ed25519")), _entry_payload(tid, entry, str(cert.get("commit"))),
+                        str(cert.get("sig", ""))):
+        return "its catalog entry's signature does not verify: its case code, owner or date was changed"
+    if not hmac.compare_digest(key_commitment(tid, key), str(cert.get("commit"))):
+        return "the key wrapped to your account is not the testimony's own key: a key was substituted"
+    return None
