@@ -68,6 +68,8 @@ def test_cli_verify_export_exit_status(export_vault, tmp_path):
     runner = CliRunner()
     ok = runner.invoke(app, ["verify-export", str(out)])
     assert ok.exit_code == 0, ok.output
+    assert ok.output.splitlines()[0] == f"OK: every file of {out} matches its manifest."
+    assert ok.output.splitlines()[1].startswith(f"Signed by {export_vault.user} ({export_vault.role}), key fingerprint ")
     (out / f"{EXPORT_CASE}.json").write_bytes(b"{}")
     bad = runner.invoke(app, ["verify-export", str(out)])
     assert bad.exit_code == 1 and f"modified: {EXPORT_CASE}.json" in bad.output

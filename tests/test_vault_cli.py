@@ -48,7 +48,9 @@ def test_full_flow(cli: Any, tmp_path: Path, vault_clip: Path) -> None:
     r = cli("users", "add", "ivan", "--role", "interviewer", env=editor_env, input=f"{OTHER_PASSPHRASE}\n{OTHER_PASSPHRASE}\n")
     assert r.exit_code == 0, r.output
     r = cli("users", "list", env=editor_env)
-    assert r.exit_code == 0 and "tanya\ttranslator" in r.output and "ivan\tinterviewer" in r.output
+    assert r.exit_code == 0 and "tanya\ttranslator\tkey fingerprint " in r.output and "ivan\tinterviewer\t" in r.output
+    tanya_fp = next(line for line in r.output.splitlines() if line.startswith("tanya\t")).split("key fingerprint ")[1]
+    assert len(tanya_fp.split()) == 8 and all(len(group) == 4 for group in tanya_fp.split())
 
     # ingest a real clip with metadata, as the interviewer (passphrase from a file)
     r = cli("ingest", str(vault_clip), "--case", "CH-7", "--date", "2019-05-02", "--notes", "first meeting",

@@ -269,3 +269,31 @@ def test_an_audit_entry_in_another_persons_name_under_ones_own_signature_is_repo
     tanya._store.set_anchor("audit", entry.seq, entry.hash, max_step=3)
     problems = edna.verify().problems
     assert any("says 'edna' did 'approved', but it was signed by 'tanya'" in p for p in problems), problems
+
+
+def test_the_whole_export_manifest_is_signed_so_a_changed_file_listed_again_is_reported(vault_editor: Any,
+                                                                                        tmp_path: Path) -> None:
+    """A recipient (or anyone on the way) changes a file and writes its new sha256 into the manifest: the file
+    list alone cannot tell, the exporter's signature over the manifest does."""
+    from workstation.platform.digest import sha256_hex
+    from workstation.services import verification
+    from workstation.services.exports import export_testimony
+
+    _case(vault_editor, "EX-2", approve=True)
+    out = tmp_path / "export"
+    export_testimony(vault_editor, "EX-2", out, "txt,json")
+    assert verify_export(out) == []
+    line = verification.export_signer(out)
+    assert line.startswith("Signed by edna (editor), key fingerprint ") and len(line.split("fingerprint ")[1].split()) >= 8
+    manifest_path = out / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text())
+    txt = next(p for p in out.iterdir() if p.suffix == ".txt")
+    txt.write_bytes(txt.read_bytes() + b"\nBoris")
+    for entry in manifest["files"]:
+        if entry["name"] == txt.name:
+            entry["sha256"], entry["size"] = sha256_hex(txt.read_bytes()), txt.stat().st_size
+    manifest_path.write_text(json.dumps(manifest))
+    assert any("manifest's signature by 'edna' does not verify" in p for p in verify_export(out))
+    del manifest["signature"]  # and with the signature simply removed
+    manifest_path.write_text(json.dumps(manifest))
+    assert any("not signed although its approval is" in p for p in verify_export(out))

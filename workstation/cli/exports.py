@@ -148,6 +148,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{len(problems)} problem(s): this export is NOT as it was exported.")
             raise typer.Exit(1)
         typer.echo(f"OK: every file of {path} matches its manifest.")
+        typer.echo(verification.export_signer(path))
 
     @app.command("decrypt-export")
     def decrypt_export_cmd(

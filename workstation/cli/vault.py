@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         """List accounts and their roles."""
         with unlocked(vault, user, passphrase_file) as session:
             for u in session.list_users():
-                typer.echo(f"{u.name}\t{u.role}")
+                typer.echo(f"{u.name}\t{u.role}" + (f"\tkey fingerprint {u.fingerprint}" if u.fingerprint else ""))
 
     @users_app.command("add")
     def users_add(

@@ -148,6 +148,54 @@ def _approval_problems(manifest: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+# --- the exporter's signature over the whole manifest (vault format 2) ------------------------------------------
+# The approval signature vouches for the content hash only; without a signature over the manifest, a file could
+# be changed and its new sha256 written into the manifest. The exporting account signs everything else in the
+# manifest — file list with hashes included — and names itself with its keys and fingerprint.
+
+def _signed_payload(manifest: Mapping[str, Any]) -> bytes:
+    rest = {k: v for k, v in manifest.items() if k != "signature"}
+    return b"tw-export|" + json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign_manifest(manifest: dict[str, Any], exporter: Mapping[str, str], sign: Callable[[bytes], str]) -> None:
+    """Add ``exporter`` (user, role, x25519, ed25519, fingerprint) and its ``signature`` of the manifest."""
+    manifest["exporter"] = dict(exporter)
+    manifest["signature"] = sign(_signed_payload(manifest))
+
+
+def _signature_problems(manifest: Mapping[str, Any]) -> list[str]:
+    exporter, signature = manifest.get("exporter"), manifest.get("signature")
+    approval = manifest.get("approval")
+    if signature is None:
+        if isinstance(approval, dict) and "signature" in approval:
+            return ["the manifest is not signed although its approval is: its signature was removed (files may "
+                    "have been changed and listed again)"]
+        return []
+    try:
+        assert isinstance(exporter, dict)
+        ed25519, x25519 = unb64(str(exporter["ed25519"])), unb64(str(exporter["x25519"]))
+        fingerprint = signing.fingerprint(str(exporter["user"]), str(exporter["role"]), x25519, ed25519)
+    except (AssertionError, KeyError, ValueError, TypeError):
+        return ["the manifest's signature record is incomplete or damaged"]
+    if not signing.signature_ok(ed25519, _signed_payload(manifest), str(signature)):
+        return [f"the manifest's signature by {exporter['user']!r} does not verify: the manifest was altered after "
+                "export (a file or its listed sha256 changed?)"]
+    if exporter.get("fingerprint") != fingerprint:
+        return ["the exporter's key fingerprint in the manifest does not match their keys"]
+    return []
+
+
+def signer_line(manifest: Mapping[str, Any]) -> str:
+    """Who signed the manifest, for a person to check (the fingerprint against one obtained in person)."""
+    exporter = manifest.get("exporter")
+    if manifest.get("signature") is None or not isinstance(exporter, dict):
+        return ("NOT signed: the files match the manifest, but nothing shows who made it (an export from a format-1 "
+                "vault, or a draft export from before signing).")
+    return (f"Signed by {exporter.get('user')} ({exporter.get('role')}), key fingerprint {exporter.get('fingerprint')}: "
+            "compare it with the fingerprint that person gave you in person.")
+
+
 def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
     return (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
 
@@ -202,6 +250,18 @@ def verify_export(path: str | Path) -> list[str]:
     return _verify(list(_read_folder(root)), lambda name: (root / name).read_bytes())
 
 
+def export_manifest(path: str | Path) -> dict[str, Any] | None:
+    """The manifest of an export folder or (unencrypted) zip, or None if it cannot be read."""
+    path = Path(path)
+    try:
+        if path.is_file():
+            with zipfile.ZipFile(path) as zf:
+                return load_manifest(zf.read(MANIFEST_NAME))
+        return load_manifest((path / MANIFEST_NAME).read_bytes())
+    except (OSError, KeyError, zipfile.BadZipFile, ManifestError):
+        return None
+
+
 def _verify(names: list[str], read: Callable[[str], bytes]) -> list[str]:
     if MANIFEST_NAME not in names:
         return [f"missing: {MANIFEST_NAME} (no manifest: the export cannot be verified)"]
@@ -228,6 +288,7 @@ def _verify(names: list[str], read: Callable[[str], bytes]) -> list[str]:
     for name in sorted(present - listed - {MANIFEST_NAME}):
         problems.append(f"extra file: {name} (not in the manifest)")
     problems.extend(_approval_problems(manifest))
+    problems.extend(_signature_problems(manifest))
     return problems
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.domain.testimony import Status, Testimony, content_hash, legacy_content_hash, now_iso
-from workstation.evidence.manifest import MANIFEST_NAME, build_manifest, manifest_bytes
+from workstation.evidence.manifest import MANIFEST_NAME, build_manifest, manifest_bytes, sign_manifest
 from workstation.evidence.package import check_export_passphrase, encrypt_package
 from workstation.evidence.redact import redact_audio
 from workstation.evidence.render import ExportError, ExportInfo, parse_formats, render_files, safe_name
@@ -204,6 +204,9 @@ def build_export(
         exported_at=exported_at, draft=is_draft, redacted=redact, formats=fmts, file_kinds=kinds,
         redaction_table_sha256=table_digest, approval_signer=signed,
     )
+    exporter = session.export_signer()
+    if exporter is not None:  # vault format 2: the exporting account signs the whole manifest
+        sign_manifest(manifest, exporter, session.sign)
     raw = manifest_bytes(manifest)
     files[MANIFEST_NAME] = raw
     digest = sha256_hex(raw)

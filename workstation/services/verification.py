@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workstation.evidence.manifest import export_manifest, signer_line
 from workstation.evidence.manifest import verify_export as _verify_export
 from workstation.evidence.package import decrypt_export as _decrypt_export
 from workstation.vault.permissions import Action
@@ -25,6 +26,12 @@ def verify_vault(session: VaultSession) -> VerifyReport:
 def verify_export(path: Path | str) -> list[str]:
     """Every problem of an export folder or zip against its manifest (empty: intact). Needs no vault."""
     return _verify_export(path)
+
+
+def export_signer(path: Path | str) -> str:
+    """Who signed an export's manifest (with the fingerprint to compare in person), or that nobody did."""
+    manifest = export_manifest(path)
+    return signer_line(manifest) if manifest is not None else "The manifest cannot be read."
 
 
 def decrypt_export(package: Path | str, passphrase: str, out_dir: Path | str) -> list[str]:

@@ -137,6 +137,7 @@ class UserInfo:
     name: str
     role: Role
     created: str = ""
+    fingerprint: str = ""  # vault format 2, a certified account: compared in person with an export's signer
 
 
 # --- creating, unlocking, restoring -------------------------------------------------------------------
@@ -437,7 +438,9 @@ class VaultSession:
 
     def list_users(self) -> list[UserInfo]:
         self.require(Action.MANAGE_USERS)
-        return sorted((UserInfo(s.user, s.role, s.created) for s in slot_files(self.path).users()), key=lambda u: u.name)
+        cards = {s.user: self._account_card(s.user) for s in slot_files(self.path).users()}
+        return sorted((UserInfo(s.user, s.role, s.created, (cards[s.user] or {}).get("fingerprint", ""))
+                       for s in slot_files(self.path).users()), key=lambda u: u.name)
 
     def add_user(self, name: str, role: Role | str, passphrase: str) -> UserInfo:
         self.require(Action.MANAGE_USERS)
@@ -550,14 +553,32 @@ class VaultSession:
     def approval_signer(self, t: Testimony) -> dict[str, str] | None:
         """What an export manifest records of the editor who signed ``t``'s approval: role, both public keys
         (base64) and the fingerprint people compare in person. None in a format-1 vault or when unsigned."""
-        trusted = self._trusted()
-        account = trusted.get(t.approval.user) if trusted is not None and t.approval is not None else None
-        if account is None or t.approval is None or not t.approval.signature:
+        if t.approval is None or not t.approval.signature:
             return None
-        fp = signing.fingerprint(t.approval.user, str(account["role"]), unb64(account["public_key"]),
-                                 unb64(account["ed25519"]))
-        return {"role": str(account["role"]), "x25519": str(account["public_key"]), "ed25519": str(account["ed25519"]),
-                "fingerprint": fp}
+        card = self._account_card(t.approval.user)
+        return None if card is None else {k: v for k, v in card.items() if k != "user"}
+
+    def _account_card(self, user: str) -> dict[str, str] | None:
+        """A trusted account as a manifest names it: user, role, both public keys (base64), fingerprint."""
+        trusted = self._trusted()
+        account = trusted.get(user) if trusted is not None else None
+        if account is None:
+            return None
+        fp = signing.fingerprint(user, str(account["role"]), unb64(account["public_key"]), unb64(account["ed25519"]))
+        return {"user": user, "role": str(account["role"]), "x25519": str(account["public_key"]),
+                "ed25519": str(account["ed25519"]), "fingerprint": fp}
+
+    def export_signer(self) -> dict[str, str] | None:
+        """This account as an export manifest names its signer; None in a format-1 vault or before this account
+        has a certified signing key."""
+        return self._account_card(self.user) if self._catalog.signer() is not None else None
+
+    def sign(self, payload: bytes) -> str:
+        """This account's Ed25519 signature (base64) of ``payload``, prefixed by its caller with a purpose."""
+        signer = self._catalog.signer()
+        if signer is None:
+            raise PermissionDeniedError("This account has no signing key yet: unlock once more after the upgrade.")
+        return signing.sign(signer, payload)
 
     # ---- testimonies
 
