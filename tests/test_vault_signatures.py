@@ -297,3 +297,24 @@ def test_the_whole_export_manifest_is_signed_so_a_changed_file_listed_again_is_r
     del manifest["signature"]  # and with the signature simply removed
     manifest_path.write_text(json.dumps(manifest))
     assert any("not signed although its approval is" in p for p in verify_export(out))
+
+
+def test_an_approved_copy_put_back_after_the_editor_withdrew_the_approval_is_reported_and_not_exported(
+        vault_sessions: dict[str, Any]) -> None:
+    from workstation.evidence.render import ExportError
+    from workstation.services.exports import build_export
+
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    _case(vault_sessions["ivan"], "R-1")
+    edna.approve("R-1")
+    assert build_export(edna, "R-1", "txt").manifest["approval"]["user"] == "edna"  # the real approval exports
+    snapshot = tanya.load("R-1")  # she can read it, so she keeps the approved record, signature and all
+    edna.unapprove("R-1", "segment 2 mistranslated, hold release")
+    _raw_write_testimony(tanya, "R-1", snapshot)
+    assert edna.load("R-1").status is tm.Status.APPROVED  # the replay itself cannot be prevented ...
+    assert any("R-1" in p and "not the last approval act in the signed history" in p for p in edna.verify().problems)
+    with pytest.raises(ExportError, match="not the last approval act"):  # ... but it is not believed
+        build_export(edna, "R-1", "txt")
+    edna.unapprove("R-1", "the replayed copy is withdrawn")
+    edna.approve("R-1")  # an editor's new approval is current again
+    assert not any("R-1" in p for p in edna.verify().problems)

@@ -94,7 +94,13 @@ from workstation.vault.records import (
 )
 from workstation.vault.store import Store
 from workstation.vault.throttle import ThrottledError
-from workstation.vault.verify import AUDIT_ANCHOR, VerifyReport, approval_signature_problem, check_vault
+from workstation.vault.verify import (
+    AUDIT_ANCHOR,
+    VerifyReport,
+    approval_signature_problem,
+    check_vault,
+    last_approval_events,
+)
 
 if TYPE_CHECKING:  # vault and speech are one rank: the type only, never a run-time import
     from workstation.speech.pipeline import PipelineResult
@@ -548,7 +554,10 @@ class VaultSession:
         vault, where approvals are unsigned): the signer must be a trusted editor, the key theirs, the signature
         valid over the case code, user, time and content hash."""
         trusted = self._trusted()
-        return None if trusted is None else approval_signature_problem(t, trusted)
+        if trusted is None:
+            return None
+        last = last_approval_events(self._log().entries(strict=False)).get(t.case_code)
+        return approval_signature_problem(t, trusted, last, history=True)
 
     def approval_signer(self, t: Testimony) -> dict[str, str] | None:
         """What an export manifest records of the editor who signed ``t``'s approval: role, both public keys

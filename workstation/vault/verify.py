@@ -7,7 +7,7 @@ Nothing is repaired; each problem becomes one line a person can act on (:class:`
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from workstation.domain.testimony import Status, Testimony, content_hash
 from workstation.platform.errors import WorkstationError
 from workstation.vault import signing
 from workstation.vault.accounts import SlotFiles, skeleton
+from workstation.vault.audit import AuditEntry
 from workstation.vault.catalog import Catalog, CatalogData, listed
 from workstation.vault.crypto import CryptoError
 from workstation.vault.layout import unb64
@@ -68,9 +69,10 @@ def check_vault(report: VerifyReport, catalog: Catalog, records: Records, slots:
     except WorkstationError as exc:
         report.problems.append(f"Glossary: {exc}")
     counts = {"testimonies": 0, "recordings": 0, "records": 0}
+    events = last_approval_events(catalog.audit_log().entries(strict=False)) if trusted is not None else None
     for tid, entry in data["testimonies"].items():
         counts["testimonies"] += 1
-        report.problems.extend(_check_testimony(records, tid, entry, counts, trusted))
+        report.problems.extend(_check_testimony(records, tid, entry, counts, trusted, events))
     report.checked = counts
     return True
 
@@ -122,7 +124,7 @@ def _trusted(data: CatalogData, root: tuple[str, bytes] | None) -> Trusted | Non
 
 
 def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str, int],
-                     trusted: Trusted | None = None) -> list[str]:
+                     trusted: Trusted | None = None, events: dict[str, AuditEntry] | None = None) -> list[str]:
     case, problems = entry["case"], []
     try:
         key = records.key_of(tid, entry)
@@ -136,7 +138,7 @@ def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str,
                 problems.append(f"Testimony {case}: its record is missing.")
         except WorkstationError as exc:
             problems.append(f"Testimony {case}: {exc}")
-    problems.extend(_check_approval(records, tid, entry, trusted))
+    problems.extend(_check_approval(records, tid, entry, trusted, events))
     for part in range(1, max(1, part_count(entry)) + 1):  # every part of the interview, each on its own
         problems.extend(_check_recording(records, tid, entry, part, counts))
     return problems
@@ -175,7 +177,8 @@ def _check_recording(records: Records, tid: str, entry: Entry, part: int, counts
     return problems
 
 
-def _check_approval(records: Records, tid: str, entry: Entry, trusted: Trusted | None) -> list[str]:
+def _check_approval(records: Records, tid: str, entry: Entry, trusted: Trusted | None,
+                    events: dict[str, AuditEntry] | None = None) -> list[str]:
     """An approved testimony must still be what was approved (content_hash covers everything exported)."""
     try:
         t, _version = records.load_testimony(tid, entry)
@@ -186,11 +189,35 @@ def _check_approval(records: Records, tid: str, entry: Entry, trusted: Trusted |
     if t.approval is None or content_hash(t) != t.approval.content_hash:
         return [f"Testimony {entry['case']}: marked approved, but its content (text, times, speaker names, English "
                 "routes or metadata) no longer matches what was approved."]
-    problem = approval_signature_problem(t, trusted) if trusted is not None else None
+    problem = None if trusted is None else approval_signature_problem(
+        t, trusted, (events or {}).get(t.case_code), history=events is not None)
     return [f"Testimony {entry['case']}: {problem}"] if problem else []
 
 
-def approval_signature_problem(t: Testimony, trusted: Trusted) -> str | None:
+APPROVAL_EVENTS = ("approval_hash", "unapproved")  # the signed history of a case's approval, in log order
+
+
+def last_approval_events(entries: Iterable[AuditEntry]) -> dict[str, AuditEntry]:
+    """Case code -> the last entry that approved (``approval_hash``) or withdrew (``unapproved``) its approval."""
+    return {e.case_code: e for e in entries if e.action in APPROVAL_EVENTS and e.case_code}
+
+
+def approval_history_problem(t: Testimony, last: AuditEntry | None) -> str | None:
+    """An approval must be the last approval act in the signed history: a copy of an approved record kept by
+    someone who can read it and put back after the editor withdrew the approval is not current."""
+    approval = t.approval
+    if approval is None:
+        return None
+    if last is None or last.action != "approval_hash" or last.signer != approval.user \
+            or last.details.get("content_hash") != approval.content_hash:
+        return (f"its approval by {approval.user!r} is not the last approval act in the signed history (it was "
+                "withdrawn or replaced later, and an older approved copy was put back?). An editor re-approves it "
+                "after checking it.")
+    return None
+
+
+def approval_signature_problem(t: Testimony, trusted: Trusted, last: AuditEntry | None = None,
+                               history: bool = False) -> str | None:
     """Why an approval is not the signed act of an editor in the (trusted) account list, or None."""
     approval = t.approval
     if approval is None:
@@ -205,4 +232,4 @@ def approval_signature_problem(t: Testimony, trusted: Trusted) -> str | None:
             unb64(account["ed25519"]), signing.approval_payload(t.case_code, approval.user, approval.at,
                                                                approval.content_hash), approval.signature):
         return f"the signature on its approval by {approval.user!r} does not verify: the approval was forged."
-    return None
+    return approval_history_problem(t, last) if history else None
