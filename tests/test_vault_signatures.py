@@ -318,3 +318,40 @@ def test_an_approved_copy_put_back_after_the_editor_withdrew_the_approval_is_rep
     edna.unapprove("R-1", "the replayed copy is withdrawn")
     edna.approve("R-1")  # an editor's new approval is current again
     assert not any("R-1" in p for p in edna.verify().problems)
+
+
+def test_a_removed_editor_who_kept_his_keys_cannot_approve_afterwards(vault_sessions: dict[str, Any],
+                                                                      vault_path: Path) -> None:
+    import dataclasses
+
+    from workstation.evidence.render import ExportError
+    from workstation.services.exports import build_export
+    from workstation.vault.audit import AuditLog
+    from workstation.vault.records import Records
+    from workstation.vault.store import Store
+
+    edna = vault_sessions["edna"]
+    edna.add_user("erik", "editor", PASSPHRASE)
+    erik = vs.unlock(vault_path, "erik", PASSPHRASE)
+    _case(vault_sessions["ivan"], "F-1")
+    tid, entry = erik._entry("F-1")
+    kept = (erik._records.key_of(tid, entry), erik._catalog.audit_key(), erik._catalog.signer(), dict(entry))
+    erik.lock()
+    edna.remove_user("erik")
+    # later, with what he kept and the vault files only (no passphrase of anyone's)
+    store = Store(vault_path)
+    store.set_root_key(kept[1], required=True)
+    records = Records(store, lambda _tid, _entry: kept[0])
+    t, version = records.load_testimony(tid, kept[3])
+    approval = tm.approve(t, user="erik")
+    payload = signing.approval_payload("F-1", "erik", approval.at, approval.content_hash)
+    t.approval = dataclasses.replace(approval, signature=signing.sign(kept[2], payload),
+                                     ed25519=b64(signing.raw_public(kept[2])))
+    records.save_testimony(tid, kept[3], t, expected_version=version)
+    AuditLog(vault_path, kept[1], signer=("erik", kept[2])).append("erik", "approval_hash", "F-1",
+                                                                   content_hash=approval.content_hash)
+    problems = edna.verify().problems
+    assert any("signed by 'erik' after that account was removed" in p for p in problems), problems
+    assert any("F-1" in p and "not the last approval act" in p for p in problems), problems
+    with pytest.raises(ExportError, match="not the last approval act"):
+        build_export(edna, "F-1", "txt")

@@ -44,7 +44,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -334,6 +334,9 @@ class AuditLog:
             signed = [(line, e) for _n, line, e, _p in opened if e is not None]
             start = _signed_from(signed, signers, root)
             problems.extend(p for line, e in signed[start:] for p in _signature_problems(line, e, signers))
+            problems.extend(f"Entry {e.seq} is signed by {e.signer!r} after that account was removed: a removed "
+                            "person's key was used (tampering)." for e, late in with_removals(e for _l, e in signed)
+                            if late)
         present = {e.seq for _n, _l, e, _p in opened if e is not None}
         seen: set[int] = set()
         last, prev_hash, prev_ok = 0, GENESIS, True
@@ -384,6 +387,20 @@ class AuditLog:
             return [f"The audit log's head (entry {seq}) is older than the log (entry {last_seq}): the head "
                     "record was put back from an older copy."]
         return []
+
+
+def with_removals(entries: Iterable[AuditEntry]) -> Iterator[tuple[AuditEntry, bool]]:
+    """Each entry with whether its signer's account had been removed before it (a ``user_removed`` entry naming
+    them, not followed by a ``user_added``): a removed account keeps its signing key, so what it signs after
+    its removal must not count, however valid the signature."""
+    gone: set[str] = set()
+    for entry in entries:
+        yield entry, bool(entry.signer) and entry.signer in gone
+        subject = str(entry.details.get("subject") or "")
+        if entry.action == "user_removed" and subject:
+            gone.add(subject)
+        elif entry.action == "user_added" and subject:
+            gone.discard(subject)
 
 
 def _sig_payload(seq: int, prev: str, body: str) -> bytes:

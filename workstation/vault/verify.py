@@ -16,7 +16,7 @@ from workstation.domain.testimony import Status, Testimony, content_hash
 from workstation.platform.errors import WorkstationError
 from workstation.vault import signing
 from workstation.vault.accounts import SlotFiles, skeleton
-from workstation.vault.audit import AuditEntry
+from workstation.vault.audit import AuditEntry, with_removals
 from workstation.vault.catalog import Catalog, CatalogData, listed
 from workstation.vault.crypto import CryptoError
 from workstation.vault.layout import unb64
@@ -199,7 +199,8 @@ APPROVAL_EVENTS = ("approval_hash", "unapproved")  # the signed history of a cas
 
 def last_approval_events(entries: Iterable[AuditEntry]) -> dict[str, AuditEntry]:
     """Case code -> the last entry that approved (``approval_hash``) or withdrew (``unapproved``) its approval."""
-    return {e.case_code: e for e in entries if e.action in APPROVAL_EVENTS and e.case_code}
+    return {e.case_code: e for e, late in with_removals(entries) if e.action in APPROVAL_EVENTS and e.case_code
+            and not late}  # an approval act signed by a removed account does not count
 
 
 def approval_history_problem(t: Testimony, last: AuditEntry | None) -> str | None:
