@@ -209,6 +209,30 @@ def test_an_upgrade_interrupted_after_the_slot_write_completes_when_run_again(va
     assert all("no certified signing key yet" in p for p in report.problems), report.problems
 
 
+def test_an_upgrade_killed_after_its_catalog_write_is_finished_by_running_it_again(vault_sessions: dict[str, Any],
+                                                                                   vault_path: Path, tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _make_format_1(vault_sessions, vault_path)
+    real_audit = vs.VaultSession._audit
+
+    def killed(self: Any, action: str, *args: Any, **kwargs: Any) -> None:
+        if action == "vault_upgraded":
+            raise KeyboardInterrupt("killed between the catalog write and the vault_upgraded entry")
+        real_audit(self, action, *args, **kwargs)
+
+    monkeypatch.setattr(vs.VaultSession, "_audit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "1.twbackup")
+    monkeypatch.undo()
+    with pytest.raises(vs.VaultError, match="edna .who started it. runs 'workstation vault upgrade' again"):
+        vs.upgrade_vault(vault_path, "ivan", PASSPHRASE, tmp_path / "x.twbackup")
+    archive, report = vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "2.twbackup")
+    assert archive.exists()
+    assert all("no certified signing key yet" in p for p in report.problems), report.problems
+    with pytest.raises(vs.VaultError, match="already in format 2"):
+        vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "3.twbackup")
+
+
 # --- catalog entries signed by their creator (red-team findings of the format-2 review) -----------------------
 
 

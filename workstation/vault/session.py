@@ -232,7 +232,7 @@ def upgrade_vault(path: Path | str, user: str, passphrase: str, backup_to: Path 
     session = unlock(root, user, passphrase)
     try:
         if "root" in session._catalog.current():
-            raise VaultError("This vault is already in format 2; nothing to upgrade.")
+            return _finish_upgrade(session, backup_to)
         session.require(Action.MANAGE_USERS)
         archive = session.backup(backup_to)  # refused (nothing changed) if it cannot be written
         slot, keys = _open_one(slot_files(root).find_all(session.user), passphrase)
@@ -256,9 +256,25 @@ def upgrade_vault(path: Path | str, user: str, passphrase: str, backup_to: Path 
         upgraded.lock()
 
 
+def _finish_upgrade(session: VaultSession, backup_to: Path | str) -> tuple[Path, VerifyReport]:
+    """A vault already in format 2: done, unless an upgrade was killed after its catalog write (the commit) and
+    before its signed ``vault_upgraded`` entry — then the root editor's rerun writes that entry and verifies."""
+    catalog = session._catalog.current()
+    root_user = catalog["root"].get("user")
+    if not catalog.get("upgraded_from") or any(e.action == "vault_upgraded" for e in session._log().entries(strict=False)):
+        raise VaultError("This vault is already in format 2; nothing to upgrade.")
+    if session.user != root_user or session._catalog.signer() is None:
+        raise VaultError(f"This vault's upgrade to format 2 was interrupted: {root_user} (who started it) runs "
+                         "'workstation vault upgrade' again to finish it.")
+    archive = session.backup(backup_to)
+    session._audit("vault_upgraded", to="tw-vault-2", completed="after an interruption")
+    return archive, session.verify()
+
+
 def _upgrade_catalog(catalog: CatalogData, editor: accounts.KeySlot, signer: Ed25519PrivateKey) -> None:
     """The catalog part of :func:`upgrade_vault` (one write): root, certificates, per-reader wraps."""
     catalog["root"] = {"user": editor.user, "ed25519": b64(editor.sign_public)}
+    catalog["upgraded_from"] = "tw-vault-1"  # with no signed vault_upgraded entry yet: an interrupted upgrade
     listed_accounts = catalog.setdefault("accounts", {})
     for name, entry in listed_accounts.items():
         if name != editor.user:
