@@ -379,3 +379,23 @@ def test_a_removed_editor_who_kept_his_keys_cannot_approve_afterwards(vault_sess
     assert any("F-1" in p and "not the last approval act" in p for p in problems), problems
     with pytest.raises(ExportError, match="not the last approval act"):
         build_export(edna, "F-1", "txt")
+
+
+def test_an_uncertified_alias_account_receives_no_key_at_the_next_rotation(vault_sessions: dict[str, Any],
+                                                                           vault_path: Path) -> None:
+    from workstation.vault.layout import slot_files
+
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    slot, _keys = accounts.new_slot("tanya-spare", "translator", PASSPHRASE, vs._kdf(), tanya._catalog.epoch,
+                                    tanya._catalog.master(), root=tanya._root)
+    slot_files(vault_path).save(slot)
+    with tanya._catalog.change() as catalog:  # listed with the master key she holds, but certified by no editor
+        catalog["accounts"]["tanya-spare"] = {"role": "translator", "public_key": b64(slot.public_key),
+                                              "ed25519": b64(slot.sign_public)}
+    tanya.lock()
+    assert any("'tanya-spare' is not signed by an editor" in p for p in edna.verify().problems)
+    edna.remove_user("tanya")  # the rotation: a new master key for the certified accounts only
+    with pytest.raises(vs.WorkstationError) as refused:
+        vs.unlock(vault_path, "tanya-spare", PASSPHRASE)
+    assert "does not hold the vault's current key" in str(refused.value)
+    assert vs.unlock(vault_path, "ivan", PASSPHRASE).user == "ivan"  # every certified account still unlocks

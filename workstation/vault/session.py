@@ -503,7 +503,7 @@ class VaultSession:
             files = slot_files(self.path)
             catalog, _version = self._catalog.read()
             path, _slot = files.find(name)
-            remaining = [(p, s) for p, s in files.load_all() if p != path and s is not None and listed(catalog, s)]
+            remaining = [(p, s) for p, s in self._keyholders(catalog) if p != path]
             if not any(s is not None and s.role is Role.EDITOR for _p, s in remaining):
                 raise WorkstationError("That is the last editor account; add another editor before removing it.")
             self._retire_account(catalog, name)
@@ -532,6 +532,18 @@ class VaultSession:
         for user, entry in catalog.get("accounts", {}).items():
             if entry.get("signer") == name and "ed25519" in entry:
                 catalog["accounts"][user] = signing.certify(user, entry, self.user, signer)
+
+    def _keyholders(self, catalog: CatalogData) -> list[tuple[Path, accounts.KeySlot | None]]:
+        """The slots that receive the new master key at a rotation: listed in the account list and, in format 2,
+        certified by an editor (or pending after the upgrade). An uncertified entry someone wrote into the list
+        with the master key — an alias of a removed translator — is left out (and reported by verify)."""
+        slots = [(p, s) for p, s in slot_files(self.path).load_all() if s is not None and listed(catalog, s)]
+        trusted = self._trusted(catalog)
+        if trusted is None:
+            return list(slots)
+        listed_accounts = catalog.get("accounts", {})
+        return [(p, s) for p, s in slots if s is not None and s.user in listed_accounts and (
+            s.user in trusted or signing.pending_ok(s.user, listed_accounts[s.user], trusted))]
 
     def _trusted(self, catalog: CatalogData | None = None) -> dict[str, dict[str, Any]] | None:
         """The accounts (current and former) whose certificates chain to the root; None in a format-1 vault.
@@ -895,7 +907,7 @@ class VaultSession:
             catalog["testimonies"].pop(tid, None)
             # A new master key and epoch for the catalog without the entry: an older copy of the catalog (a
             # sync copy, a snapshot, freed blocks) is sealed under a key no slot holds any more (finding 6).
-            self._catalog.rotate(None, slot_files(self.path).load_all(), catalog)  # the key is gone here
+            self._catalog.rotate(None, self._keyholders(catalog), catalog)  # the key is gone here
         self._records.delete_all(tid, entry)
         self._audit("shred", case_code)
         self._audit("key_rotation", reason="shred")
