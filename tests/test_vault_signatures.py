@@ -180,6 +180,25 @@ def test_vault_upgrade_converts_a_format_1_vault(vault_sessions: dict[str, Any],
         vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "again.twbackup")
 
 
+def test_a_key_written_into_a_pending_accounts_entry_by_someone_else_is_not_certified(
+        vault_sessions: dict[str, Any], vault_path: Path, tmp_path: Path) -> None:
+    _make_format_1(vault_sessions, vault_path)
+    vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "b.twbackup")
+    tanya = vs.unlock(vault_path, "tanya", PASSPHRASE)  # she converts, as usual
+    evil = Ed25519PrivateKey.generate()
+    with tanya._catalog.change() as catalog:  # ivan has not unlocked since the upgrade: she writes HER key for him
+        catalog["accounts"]["ivan"]["ed25519"] = b64(signing.raw_public(evil))
+    edna = vs.unlock(vault_path, "edna", PASSPHRASE)  # the editor's routine unlock certifies the converted ...
+    accounts_now = edna._catalog.current()["accounts"]
+    assert accounts_now["tanya"].get("signer") == "edna"
+    assert "signer" not in accounts_now["ivan"]  # ... but not a key without its holder's proof
+    edna.lock()
+    vs.unlock(vault_path, "ivan", PASSPHRASE).lock()  # ivan converts himself: his own key, with the proof
+    edna = vs.unlock(vault_path, "edna", PASSPHRASE)
+    ivan_entry = edna._catalog.current()["accounts"]["ivan"]
+    assert ivan_entry.get("signer") == "edna" and ivan_entry["ed25519"] != b64(signing.raw_public(evil))
+
+
 def test_a_pending_account_cannot_change_its_role_on_the_way(vault_sessions: dict[str, Any], vault_path: Path,
                                                              tmp_path: Path) -> None:
     _make_format_1(vault_sessions, vault_path)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from workstation.platform.hardening import lock_in_memory
 from workstation.vault import accounts, crypto, signing
@@ -97,9 +97,11 @@ def listed(catalog: CatalogData, slot: KeySlot) -> bool:
     if not isinstance(entry, dict):
         return False
     mine = account_entry(slot)
-    if "ed25519" not in entry or "ed25519" not in mine:  # a conversion to format 2 in progress (crash-safe)
-        mine.pop("ed25519", None)
-    return {k: v for k, v in entry.items() if k in _IDENTITY} == mine
+    theirs = {k: v for k, v in entry.items() if k in _IDENTITY}
+    if "ed25519" not in entry or "ed25519" not in mine:  # a conversion to format 2 in progress (crash-safe), or
+        mine.pop("ed25519", None)  # a signing key someone else wrote for an account that has none yet: the
+        theirs.pop("ed25519", None)  # account still opens, converts and overwrites it (it is not certified)
+    return theirs == mine
 
 
 READERS_BY_DEFAULT = ("editor", "translator")  # besides the interviewer who owns it: every editor and translator
@@ -160,6 +162,15 @@ class Catalog:
         self.master()
         assert self._private is not None
         return accounts.raw_x25519_public(self._private)
+
+    def exchange(self, public: bytes) -> bytes | None:
+        """X25519 shared secret of this account's private key with ``public`` (None if it is not a key)."""
+        self.master()
+        assert self._private is not None
+        try:
+            return self._private.exchange(X25519PublicKey.from_public_bytes(public))
+        except ValueError:
+            return None
 
     def signer(self) -> Ed25519PrivateKey | None:
         """This account's Ed25519 signing key (None for a format-1 slot)."""

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from workstation.domain import testimony as tm
 from workstation.domain.glossary import Glossary
@@ -410,6 +411,10 @@ class VaultSession:
         with self._catalog.change() as current:
             entry = current["accounts"][self.user]
             entry["ed25519"] = b64(fresh.sign_public)
+            upgrader = current["accounts"].get(str(entry.get("pending_signer")), {})
+            if upgrader.get("public_key"):  # proof, for the upgrading editor, that this key is really ours
+                secret = keys.x25519.exchange(X25519PublicKey.from_public_bytes(unb64(upgrader["public_key"])))
+                entry["possession"] = signing.possession_proof(self.user, entry["ed25519"], secret)
         self._root, self._catalog._signer = root, signer
         self._catalog._audit_log = None  # re-opened with the signer
 
@@ -419,7 +424,8 @@ class VaultSession:
         catalog = self._catalog.current()
         trusted = self._trusted(catalog) or {}
         todo = [u for u, e in catalog.get("accounts", {}).items()
-                if u not in trusted and "ed25519" in e and signing.pending_ok(u, e, trusted)]
+                if u not in trusted and "ed25519" in e and signing.pending_ok(u, e, trusted)
+                and e.get("pending_signer") == self.user and self._possession_ok(u, e)]
         signer = self._catalog.signer()
         if not todo or signer is None:
             return
@@ -429,6 +435,12 @@ class VaultSession:
                 current["accounts"][user] = signing.certify(user, entry, self.user, signer)
         for user in todo:
             self._audit("account_certified", subject=user)
+
+    def _possession_ok(self, user: str, entry: dict[str, Any]) -> bool:
+        """Whether the signing key in a pending account's entry was written by the holder of its X25519 key (and
+        not by someone else holding the master key): only the upgrading editor can check it, so only they certify."""
+        secret = self._catalog.exchange(unb64(str(entry.get("public_key", ""))))
+        return secret is not None and signing.possession_ok(user, entry, secret)
 
     def _upgrade_in_place(self) -> CatalogData:
         """A vault made before the account list and the store root: record the accounts whose slots hold the

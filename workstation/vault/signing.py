@@ -172,3 +172,19 @@ def entry_problem(tid: str, entry: dict[str, Any], key: bytes, trusted: dict[str
     if not hmac.compare_digest(key_commitment(tid, key), str(cert.get("commit"))):
         return "the key wrapped to your account is not the testimony's own key: a key was substituted"
     return None
+
+
+# --- proof that a converting account holds the X25519 key its pending certificate names ---------------------
+# After the upgrade, an account writes its new Ed25519 key into the (shared) account list itself. Anyone holding
+# the master key could write a key of their own there instead, so the account adds a MAC that only the holder of
+# its X25519 private key (or of the upgrading editor's) can make: keyed by their X25519 shared secret.
+
+
+def possession_proof(user: str, ed25519_b64: str, shared_secret: bytes) -> str:
+    key = hashlib.sha256(b"tw-possession-key|" + shared_secret).digest()
+    return base64.b64encode(hmac.new(key, f"tw-possession|{user}|{ed25519_b64}".encode(), hashlib.sha256).digest()).decode()
+
+
+def possession_ok(user: str, entry: dict[str, Any], shared_secret: bytes) -> bool:
+    expected = possession_proof(user, str(entry.get("ed25519", "")), shared_secret)
+    return hmac.compare_digest(expected, str(entry.get("possession", "")))
