@@ -312,6 +312,10 @@ def test_an_audit_entry_in_another_persons_name_under_ones_own_signature_is_repo
     tanya._store.set_anchor("audit", entry.seq, entry.hash, max_step=3)
     problems = edna.verify().problems
     assert any("says 'edna' did 'approved', but it was signed by 'tanya'" in p for p in problems), problems
+    from workstation.services import audit_view
+
+    shown = [r for r in audit_view.rows(edna) if r.case == "X-9"]
+    assert [(r.user, r.action) for r in shown] == [("edna (but signed by tanya)", "approved")]
 
 
 def test_the_whole_export_manifest_is_signed_so_a_changed_file_listed_again_is_reported(vault_editor: Any,
@@ -418,3 +422,13 @@ def test_an_uncertified_alias_account_receives_no_key_at_the_next_rotation(vault
         vs.unlock(vault_path, "tanya-spare", PASSPHRASE)
     assert "does not hold the vault's current key" in str(refused.value)
     assert vs.unlock(vault_path, "ivan", PASSPHRASE).user == "ivan"  # every certified account still unlocks
+
+
+def test_a_removed_accounts_name_and_its_look_alikes_are_not_given_again(vault_sessions: dict[str, Any]) -> None:
+    edna = vault_sessions["edna"]
+    edna.add_user("erik", "editor", PASSPHRASE)
+    edna.remove_user("erik")
+    for name in ("erik", "Erik", "еrik"):  # the same, another case, a Cyrillic е
+        with pytest.raises(accounts.UserNameError):
+            edna.add_user(name, "editor", PASSPHRASE)
+    edna.add_user("erika", "translator", PASSPHRASE)  # a different name is fine

@@ -23,7 +23,15 @@ class AuditRow:
 
 def row(entry: AuditEntry) -> AuditRow:
     details = ", ".join(f"{k}={v}" for k, v in entry.details.items())
-    return AuditRow(entry.at, entry.user, entry.action, entry.case_code or "", details)
+    return AuditRow(entry.at, _who(entry), entry.action, entry.case_code or "", details)
+
+
+def _who(entry: AuditEntry) -> str:
+    """The acting user; where the signature says someone else wrote the entry, both (verify reports it). A failed
+    unlock names what was typed and is signed by whoever unlocked next: that is normal."""
+    if not entry.signer or entry.signer == entry.user or entry.action == "unlock_failed":
+        return entry.user
+    return f"{entry.user} (but signed by {entry.signer})"
 
 
 def rows(session: VaultSession) -> list[AuditRow]:

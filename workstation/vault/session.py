@@ -484,7 +484,11 @@ class VaultSession:
             existing = {s.user for s in slot_files(self.path).users()} | set(catalog.get("accounts", {}))
             if name in existing:
                 raise UserNameError(f"There is already an account named {name!r}. Choose another name.")
-            name = accounts.check_user_name(name, existing)  # look-alikes of an existing account refused
+            former = set(catalog.get("former", {}))
+            if name in former:  # its old entries and approvals are verified under that person's key
+                raise UserNameError(f"{name!r} was the name of a removed account, whose history stays under that "
+                                    "name. Choose another name.")
+            name = accounts.check_user_name(name, existing | former)  # look-alikes of any account, past too
             signer = self._catalog.signer()
             slot, _keys = accounts.new_slot(name, role, passphrase, _kdf(), self._catalog.epoch, self._catalog.master(),
                                             root=self._root or accounts.NO_ROOT)
