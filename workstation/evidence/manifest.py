@@ -85,6 +85,7 @@ def build_manifest(
     file_kinds: Mapping[str, str] | None = None,
     redaction_table_sha256: str | None = None,
     approval_signer: Mapping[str, str] | None = None,
+    audit_checkpoint: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest of one export. `files` maps each exported file's name to its bytes; a redacted export
     names the pseudonym table applied by its hash (the table itself never leaves the vault)."""
@@ -108,6 +109,8 @@ def build_manifest(
         "models": models_section(t.models),
         "english_routes": route_counts(t),
         "audit_head": audit_head,
+        # the editors' last signed checkpoint of the log (vault format 2): a later rollback shows against it
+        "audit_checkpoint": dict(audit_checkpoint) if audit_checkpoint else None,
         "files": [
             {"name": name, "sha256": sha256_hex(data), "size": len(data), "kind": kinds.get(name, "")}
             for name, data in sorted(files.items())

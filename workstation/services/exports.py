@@ -202,7 +202,7 @@ def build_export(
     manifest = build_manifest(
         t, files, recording=recording_section, audit_head=session.audit_head(), exported_by=session.user,
         exported_at=exported_at, draft=is_draft, redacted=redact, formats=fmts, file_kinds=kinds,
-        redaction_table_sha256=table_digest, approval_signer=signed,
+        redaction_table_sha256=table_digest, approval_signer=signed, audit_checkpoint=session.audit_checkpoint(),
     )
     exporter = session.export_signer()
     if exporter is not None:  # vault format 2: the exporting account signs the whole manifest

@@ -44,7 +44,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,9 +109,11 @@ def _check_details(details: dict[str, Any]) -> dict[str, Any]:
 class AuditLog:
     """The vault's audit log; ``key`` is the 32-byte audit key (see module docstring)."""
 
-    def __init__(self, root: Path | str, key: bytes, *, signer: tuple[str, Ed25519PrivateKey] | None = None) -> None:
+    def __init__(self, root: Path | str, key: bytes, *, signer: tuple[str, Ed25519PrivateKey] | None = None,
+                 on_append: Callable[[AuditEntry], None] | None = None) -> None:
         self.dir = Path(root) / AUDIT_DIR
         self._signer = signer
+        self._on_append = on_append  # run under the log's lock after each append (editors' checkpoints)
         self.log_path = self.dir / LOG_FILE
         self.head_path = self.dir / HEAD_FILE
         self._mac_key = crypto.derive_subkey(key, "audit-mac")
@@ -154,8 +156,11 @@ class AuditLog:
             digest = _line_hash(line)
             if head_sound:
                 self._write_head(seq, digest)
-        signer = self._signer[0] if self._signer is not None else ""
-        return AuditEntry(seq, at, str(user), action, case_code, clean, prev, mac, digest, signer, sig)
+            signer = self._signer[0] if self._signer is not None else ""
+            entry = AuditEntry(seq, at, str(user), action, case_code, clean, prev, mac, digest, signer, sig)
+            if self._on_append is not None:
+                self._on_append(entry)
+        return entry
 
     @staticmethod
     def _body_aad(seq: int, prev: str) -> bytes:
@@ -319,6 +324,41 @@ class AuditLog:
                     f"The end of the audit log was cut off: it ends at entry {expected - 1}, its head records "
                     f"entry {head[0]}. 'workstation verify' lists every problem."
                 )
+
+    def signed_entries(self, signers: dict[str, bytes], *, after: str = "") -> list[AuditEntry]:
+        """The entries whose signature verifies under ``signers``' keys, in log order; with ``after`` (an entry's
+        hash), only those after that entry (the whole log when no line has that hash)."""
+        lines = self._lines_after(after) if after else self._lines()
+        out = []
+        for line in lines:
+            entry, _problem = self._open_line(line)
+            if entry is not None and entry.signer in signers and not _signature_problems(line, entry, signers):
+                out.append(entry)
+        return out
+
+    def _lines_after(self, digest: str) -> list[bytes]:
+        """The complete lines after the one whose hash is ``digest`` (all of them if none is), read backwards
+        from the end in growing blocks: an editor's checkpoint after every append must not read a long log from
+        its start. A hash, not a number, marks where to stop: a line claiming any number can be forged by anyone
+        holding the audit key, the line a signed checkpoint names cannot."""
+        try:
+            size = os.path.getsize(self.log_path)
+        except FileNotFoundError:
+            return []
+        block = 1 << 16
+        with open(self.log_path, "rb") as fh:
+            while True:
+                start = max(0, size - block)
+                fh.seek(start)
+                lines = fh.read(size - start).split(b"\n")[:-1]  # the last part: empty or a torn fragment
+                if start > 0:
+                    lines = lines[1:]  # the first part may begin mid-line
+                for i in range(len(lines) - 1, -1, -1):
+                    if _line_hash(lines[i]) == digest:
+                        return lines[i + 1:]
+                if start == 0:
+                    return lines
+                block *= 4
 
     def verify(self, anchor: tuple[int, str] | None = None, signers: dict[str, bytes] | None = None,
                root: str = "") -> list[str]:

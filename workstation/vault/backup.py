@@ -50,7 +50,7 @@ def target_path(out: Path | str, root: Path) -> Path:
     return target
 
 
-_KNOWN = re.compile(r"vault\.json|store-index\.json|audit/log|audit/head|slots/[0-9a-f]{24}\.slot|objects/[0-9a-f]{40}")
+_KNOWN = re.compile(r"vault\.json|store-index\.json|audit/log|audit/head|audit/checkpoint|slots/[0-9a-f]{24}\.slot|objects/[0-9a-f]{40}")
 
 
 def vault_files(root: Path) -> list[VaultFile]:
@@ -71,9 +71,11 @@ def vault_files(root: Path) -> list[VaultFile]:
     return out
 
 
-def manifest(files: list[VaultFile], *, by: str, epoch: str, audit_head: str) -> bytes:
+def manifest(files: list[VaultFile], *, by: str, epoch: str, audit_head: str,
+             audit_checkpoint: dict[str, Any] | None = None) -> bytes:
     data = {
         "format": BACKUP_FORMAT, "created": now_iso(), "by": by, "epoch": epoch, "audit_head": audit_head,
+        "audit_checkpoint": audit_checkpoint,
         "files": [{"path": rel, "size": size, "sha256": digest} for rel, size, digest in files],
     }
     return json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8")

@@ -25,7 +25,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from workstation.platform.hardening import lock_in_memory
 from workstation.vault import accounts, crypto, signing
 from workstation.vault.accounts import KeySlot, SlotDamagedError
-from workstation.vault.audit import AuditLog
+from workstation.vault.audit import AuditEntry, AuditLog
 from workstation.vault.errors import IntegrityError, NotFoundError, VaultLockedError
 from workstation.vault.layout import (
     b64,
@@ -142,6 +142,7 @@ class Catalog:
         self._master: bytes | None = master
         lock_in_memory(master)  # best effort: keep the master key's page out of swap (hardening.py says the limits)
         self._audit_log: AuditLog | None = None
+        self.on_append: Callable[[AuditEntry], None] | None = None  # the session's editor checkpoints
         self._rooted = False
 
     # ---- the keys held in memory
@@ -260,7 +261,7 @@ class Catalog:
     def audit_log(self) -> AuditLog:
         if self._audit_log is None:
             signer = (self.user, self._signer) if self._signer is not None else None
-            self._audit_log = AuditLog(self.root, self.audit_key(), signer=signer)
+            self._audit_log = AuditLog(self.root, self.audit_key(), signer=signer, on_append=self.on_append)
         return self._audit_log
 
     def testimony_key(self, tid: str, entry: Entry) -> bytes:

@@ -47,7 +47,7 @@ from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import ConflictError, Status, Testimony, TestimonyMeta
 from workstation.platform.digest import sha256_hex
 from workstation.platform.errors import WorkstationError
-from workstation.vault import accounts, backup, crypto, permissions, signing
+from workstation.vault import accounts, backup, checkpoint, crypto, permissions, signing
 from workstation.vault.accounts import SlotDamagedError, UnknownUserError, UserNameError, WrongPassphraseError
 from workstation.vault.audit import ANCHOR_SLACK, AuditEntry, AuditLog
 from workstation.vault.catalog import (
@@ -334,6 +334,7 @@ class VaultSession:
         # each testimony's key is this account's own wrap of it (format 2): no key, no read
         self._records = Records(store, self._testimony_key)
         self._trusted_cache: tuple[str, dict[str, dict[str, Any]]] | None = None
+        self._catalog.on_append = self._checkpoint  # an editor's appends move the signed checkpoint on
 
     # ---- basics
 
@@ -396,6 +397,12 @@ class VaultSession:
             )
         if slot.root is None and isinstance(catalog.get("root"), dict):
             self._join_format_2(slot, keys, catalog)
+        if self._root is not None and self.user in self._removed():
+            self.lock()
+            raise PermissionDeniedError(
+                f"The account {slot.user} was removed from this vault by an editor and cannot be used any more "
+                "(it was put back into the vault folder afterwards: report this to an editor)."
+            )
         if self.role is Role.EDITOR and self._root is not None:
             self._certify_pending()
 
@@ -453,6 +460,39 @@ class VaultSession:
         self._store.set_root_key(self._catalog.audit_key(), required=True)
         return catalog
 
+    def _editor_keys(self) -> checkpoint.Editors:
+        """Name -> Ed25519 key of every editor whose certificate chains to the root (former editors too: their
+        checkpoints and removals made while they were editors stay valid)."""
+        return {u: unb64(e["ed25519"]) for u, e in (self._trusted() or {}).items()
+                if e.get("role") == str(Role.EDITOR) and e.get("ed25519")}
+
+    def _removed(self) -> set[str]:
+        """The accounts editors removed: the signed checkpoint's list and the removals signed in the log after it
+        (the whole log when the checkpoint is missing or forged; verify reports that)."""
+        editors = self._editor_keys()
+        try:
+            cp = checkpoint.read(self.path)
+        except checkpoint.CheckpointError:
+            cp = None
+        if cp is None or checkpoint.signature_problem(cp, editors):
+            cp = None
+        after = cp.hash if cp is not None else ""
+        later = checkpoint.removed_in(self._log().signed_entries(editors, after=after), editors)
+        return set(cp.removed if cp is not None else ()) | {name for _seq, name in later}
+
+    def _checkpoint(self, entry: AuditEntry) -> None:
+        """After each of this editor's appends (under the log's lock): sign the new head and the removed accounts."""
+        signer = self._catalog.signer()
+        if self.role is not Role.EDITOR or self._root is None or signer is None:
+            return
+        try:
+            if self.user not in self._editor_keys():
+                return  # not certified yet (just after an upgrade): a checkpoint it signed would not verify
+            removed = self._removed()
+        except WorkstationError:
+            return  # a damaged catalog or index: the entry stands, every read and verify report the damage
+        checkpoint.write(self.path, entry, (self.user, signer), removed)
+
     def record_audit(self, action: str, case_code: str | None = None, **details: Any) -> None:
         """Let other modules (exports) add a content-free entry; unsafe detail values are dropped."""
         self._catalog.master()
@@ -467,6 +507,18 @@ class VaultSession:
     def audit_head(self) -> str:
         self._catalog.master()
         return self._log().head()
+
+    def audit_checkpoint(self) -> dict[str, Any] | None:
+        """The editors' last signed checkpoint (seq, hash, editor, time) as manifests record it; None when there
+        is none that verifies (a format-1 vault, or one verify reports)."""
+        self._catalog.master()
+        if self._root is None:
+            return None
+        try:
+            cp = checkpoint.read(self.path)
+        except checkpoint.CheckpointError:
+            return None
+        return None if cp is None or checkpoint.signature_problem(cp, self._editor_keys()) else cp.summary()
 
     # ---- users
 
@@ -557,8 +609,8 @@ class VaultSession:
         trusted = self._trusted(catalog)
         if trusted is None:
             return list(slots)
-        listed_accounts = catalog.get("accounts", {})
-        return [(p, s) for p, s in slots if s is not None and s.user in listed_accounts and (
+        listed_accounts, removed = catalog.get("accounts", {}), self._removed()
+        return [(p, s) for p, s in slots if s is not None and s.user in listed_accounts and s.user not in removed and (
             s.user in trusted or signing.pending_ok(s.user, listed_accounts[s.user], trusted))]
 
     def _trusted(self, catalog: CatalogData | None = None) -> dict[str, dict[str, Any]] | None:
@@ -945,7 +997,8 @@ class VaultSession:
         self._audit("backup", archive=target.name)  # dropped unless the name is id-like (_safe_detail)
         with vault_lock(self.path):
             files = backup.vault_files(self.path)
-            manifest = backup.manifest(files, by=self.user, epoch=self._catalog.epoch, audit_head=self._log().head())
+            manifest = backup.manifest(files, by=self.user, epoch=self._catalog.epoch, audit_head=self._log().head(),
+                                       audit_checkpoint=self.audit_checkpoint())
             backup.write_archive(self.path, target, files, manifest, self._catalog.audit_key())
         return target
 

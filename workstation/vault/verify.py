@@ -14,7 +14,7 @@ from typing import Any
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import Status, Testimony, content_hash
 from workstation.platform.errors import WorkstationError
-from workstation.vault import signing
+from workstation.vault import checkpoint, signing
 from workstation.vault.accounts import SlotFiles, skeleton
 from workstation.vault.audit import AuditEntry, with_removals
 from workstation.vault.catalog import Catalog, CatalogData, listed
@@ -63,6 +63,7 @@ def check_vault(report: VerifyReport, catalog: Catalog, records: Records, slots:
     report.problems.extend(_check_slots(slots, data, catalog.epoch))
     if root is not None and trusted is not None:
         report.problems.extend(_account_problems(data.get("accounts", {}), root, trusted))
+        report.problems.extend(_checkpoint_problems(catalog, data, trusted))
     report.problems.extend(f"Store: {p}" for p in store_problems)
     try:
         load_glossary()
@@ -114,6 +115,25 @@ def _account_problems(listed_accounts: dict[str, Any], root: tuple[str, bytes], 
             problems.append(f"Account list: the entry of {name!r} is not signed by an editor of this vault (its "
                             "certificate does not chain to the first editor): it was added or changed outside the "
                             "program (tampering?).")
+    return problems
+
+
+def _checkpoint_problems(catalog: Catalog, data: CatalogData, trusted: Trusted) -> list[str]:
+    """The log against the editors' signed checkpoint, and the account list against the removals it carries."""
+    log = catalog.audit_log()
+    editors = {u: unb64(e["ed25519"]) for u, e in trusted.items() if e.get("role") == "editor" and e.get("ed25519")}
+    signed = log.signed_entries({u: unb64(e["ed25519"]) for u, e in trusted.items() if e.get("ed25519")})
+    hashes = {e.seq: e.hash for e in log.entries(strict=False)}
+    try:
+        cp = checkpoint.read(catalog.root)
+    except checkpoint.CheckpointError as exc:
+        return [f"Audit log: {exc}"]
+    problems = [f"Audit log: {p}" for p in checkpoint.problems(cp, signed, hashes, max(hashes, default=0), editors)]
+    removed = {name for _seq, name in checkpoint.removed_in(signed, editors)}
+    if cp is not None and not checkpoint.signature_problem(cp, editors):
+        removed |= set(cp.removed)
+    problems.extend(f"Account list: {name!r} was removed by an editor and has been put back (tampering): that "
+                    "account cannot unlock; remove it again." for name in sorted(removed & set(data.get("accounts", {}))))
     return problems
 
 

@@ -1,0 +1,145 @@
+"""Editors' signed checkpoints of the audit log (vault format 2): a head an insider cannot lower, and the list of
+removed accounts, which nobody but an editor can shorten.
+
+Why: the log's ``head`` and the store index's anchor are authenticated under the audit key, which every
+account holds, so a translator with her own code could cut off the log's tail and write a matching head and
+anchor. She cannot sign as an editor. ``audit/checkpoint`` is written by every editor session after each of
+its own appends (under the log's lock, so checkpoints never go backwards between processes)::
+
+    {"seq": N, "hash": "<sha256 of line N>", "at": "<time>", "by": "<editor>", "removed": [names], "sig": b64}
+
+``sig`` is the editor's Ed25519 signature of ``"tw-audit-checkpoint|" + canonical JSON of the other fields``.
+``removed`` carries every account removed so far (signed revocations): the previous checkpoint's list, or,
+when that one does not verify, the ``user_removed`` entries editors signed in the log, plus the removal being
+recorded. What it gives (``problems`` checks each):
+
+* the log cannot end before the checkpoint's entry, nor hold another entry there;
+* the checkpoint cannot be put back from an older copy while the log keeps the editor entries made after it
+  (every editor entry moves it on; one editor entry of slack for a crash between the line and the checkpoint);
+* a removed account cannot be put back into the account list: it is in ``removed`` (and in the log), and its
+  unlock is refused (``removed_accounts``).
+
+What it does not give: someone who kept older copies of both the log and the checkpoint can put both back
+together (losing every entry made since, editors' included): that is a rollback, which the audit head
+recorded in backup and export manifests shows. Entries of non-editors after the last editor entry can be cut.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from workstation.platform.fileio import write_file_atomic
+from workstation.vault import signing
+from workstation.vault.audit import AUDIT_DIR, AuditEntry
+
+__all__ = ["Checkpoint", "CHECKPOINT_FILE", "read", "write", "signature_problem", "removed_in", "problems"]
+
+CHECKPOINT_FILE = "checkpoint"
+MAX_REMOVED = 10_000  # a planted file cannot make every unlock parse an unbounded list
+Editors = dict[str, bytes]  # editor name -> raw Ed25519 public key (from the trusted account list)
+
+
+class CheckpointError(ValueError):
+    """The checkpoint file exists but cannot be read."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    seq: int
+    hash: str
+    at: str
+    by: str
+    removed: tuple[str, ...]
+    sig: str = ""
+
+    def payload(self) -> bytes:
+        fields = {"seq": self.seq, "hash": self.hash, "at": self.at, "by": self.by, "removed": list(self.removed)}
+        return b"tw-audit-checkpoint|" + json.dumps(fields, ensure_ascii=False, separators=(",", ":"),
+                                                    sort_keys=True).encode("utf-8")
+
+    def summary(self) -> dict[str, Any]:
+        """What backup and export manifests record of it."""
+        return {"seq": self.seq, "hash": self.hash, "by": self.by, "at": self.at}
+
+
+def path_in(root: Path) -> Path:
+    return Path(root) / AUDIT_DIR / CHECKPOINT_FILE
+
+
+def read(root: Path) -> Checkpoint | None:
+    """The checkpoint as stored (None when there is none); CheckpointError when it is not a checkpoint."""
+    try:
+        raw = path_in(root).read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        data = json.loads(raw)
+        removed = data["removed"]
+        if not isinstance(removed, list) or len(removed) > MAX_REMOVED or not all(isinstance(n, str) for n in removed):
+            raise TypeError("removed")
+        return Checkpoint(int(data["seq"]), str(data["hash"]), str(data["at"]), str(data["by"]),
+                          tuple(removed), str(data["sig"]))
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
+        raise CheckpointError("The audit checkpoint file is damaged or was edited.") from exc
+
+
+def write(root: Path, entry: AuditEntry, signer: tuple[str, Ed25519PrivateKey], removed: Iterable[str]) -> Checkpoint:
+    """Sign and store the checkpoint of ``entry`` (just appended by ``signer``, an editor)."""
+    cp = Checkpoint(entry.seq, entry.hash, entry.at, signer[0], tuple(sorted(set(removed))))
+    cp = Checkpoint(cp.seq, cp.hash, cp.at, cp.by, cp.removed, signing.sign(signer[1], cp.payload()))
+    data = {**json.loads(cp.payload().split(b"|", 1)[1]), "sig": cp.sig}
+    write_file_atomic(path_in(root), [json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")])
+    return cp
+
+
+def signature_problem(cp: Checkpoint, editors: Editors) -> str | None:
+    """Why ``cp`` is not a checkpoint signed by an editor of the (trusted) account list, or None."""
+    key = editors.get(cp.by)
+    if key is None:
+        return f"The audit checkpoint names {cp.by!r}, who is not an editor in the vault's account list (forged)."
+    if not signing.signature_ok(key, cp.payload(), cp.sig):
+        return f"The audit checkpoint's signature by {cp.by!r} does not verify: it was forged or edited."
+    if cp.by in cp.removed:
+        return f"The audit checkpoint is signed by {cp.by!r}, whose account it lists as removed (forged)."
+    return None
+
+
+def removed_in(entries: Iterable[AuditEntry], editors: Editors) -> list[tuple[int, str]]:
+    """(seq, name) of every ``user_removed`` entry signed by an editor (``entries`` with checked signatures)."""
+    return [(e.seq, str(e.details.get("subject"))) for e in entries
+            if e.action == "user_removed" and e.signer in editors and e.details.get("subject")]
+
+
+def problems(cp: Checkpoint | None, signed: list[AuditEntry], hashes: dict[int, str], last: int,
+             editors: Editors) -> list[str]:
+    """The log (``signed``: its entries whose signatures verify; ``hashes``: seq -> hash of every readable
+    entry; ``last``: its highest seq) against the editors' checkpoint."""
+    editor_entries = [e for e in signed if e.signer in editors]
+    if cp is None:
+        return ["The audit checkpoint signed by editors is missing (deleted?): the log's end cannot be checked "
+                "against it."] if editor_entries else []
+    problem = signature_problem(cp, editors)
+    if problem:
+        return [problem]
+    out = []
+    if cp.seq > last:
+        out.append(f"The end of the audit log was cut off: editor {cp.by}'s signed checkpoint ({cp.at}) records "
+                   f"entry {cp.seq}, the log ends at entry {last}.")
+    elif hashes.get(cp.seq, cp.hash) != cp.hash:
+        out.append(f"Audit entry {cp.seq} is not the one editor {cp.by}'s signed checkpoint records: the log "
+                   "was replaced.")
+    later = [e for e in editor_entries if e.seq > cp.seq]
+    if len(later) > 1:
+        out.append(f"The audit checkpoint (entry {cp.seq}) is older than the editors' entries in the log (up to "
+                   f"entry {later[-1].seq}): it was put back from an older copy.")
+    missing = sorted({name for seq, name in removed_in(signed, editors) if seq <= cp.seq} - set(cp.removed))
+    if missing:
+        out.append(f"The audit checkpoint leaves out the removal of {', '.join(missing)} recorded before it: it was "
+                   "signed by an account that should not sign any more (a removed editor's key?).")
+    return out
