@@ -86,7 +86,7 @@ def test_a_checkpoint_put_back_from_an_older_copy_or_deleted_or_forged_is_report
     assert any("signature by 'edna' does not verify" in p for p in _problems(edna, path, current))
     signer = tanya._catalog.signer()  # signed with the translator's own key, in the editor's name
     fake = checkpoint.Checkpoint(forged["seq"], forged["hash"], forged["at"], "edna", ())
-    fake = checkpoint.Checkpoint(fake.seq, fake.hash, fake.at, fake.by, (), checkpoint.signing.sign(signer, fake.payload()))
+    fake = checkpoint.dataclasses.replace(fake, sig=checkpoint.signing.sign(signer, fake.payload()))
     data = {**json.loads(fake.payload().split(b"|", 1)[1]), "sig": fake.sig}
     path.write_text(json.dumps(data))
     assert any("does not verify" in p for p in _problems(edna, path, current))
@@ -181,3 +181,21 @@ def test_a_vault_without_a_checkpoint_gets_one_at_an_editors_unlock(vault_sessio
     assert _cp(vault_path).by == "edna"
     assert edna.verify().ok, edna.verify().problems
     assert unb64(edna._catalog.current()["root"]["ed25519"]) == edna._editor_keys()["edna"]
+
+
+def test_an_older_key_slot_put_back_does_not_bring_back_the_old_passphrase(vault_sessions: dict[str, Any],
+                                                                         vault_path: Path) -> None:
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    path, _slot = slot_files(vault_path).find("tanya")
+    old_slot = path.read_bytes()  # a copy (a sync folder, a snapshot) from before she changed her passphrase
+    new_passphrase = "wet granite lantern orbit " + "quietly"
+    tanya.change_passphrase(PASSPHRASE, new_passphrase)
+    tanya.lock()
+    path.write_bytes(old_slot)  # put back by whoever learnt the old passphrase
+    with pytest.raises(vs.SlotDamagedError, match="older than the account's last passphrase change"):
+        vs.unlock(vault_path, "tanya", PASSPHRASE)
+    edna.record_audit("opened")  # an editor's entry: the checkpoint now carries the current slot too
+    assert _cp(vault_path).slots["tanya"] != checkpoint.salt_digest(accounts.KeySlot.from_bytes(old_slot).salt)
+    with pytest.raises(vs.SlotDamagedError, match="older than the account's last passphrase change"):
+        vs.unlock(vault_path, "tanya", PASSPHRASE)
+    assert any("older than that account's last passphrase change" in p for p in edna.verify().problems)

@@ -432,3 +432,50 @@ def test_a_removed_accounts_name_and_its_look_alikes_are_not_given_again(vault_s
         with pytest.raises(accounts.UserNameError):
             edna.add_user(name, "editor", PASSPHRASE)
     edna.add_user("erika", "translator", PASSPHRASE)  # a different name is fine
+
+
+def _unsigned_history(edna: Any, vault_path: Path) -> None:
+    """The audit log as format 1 wrote it: the same entries, unsigned (and no editors' checkpoint)."""
+    import shutil
+
+    from workstation.platform.fileio import file_lock
+    from workstation.vault.audit import AuditLog
+    from workstation.vault.store import LOCK_FILE
+
+    key = edna._catalog.audit_key()
+    entries = list(AuditLog(vault_path, key).entries())
+    shutil.rmtree(vault_path / "audit")
+    fresh = AuditLog(vault_path, key)
+    for e in entries:
+        last = fresh.append(e.user, e.action, e.case_code, **e.details)
+    with file_lock(vault_path / LOCK_FILE):
+        index = edna._store._begin_write()
+        index.anchors["audit"] = {"seq": last.seq, "hash": last.hash}
+        edna._store._save_index(index)
+
+
+def test_format_1_approvals_recorded_in_the_sealed_history_survive_the_upgrade(
+        vault_sessions: dict[str, Any], vault_path: Path, tmp_path: Path) -> None:
+    import dataclasses
+
+    from tests.test_vault_attacks import _editor_export, _raw_write_testimony
+
+    edna = vault_sessions["edna"]
+    for code in ("UA-1", "UA-2"):
+        _case(vault_sessions["ivan"], code)
+        edna.approve(code)
+        t = edna.load(code)
+        assert t.approval is not None
+        t.approval = dataclasses.replace(t.approval, signature="", ed25519="")  # format 1 never signed them
+        _raw_write_testimony(edna, code, t)
+    _unsigned_history(edna, vault_path)
+    _make_format_1(vault_sessions, vault_path)
+    _archive, _report = vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "b.twbackup")
+    edna = vs.unlock(vault_path, "edna", PASSPHRASE)
+    assert not any("UA-" in p for p in edna.verify().problems), edna.verify().problems
+    assert _editor_export(edna, "UA-1").manifest["approval"]["user"] == "edna"  # no re-approval needed
+    # a kept copy of the approved record, put back after the editor withdrew the approval, is still refused
+    kept = edna.load("UA-2")
+    edna.unapprove("UA-2", "a name must be checked")
+    _raw_write_testimony(edna, "UA-2", kept)
+    assert any("UA-2" in p and "not signed" in p for p in edna.verify().problems), edna.verify().problems

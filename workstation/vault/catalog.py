@@ -129,6 +129,31 @@ def wrap_testimony_key(tid: str, key: bytes, readers: dict[str, bytes]) -> dict[
     return {user: b64(accounts.wrap_to(public, key, _wrap_aad(tid, user))) for user, public in readers.items()}
 
 
+def _prior_aad(tid: str) -> bytes:
+    return f"tw-prior-keys|{tid}".encode()
+
+
+def seal_prior_keys(tid: str, key: bytes, prior: Sequence[bytes]) -> str:
+    """A testimony's earlier keys (newest first), sealed under its current key: what was written before a
+    re-key stays readable by the current readers, and by nobody holding only an earlier key."""
+    return b64(crypto.seal(key, b"".join(prior), aad=_prior_aad(tid)))
+
+
+def prior_keys(tid: str, key: bytes, entry: Entry) -> tuple[bytes, ...]:
+    """The earlier keys of a re-keyed testimony (newest first; none for one never re-keyed)."""
+    sealed = entry.get("prior")
+    if not sealed:
+        return ()
+    try:
+        raw = crypto.unseal(key, unb64(str(sealed)), aad=_prior_aad(tid))
+    except (crypto.CryptoError, ValueError) as exc:
+        raise IntegrityError(f"The earlier keys of testimony {entry.get('case')} fail authentication: its catalog "
+                             "entry was altered. Run 'workstation verify'.") from exc
+    if len(raw) % 32:
+        raise IntegrityError(f"The earlier keys of testimony {entry.get('case')} are damaged.")
+    return tuple(raw[i:i + 32] for i in range(0, len(raw), 32))
+
+
 class Catalog:
     """One user's hold on the catalog: the current master key and epoch, the X25519 private key that follows
     rotations without the passphrase, and the audit log opened with the catalog's audit key."""

@@ -6,7 +6,8 @@ account holds, so a translator with her own code could cut off the log's tail an
 anchor. She cannot sign as an editor. ``audit/checkpoint`` is written by every editor session after each of
 its own appends (under the log's lock, so checkpoints never go backwards between processes)::
 
-    {"seq": N, "hash": "<sha256 of line N>", "at": "<time>", "by": "<editor>", "removed": [names], "sig": b64}
+    {"seq": N, "hash": "<sha256 of line N>", "at": "<time>", "by": "<editor>", "removed": [names],
+     "slots": {name: "<sha256 of the salt of that account's current key slot>"}, "sig": b64}
 
 ``sig`` is the editor's Ed25519 signature of ``"tw-audit-checkpoint|" + canonical JSON of the other fields``.
 ``removed`` carries every account removed so far (signed revocations): the previous checkpoint's list, or,
@@ -17,7 +18,9 @@ recorded. What it gives (``problems`` checks each):
 * the checkpoint cannot be put back from an older copy while the log keeps the editor entries made after it
   (every editor entry moves it on; one editor entry of slack for a crash between the line and the checkpoint);
 * a removed account cannot be put back into the account list: it is in ``removed`` (and in the log), and its
-  unlock is refused (``removed_accounts``).
+  unlock is refused;
+* an account's older key slot (an old passphrase) cannot be put back: ``slots`` records, from the
+  ``passphrase_changed`` entries each account signed, which slot is current, and unlock refuses another.
 
 What it does not give: someone who kept older copies of both the log and the checkpoint can put both back
 together (losing every entry made since, editors' included): that is a rollback, which the audit head
@@ -26,9 +29,11 @@ recorded in backup and export manifests shows. Entries of non-editors after the 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +43,8 @@ from workstation.platform.fileio import write_file_atomic
 from workstation.vault import signing
 from workstation.vault.audit import AUDIT_DIR, AuditEntry
 
-__all__ = ["Checkpoint", "CHECKPOINT_FILE", "read", "write", "signature_problem", "removed_in", "problems"]
+__all__ = ["Checkpoint", "AccountState", "CHECKPOINT_FILE", "read", "write", "signature_problem", "removed_in",
+           "salt_digest", "problems"]
 
 CHECKPOINT_FILE = "checkpoint"
 MAX_REMOVED = 10_000  # a planted file cannot make every unlock parse an unbounded list
@@ -56,10 +62,12 @@ class Checkpoint:
     at: str
     by: str
     removed: tuple[str, ...]
+    slots: dict[str, str] = field(default_factory=dict)
     sig: str = ""
 
     def payload(self) -> bytes:
-        fields = {"seq": self.seq, "hash": self.hash, "at": self.at, "by": self.by, "removed": list(self.removed)}
+        fields = {"seq": self.seq, "hash": self.hash, "at": self.at, "by": self.by, "removed": list(self.removed),
+                  "slots": dict(sorted(self.slots.items()))}
         return b"tw-audit-checkpoint|" + json.dumps(fields, ensure_ascii=False, separators=(",", ":"),
                                                     sort_keys=True).encode("utf-8")
 
@@ -80,19 +88,22 @@ def read(root: Path) -> Checkpoint | None:
         return None
     try:
         data = json.loads(raw)
-        removed = data["removed"]
+        removed, slots = data["removed"], data["slots"]
         if not isinstance(removed, list) or len(removed) > MAX_REMOVED or not all(isinstance(n, str) for n in removed):
             raise TypeError("removed")
+        if not isinstance(slots, dict) or len(slots) > MAX_REMOVED or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in slots.items()):
+            raise TypeError("slots")
         return Checkpoint(int(data["seq"]), str(data["hash"]), str(data["at"]), str(data["by"]),
-                          tuple(removed), str(data["sig"]))
+                          tuple(removed), dict(slots), str(data["sig"]))
     except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
         raise CheckpointError("The audit checkpoint file is damaged or was edited.") from exc
 
 
-def write(root: Path, entry: AuditEntry, signer: tuple[str, Ed25519PrivateKey], removed: Iterable[str]) -> Checkpoint:
+def write(root: Path, entry: AuditEntry, signer: tuple[str, Ed25519PrivateKey], state: AccountState) -> Checkpoint:
     """Sign and store the checkpoint of ``entry`` (just appended by ``signer``, an editor)."""
-    cp = Checkpoint(entry.seq, entry.hash, entry.at, signer[0], tuple(sorted(set(removed))))
-    cp = Checkpoint(cp.seq, cp.hash, cp.at, cp.by, cp.removed, signing.sign(signer[1], cp.payload()))
+    cp = Checkpoint(entry.seq, entry.hash, entry.at, signer[0], tuple(sorted(state.removed)), dict(state.slots))
+    cp = dataclasses.replace(cp, sig=signing.sign(signer[1], cp.payload()))
     data = {**json.loads(cp.payload().split(b"|", 1)[1]), "sig": cp.sig}
     write_file_atomic(path_in(root), [json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")])
     return cp
@@ -108,6 +119,33 @@ def signature_problem(cp: Checkpoint, editors: Editors) -> str | None:
     if cp.by in cp.removed:
         return f"The audit checkpoint is signed by {cp.by!r}, whose account it lists as removed (forged)."
     return None
+
+
+def salt_digest(salt: bytes) -> str:
+    """How checkpoints and ``passphrase_changed`` entries name an account's key slot (not the salt itself)."""
+    return hashlib.sha256(b"tw-slot-salt|" + salt).hexdigest()[:32]
+
+
+@dataclass
+class AccountState:
+    """What the signed history says of the accounts: who was removed, which key slot of each is current."""
+    removed: set[str] = field(default_factory=set)
+    slots: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, cp: Checkpoint | None) -> AccountState:
+        return cls(set(cp.removed), dict(cp.slots)) if cp is not None else cls()
+
+    def follow(self, entries: Iterable[AuditEntry], editors: Editors) -> AccountState:
+        """Apply later entries (with checked signatures): removals signed by editors, passphrase changes signed
+        by the account itself."""
+        for e in entries:
+            subject, salt = str(e.details.get("subject") or ""), str(e.details.get("slot") or "")
+            if e.action == "user_removed" and e.signer in editors and subject:
+                self.removed.add(subject)
+            elif e.action == "passphrase_changed" and e.signer == e.user and salt:
+                self.slots[e.user] = salt
+        return self
 
 
 def removed_in(entries: Iterable[AuditEntry], editors: Editors) -> list[tuple[int, str]]:

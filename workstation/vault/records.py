@@ -19,19 +19,22 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from workstation.domain.testimony import Testimony
 from workstation.vault import crypto
 from workstation.vault.errors import IntegrityError
 from workstation.vault.layout import to_json, unb64
-from workstation.vault.store import Store, StoreRootError
+from workstation.vault.store import ReplayError, Store, StoreRootError
 
 # One testimony's catalog entry: {"wraps": {user: b64 key wrapped to that user}, "case": str, "owner": str,
 # "created": str, "extras": [names], "original": {sha256, size} once part 1 is sealed, "parts": [{sha256, size},
 # ...] for parts 2, 3, ... if any} (vault format 2; a format-1 entry holds "key": b64 instead of "wraps").
 Entry = dict[str, Any]
 KeyOf = Callable[[str, Entry], bytes]  # (testimony id, entry) -> that testimony's key, for the session's account
+# (testimony id, entry) -> its current key, then its earlier ones (a testimony re-keyed when a reader was removed:
+# what was written before stays under an earlier key; every write uses the current one)
+KeysOf = Callable[[str, Entry], tuple[bytes, ...]]
 
 GLOSSARY_RECORD = "glossary"
 
@@ -82,14 +85,16 @@ class RecordingInfo:
 class Records:
     """Typed reads and writes of a testimony's records and blob in one store."""
 
-    def __init__(self, store: Store, key_of: KeyOf | None = None) -> None:
+    def __init__(self, store: Store, key_of: KeyOf | None = None, keys_of: KeysOf | None = None) -> None:
         self.store = store
         self.key_of: KeyOf = key_of or (lambda _tid, entry: entry_key(entry))
+        self.keys_of: KeysOf = keys_of or (lambda tid, entry: (self.key_of(tid, entry),))
 
-    def read(self, key: bytes, record_id: str, what: str) -> tuple[Any, int] | None:
-        """The decoded JSON and its version, None when absent; IntegrityError when it fails authentication."""
+    def read(self, key: bytes | tuple[bytes, ...], record_id: str, what: str) -> tuple[Any, int] | None:
+        """The decoded JSON and its version, None when absent; IntegrityError when it fails authentication.
+        ``key`` may be a testimony's keys, current first (:data:`KeysOf`)."""
         try:
-            data, version = self.store.read_record(key, record_id)
+            data, version = _first_key(key, lambda k: self.store.read_record(k, record_id))
         except FileNotFoundError:
             return None
         except StoreRootError as exc:
@@ -105,7 +110,7 @@ class Records:
         return self.store.write_record(key, record_id, to_json(data), expected_version=expected_version)
 
     def load_testimony(self, tid: str, entry: Entry) -> tuple[Testimony, int]:
-        found = self.read(self.key_of(tid, entry), rid(tid, "testimony"), f"testimony {entry['case']}")
+        found = self.read(self.keys_of(tid, entry), rid(tid, "testimony"), f"testimony {entry['case']}")
         if found is None:
             raise IntegrityError(f"The record of testimony {entry['case']} is missing from the vault folder.")
         return Testimony.from_dict(found[0]), found[1]
@@ -115,7 +120,7 @@ class Records:
 
     def recording_info(self, tid: str, entry: Entry, part: int = 1) -> RecordingInfo | None:
         name = part_label(entry["case"], part)
-        found = self.read(self.key_of(tid, entry), rid(tid, "recording-info" + part_suffix(part)),
+        found = self.read(self.keys_of(tid, entry), rid(tid, "recording-info" + part_suffix(part)),
                           f"recording information of {name}")
         if found is None and part <= part_count(entry):
             raise IntegrityError(
@@ -133,7 +138,8 @@ class Records:
     def iter_original(self, tid: str, entry: Entry, part: int = 1) -> Iterator[bytes]:
         name = part_label(entry["case"], part)
         try:
-            yield from self.store.open_blob(self.key_of(tid, entry), rid(tid, "original" + part_suffix(part)))
+            blob = rid(tid, "original" + part_suffix(part))
+            yield from _first_key(self.keys_of(tid, entry), lambda k: self.store.open_blob(k, blob))
         except FileNotFoundError:
             raise IntegrityError(f"The sealed recording of {name} is missing from the vault folder.") from None
         except crypto.CryptoError as exc:
@@ -148,3 +154,21 @@ class Records:
             self.store.delete(rid(tid, kind))
         for part in range(1, max(1, part_count(entry)) + 1):
             self.store.delete(rid(tid, "original" + part_suffix(part)))
+
+
+R = TypeVar("R")
+
+
+def _first_key(keys: bytes | tuple[bytes, ...], attempt: Callable[[bytes], R]) -> R:
+    """``attempt`` with the first key that authenticates the object (a testimony's current key, then its earlier
+    ones). A replayed, missing or out-of-index object fails with every key alike: that error is raised at once."""
+    candidates = (keys,) if isinstance(keys, bytes) else keys
+    first: crypto.AuthenticationError | None = None
+    for key in candidates:
+        try:
+            return attempt(key)
+        except (ReplayError, StoreRootError):
+            raise
+        except crypto.AuthenticationError as exc:
+            first = first or exc
+    raise first or crypto.AuthenticationError("no key")

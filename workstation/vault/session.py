@@ -58,7 +58,9 @@ from workstation.vault.catalog import (
     certified_entry,
     create_catalog,
     listed,
+    prior_keys,
     recipients,
+    seal_prior_keys,
     wrap_testimony_key,
 )
 from workstation.vault.errors import (
@@ -98,9 +100,9 @@ from workstation.vault.throttle import ThrottledError
 from workstation.vault.verify import (
     AUDIT_ANCHOR,
     VerifyReport,
+    approval_history,
     approval_signature_problem,
     check_vault,
-    last_approval_events,
 )
 
 if TYPE_CHECKING:  # vault and speech are one rank: the type only, never a run-time import
@@ -332,7 +334,7 @@ class VaultSession:
         # the X25519 private key follows master-key rotations without the passphrase; Ed25519 signs
         self._catalog = Catalog(self.path, store, slot.user, master, epoch, keys.x25519, keys.ed25519)
         # each testimony's key is this account's own wrap of it (format 2): no key, no read
-        self._records = Records(store, self._testimony_key)
+        self._records = Records(store, self._testimony_key, self._testimony_keys)
         self._trusted_cache: tuple[str, dict[str, dict[str, Any]]] | None = None
         self._catalog.on_append = self._checkpoint  # an editor's appends move the signed checkpoint on
 
@@ -397,12 +399,8 @@ class VaultSession:
             )
         if slot.root is None and isinstance(catalog.get("root"), dict):
             self._join_format_2(slot, keys, catalog)
-        if self._root is not None and self.user in self._removed():
-            self.lock()
-            raise PermissionDeniedError(
-                f"The account {slot.user} was removed from this vault by an editor and cannot be used any more "
-                "(it was put back into the vault folder afterwards: report this to an editor)."
-            )
+        if self._root is not None:
+            self._refuse_revoked(slot)
         if self.role is Role.EDITOR and self._root is not None:
             self._certify_pending()
 
@@ -460,15 +458,34 @@ class VaultSession:
         self._store.set_root_key(self._catalog.audit_key(), required=True)
         return catalog
 
+    def _refuse_revoked(self, slot: accounts.KeySlot) -> None:
+        """A removed account, or an older key slot of this account (an old passphrase), put back into the folder."""
+        state = self._account_state()
+        if slot.user in state.removed:
+            self.lock()
+            raise PermissionDeniedError(
+                f"The account {slot.user} was removed from this vault by an editor and cannot be used any more "
+                "(it was put back into the vault folder afterwards: report this to an editor)."
+            )
+        current = state.slots.get(slot.user)
+        if current is not None and current != checkpoint.salt_digest(slot.salt):
+            self.lock()
+            raise SlotDamagedError(
+                f"This key slot of {slot.user} is older than the account's last passphrase change: it was put back "
+                "from an older copy, so an old passphrase would open it. It was not used; use your current "
+                "passphrase, and report this to an editor."
+            )
+
     def _editor_keys(self) -> checkpoint.Editors:
         """Name -> Ed25519 key of every editor whose certificate chains to the root (former editors too: their
         checkpoints and removals made while they were editors stay valid)."""
         return {u: unb64(e["ed25519"]) for u, e in (self._trusted() or {}).items()
                 if e.get("role") == str(Role.EDITOR) and e.get("ed25519")}
 
-    def _removed(self) -> set[str]:
-        """The accounts editors removed: the signed checkpoint's list and the removals signed in the log after it
-        (the whole log when the checkpoint is missing or forged; verify reports that)."""
+    def _account_state(self) -> checkpoint.AccountState:
+        """What the signed history says of the accounts (removed ones, each one's current key slot): the editors'
+        checkpoint, then the entries signed after it (the whole log when the checkpoint is missing or forged;
+        verify reports that)."""
         editors = self._editor_keys()
         try:
             cp = checkpoint.read(self.path)
@@ -476,9 +493,12 @@ class VaultSession:
             cp = None
         if cp is None or checkpoint.signature_problem(cp, editors):
             cp = None
-        after = cp.hash if cp is not None else ""
-        later = checkpoint.removed_in(self._log().signed_entries(editors, after=after), editors)
-        return set(cp.removed if cp is not None else ()) | {name for _seq, name in later}
+        signers = {u: unb64(e["ed25519"]) for u, e in (self._trusted() or {}).items() if e.get("ed25519")}
+        later = self._log().signed_entries(signers, after=cp.hash if cp is not None else "")
+        return checkpoint.AccountState.of(cp).follow(later, editors)
+
+    def _removed(self) -> set[str]:
+        return self._account_state().removed
 
     def _checkpoint(self, entry: AuditEntry) -> None:
         """After each of this editor's appends (under the log's lock): sign the new head and the removed accounts."""
@@ -488,10 +508,10 @@ class VaultSession:
         try:
             if self.user not in self._editor_keys():
                 return  # not certified yet (just after an upgrade): a checkpoint it signed would not verify
-            removed = self._removed()
+            state = self._account_state()
         except WorkstationError:
             return  # a damaged catalog or index: the entry stands, every read and verify report the damage
-        checkpoint.write(self.path, entry, (self.user, signer), removed)
+        checkpoint.write(self.path, entry, (self.user, signer), state)
 
     def record_audit(self, action: str, case_code: str | None = None, **details: Any) -> None:
         """Let other modules (exports) add a content-free entry; unsafe detail values are dropped."""
@@ -558,8 +578,10 @@ class VaultSession:
         accounts.check_passphrase(new, user=self.user)
         with vault_lock(self.path):
             path, slot = slot_files(self.path).find(self.user)
-            slot_files(self.path).save(accounts.rekey_slot(slot, old, new, _kdf()), path)
-        self._audit("passphrase_changed")
+            fresh = accounts.rekey_slot(slot, old, new, _kdf())
+            slot_files(self.path).save(fresh, path)
+        # signed by this account: from now on an older copy of its slot (the old passphrase) is refused
+        self._audit("passphrase_changed", slot=checkpoint.salt_digest(fresh.salt))
 
     def remove_user(self, name: str) -> None:
         """Remove an account and rotate the master key (catalog.py's docstring has the order of writes)."""
@@ -591,9 +613,13 @@ class VaultSession:
         """Move a removed account to ``former`` (its certificate still verifies its old audit entries and
         approvals) and re-sign, as this editor, the entries it had signed (their chain would break)."""
         gone = catalog.get("accounts", {}).pop(name, None)
-        for entry in catalog["testimonies"].values():  # their wraps leave the catalog (written under a new M)
-            entry.get("wraps", {}).pop(name, None)
         signer = self._catalog.signer()
+        rekey = gone is not None and signer is not None and self._root is not None
+        removed = self._removed() | {name} if rekey else set()
+        for tid, entry in catalog["testimonies"].items():  # their wraps leave the catalog (written under a new M)
+            if name in entry.get("wraps", {}) and rekey and self.user in entry["wraps"]:
+                self._rekey(catalog, tid, entry, removed)  # format 2: and what they could read gets a new key
+            entry.get("wraps", {}).pop(name, None)
         if gone is None or signer is None or self._root is None:
             return
         catalog.setdefault("former", {})[name] = gone
@@ -636,6 +662,25 @@ class VaultSession:
                                      "'workstation verify' and tell an editor.")
         return key
 
+    def _testimony_keys(self, tid: str, entry: Entry) -> tuple[bytes, ...]:
+        """This account's key to a testimony and, after the testimony was re-keyed, its earlier keys (sealed under
+        the current one in the catalog entry): what reads try, current first."""
+        key = self._testimony_key(tid, entry)
+        return (key, *prior_keys(tid, key, entry))
+
+    def _rekey(self, catalog: CatalogData, tid: str, entry: Entry, removed: set[str]) -> None:
+        """A new key for a testimony a removed account could read, wrapped to its remaining readers and certified
+        by this editor; the earlier keys sealed under it (everything written before stays readable, nothing is
+        re-encrypted). What is written from now on is under a key the removed person never held."""
+        signer = self._catalog.signer()
+        assert signer is not None
+        keys = self._testimony_keys(tid, entry)
+        new = os.urandom(32)
+        readers = recipients(catalog, entry["owner"], self._root)
+        entry["wraps"] = wrap_testimony_key(tid, new, {u: k for u, k in readers.items() if u not in removed})
+        entry["prior"] = seal_prior_keys(tid, new, keys)
+        entry["cert"] = signing.sign_entry(tid, entry, new, self.user, signer)
+
     def _sign_approval(self, case_code: str, approval: tm.Approval | None) -> tm.Approval | None:
         """A new approval made by this editor, signed (vault format 2); a format-1 account leaves it unsigned."""
         signer = self._catalog.signer()
@@ -652,8 +697,8 @@ class VaultSession:
         trusted = self._trusted()
         if trusted is None:
             return None
-        last = last_approval_events(self._log().entries(strict=False)).get(t.case_code)
-        return approval_signature_problem(t, trusted, last, history=True)
+        assert self._root is not None
+        return approval_signature_problem(t, trusted, approval_history(self._log(), trusted, self._root[0]))
 
     def approval_signer(self, t: Testimony) -> dict[str, str] | None:
         """What an export manifest records of the editor who signed ``t``'s approval: role, both public keys
@@ -921,7 +966,7 @@ class VaultSession:
 
     def load_extra(self, case_code: str, name: str) -> dict | None:
         tid, entry = self._access(case_code, Action.VIEW)
-        found = self._records.read(self._records.key_of(tid, entry), rid(tid, "extra:" + name),
+        found = self._records.read(self._records.keys_of(tid, entry), rid(tid, "extra:" + name),
                                    f"{name!r} record of {case_code}")
         return found[0] if found else None
 
@@ -929,7 +974,8 @@ class VaultSession:
         """Write one per-testimony record; the permission depends on its kind (``permissions.RECORD_WRITERS``:
         redactions and approval history by editors, job records by who may process); every write is audited."""
         tid, entry = self._access(case_code, permissions.record_write_action(name))
-        record_id, key = rid(tid, "extra:" + name), self._records.key_of(tid, entry)
+        record_id, keys = rid(tid, "extra:" + name), self._records.keys_of(tid, entry)
+        key = keys[0]
         if name not in entry.get("extras", []):
             with self._catalog.change() as catalog:
                 current = catalog["testimonies"].get(tid)
@@ -937,7 +983,7 @@ class VaultSession:
                     raise NotFoundError(f"Testimony {case_code} was shredded meanwhile.")
                 current.setdefault("extras", []).append(name)
         for _attempt in range(5):  # last writer wins for extras (job state, pseudonym table), never a torn write
-            found = self._records.read(key, record_id, f"{name!r} record of {case_code}")
+            found = self._records.read(keys, record_id, f"{name!r} record of {case_code}")
             try:
                 version = self._records.write(key, record_id, data, expected_version=found[1] if found else 0)
             except ConflictError:

@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workstation.domain import testimony as tm
 from workstation.domain.glossary import Glossary
 from workstation.domain.testimony import Status, Testimony, content_hash
 from workstation.platform.errors import WorkstationError
 from workstation.vault import checkpoint, signing
 from workstation.vault.accounts import SlotFiles, skeleton
-from workstation.vault.audit import AuditEntry, with_removals
+from workstation.vault.audit import GENESIS, AuditEntry, AuditLog, with_removals
 from workstation.vault.catalog import Catalog, CatalogData, listed
 from workstation.vault.crypto import CryptoError
 from workstation.vault.layout import unb64
@@ -63,14 +64,14 @@ def check_vault(report: VerifyReport, catalog: Catalog, records: Records, slots:
     report.problems.extend(_check_slots(slots, data, catalog.epoch))
     if root is not None and trusted is not None:
         report.problems.extend(_account_problems(data.get("accounts", {}), root, trusted))
-        report.problems.extend(_checkpoint_problems(catalog, data, trusted))
+        report.problems.extend(_checkpoint_problems(catalog, data, trusted, slots))
     report.problems.extend(f"Store: {p}" for p in store_problems)
     try:
         load_glossary()
     except WorkstationError as exc:
         report.problems.append(f"Glossary: {exc}")
     counts = {"testimonies": 0, "recordings": 0, "records": 0}
-    events = last_approval_events(catalog.audit_log().entries(strict=False)) if trusted is not None else None
+    events = approval_history(catalog.audit_log(), trusted, root_user) if trusted is not None else None
     for tid, entry in data["testimonies"].items():
         counts["testimonies"] += 1
         report.problems.extend(_check_testimony(records, tid, entry, counts, trusted, events))
@@ -118,7 +119,7 @@ def _account_problems(listed_accounts: dict[str, Any], root: tuple[str, bytes], 
     return problems
 
 
-def _checkpoint_problems(catalog: Catalog, data: CatalogData, trusted: Trusted) -> list[str]:
+def _checkpoint_problems(catalog: Catalog, data: CatalogData, trusted: Trusted, slots: SlotFiles) -> list[str]:
     """The log against the editors' signed checkpoint, and the account list against the removals it carries."""
     log = catalog.audit_log()
     editors = {u: unb64(e["ed25519"]) for u, e in trusted.items() if e.get("role") == "editor" and e.get("ed25519")}
@@ -129,11 +130,16 @@ def _checkpoint_problems(catalog: Catalog, data: CatalogData, trusted: Trusted) 
     except checkpoint.CheckpointError as exc:
         return [f"Audit log: {exc}"]
     problems = [f"Audit log: {p}" for p in checkpoint.problems(cp, signed, hashes, max(hashes, default=0), editors)]
-    removed = {name for _seq, name in checkpoint.removed_in(signed, editors)}
-    if cp is not None and not checkpoint.signature_problem(cp, editors):
-        removed |= set(cp.removed)
+    state = checkpoint.AccountState.of(None if cp is None or checkpoint.signature_problem(cp, editors) else cp)
+    state.follow(signed, editors)
     problems.extend(f"Account list: {name!r} was removed by an editor and has been put back (tampering): that "
-                    "account cannot unlock; remove it again." for name in sorted(removed & set(data.get("accounts", {}))))
+                    "account cannot unlock; remove it again." for name in sorted(state.removed & set(data.get("accounts", {}))))
+    for path, slot in slots.load_all():
+        current = state.slots.get(slot.user) if slot is not None else None
+        if slot is not None and current is not None and current != checkpoint.salt_digest(slot.salt):
+            problems.append(f"Key slot {path.name} of {slot.user!r} is older than that account's last passphrase "
+                            "change (put back from an older copy: an old passphrase would open it). It is refused "
+                            "at unlock; remove the file after reporting it.")
     return problems
 
 
@@ -144,10 +150,10 @@ def _trusted(data: CatalogData, root: tuple[str, bytes] | None) -> Trusted | Non
 
 
 def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str, int],
-                     trusted: Trusted | None = None, events: dict[str, AuditEntry] | None = None) -> list[str]:
+                     trusted: Trusted | None = None, events: ApprovalHistory | None = None) -> list[str]:
     case, problems = entry["case"], []
     try:
-        key = records.key_of(tid, entry)
+        key = records.keys_of(tid, entry)
     except WorkstationError as exc:
         return [f"Testimony {case}: {exc}"]
     for kind in record_kinds(entry):
@@ -198,7 +204,7 @@ def _check_recording(records: Records, tid: str, entry: Entry, part: int, counts
 
 
 def _check_approval(records: Records, tid: str, entry: Entry, trusted: Trusted | None,
-                    events: dict[str, AuditEntry] | None = None) -> list[str]:
+                    events: ApprovalHistory | None = None) -> list[str]:
     """An approved testimony must still be what was approved (content_hash covers everything exported)."""
     try:
         t, _version = records.load_testimony(tid, entry)
@@ -209,12 +215,39 @@ def _check_approval(records: Records, tid: str, entry: Entry, trusted: Trusted |
     if t.approval is None or content_hash(t) != t.approval.content_hash:
         return [f"Testimony {entry['case']}: marked approved, but its content (text, times, speaker names, English "
                 "routes or metadata) no longer matches what was approved."]
-    problem = None if trusted is None else approval_signature_problem(
-        t, trusted, (events or {}).get(t.case_code), history=events is not None)
+    problem = None if trusted is None else approval_signature_problem(t, trusted, events)
     return [f"Testimony {entry['case']}: {problem}"] if problem else []
 
 
 APPROVAL_EVENTS = ("approval_hash", "unapproved")  # the signed history of a case's approval, in log order
+
+
+@dataclass(frozen=True)
+class ApprovalHistory:
+    """What the audit log says of approvals: each case's last approval act, and where the format-1 history
+    sealed by the upgrade ends (0: none)."""
+    last: dict[str, AuditEntry]
+    sealed_until: int = 0
+
+
+def approval_history(log: AuditLog, trusted: Trusted, root_user: str) -> ApprovalHistory:
+    """The log's approval acts. ``sealed_until`` is the seq of the root editor's signed ``vault_upgraded`` entry
+    when the unsigned format-1 history before it is intact (every entry in place, chained into that signature):
+    approvals recorded there were carried over by the upgrade (trust on first use, like the account list)."""
+    signers = {u: unb64(e["ed25519"]) for u, e in trusted.items() if e.get("ed25519")}
+    upgrade = next((e for e in log.signed_entries(signers) if e.action == "vault_upgraded" and e.signer == root_user), None)
+    last = last_approval_events(log.entries(strict=False))
+    if upgrade is None:
+        return ApprovalHistory(last)
+    prev = GENESIS
+    try:
+        for e in log.entries():  # strict: stops at the first entry out of place
+            if e.seq >= upgrade.seq:
+                break
+            prev = e.hash
+    except WorkstationError:
+        return ApprovalHistory(last)
+    return ApprovalHistory(last, upgrade.seq if prev == upgrade.prev_hash else 0)
 
 
 def last_approval_events(entries: Iterable[AuditEntry]) -> dict[str, AuditEntry]:
@@ -237,15 +270,18 @@ def approval_history_problem(t: Testimony, last: AuditEntry | None) -> str | Non
     return None
 
 
-def approval_signature_problem(t: Testimony, trusted: Trusted, last: AuditEntry | None = None,
-                               history: bool = False) -> str | None:
-    """Why an approval is not the signed act of an editor in the (trusted) account list, or None."""
+def approval_signature_problem(t: Testimony, trusted: Trusted, events: ApprovalHistory | None = None) -> str | None:
+    """Why an approval is not the signed act of an editor in the (trusted) account list, or None. With the log's
+    ``events``, it must also be the case's current approval act (signed, or carried over from format 1)."""
     approval = t.approval
+    last = events.last.get(t.case_code) if events is not None else None
     if approval is None:
         return "marked approved, but no approval is recorded."
     account = trusted.get(approval.user)
     if account is None or account.get("role") != "editor":
         return f"its approval names {approval.user!r}, who is not an editor in the vault's account list."
+    if not approval.signature and events is not None and _carried_over(approval, last, events.sealed_until):
+        return None
     if not approval.signature:
         return (f"its approval in the name of {approval.user!r} is not signed: it was not made by that editor "
                 "(written outside the program?). An editor re-approves it after checking it.")
@@ -253,4 +289,11 @@ def approval_signature_problem(t: Testimony, trusted: Trusted, last: AuditEntry 
             unb64(account["ed25519"]), signing.approval_payload(t.case_code, approval.user, approval.at,
                                                                approval.content_hash), approval.signature):
         return f"the signature on its approval by {approval.user!r} does not verify: the approval was forged."
-    return approval_history_problem(t, last) if history else None
+    return approval_history_problem(t, last) if events is not None else None
+
+
+def _carried_over(approval: tm.Approval, last: AuditEntry | None, sealed_until: int) -> bool:
+    """A format-1 approval that is still the case's last approval act, recorded by that editor in the history
+    the upgrade sealed (unsigned, before the signed ``vault_upgraded`` entry, with the same content hash)."""
+    return (last is not None and not last.signer and 0 < last.seq < sealed_until and last.action == "approval_hash"
+            and last.user == approval.user and last.details.get("content_hash") == approval.content_hash)
