@@ -327,24 +327,31 @@ class AuditLog:
 
     def signed_entries(self, signers: dict[str, bytes], *, after: str = "") -> list[AuditEntry]:
         """The entries whose signature verifies under ``signers``' keys, in log order; with ``after`` (an entry's
-        hash), only those after that entry (the whole log when no line has that hash)."""
-        lines = self._lines_after(after) if after else self._lines()
-        out = []
+        hash), only those after that entry (the whole log when no line has that hash or the tail does not chain
+        on from it). A verbatim copy of a line counts once."""
+        lines = (self._lines_after(after) if after else None)
+        lines = self._lines() if lines is None else lines
+        out, seen = [], set()
         for line in lines:
+            digest = _line_hash(line)
+            if digest in seen:
+                continue  # a verbatim copy (verify reports it): never opened twice, never counted twice
+            seen.add(digest)
             entry, _problem = self._open_line(line)
             if entry is not None and entry.signer in signers and not _signature_problems(line, entry, signers):
                 out.append(entry)
         return out
 
-    def _lines_after(self, digest: str) -> list[bytes]:
-        """The complete lines after the one whose hash is ``digest`` (all of them if none is), read backwards
-        from the end in growing blocks: an editor's checkpoint after every append must not read a long log from
-        its start. A hash, not a number, marks where to stop: a line claiming any number can be forged by anyone
-        holding the audit key, the line a signed checkpoint names cannot."""
+    def _lines_after(self, digest: str) -> list[bytes] | None:
+        """The complete lines after the one whose hash is ``digest``, read backwards from the end in growing
+        blocks (an editor's checkpoint after every append must not read a long log from its start); None when no
+        line has that hash or the lines after it do not chain on from it (one copied in, one cut out): the caller
+        then reads the whole log. A hash, not a number, marks where to stop (a line claiming any number can be
+        written by anyone holding the audit key; the line a signed checkpoint names cannot)."""
         try:
             size = os.path.getsize(self.log_path)
         except FileNotFoundError:
-            return []
+            return None
         block = 1 << 16
         with open(self.log_path, "rb") as fh:
             while True:
@@ -355,9 +362,9 @@ class AuditLog:
                     lines = lines[1:]  # the first part may begin mid-line
                 for i in range(len(lines) - 1, -1, -1):
                     if _line_hash(lines[i]) == digest:
-                        return lines[i + 1:]
+                        return lines[i + 1:] if _chains_on(lines[i:]) else None
                 if start == 0:
-                    return lines
+                    return None
                 block *= 4
 
     def verify(self, anchor: tuple[int, str] | None = None, signers: dict[str, bytes] | None = None,
@@ -441,6 +448,16 @@ def with_removals(entries: Iterable[AuditEntry]) -> Iterator[tuple[AuditEntry, b
             gone.add(subject)
         elif entry.action == "user_added" and subject:
             gone.discard(subject)
+
+
+def _chains_on(lines: list[bytes]) -> bool:
+    """Whether each line after the first claims the next number and the previous line's hash."""
+    try:
+        seqs = [int(json.loads(line)["seq"]) for line in lines]
+        prevs = [str(json.loads(line)["prev"]) for line in lines[1:]]
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+        return False
+    return all(seqs[i + 1] == seqs[i] + 1 and prevs[i] == _line_hash(lines[i]) for i in range(len(lines) - 1))
 
 
 def _sig_payload(seq: int, prev: str, body: str) -> bytes:

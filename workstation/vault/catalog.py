@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -133,14 +134,19 @@ def _prior_aad(tid: str) -> bytes:
     return f"tw-prior-keys|{tid}".encode()
 
 
-def seal_prior_keys(tid: str, key: bytes, prior: Sequence[bytes]) -> str:
-    """A testimony's earlier keys (newest first), sealed under its current key: what was written before a
-    re-key stays readable by the current readers, and by nobody holding only an earlier key."""
-    return b64(crypto.seal(key, b"".join(prior), aad=_prior_aad(tid)))
+PRIOR = struct.Struct(">32sQ")  # an earlier key and the last store generation written while it was current
 
 
-def prior_keys(tid: str, key: bytes, entry: Entry) -> tuple[bytes, ...]:
-    """The earlier keys of a re-keyed testimony (newest first; none for one never re-keyed)."""
+def seal_prior_keys(tid: str, key: bytes, prior: Sequence[tuple[bytes, int]]) -> str:
+    """A testimony's earlier keys (newest first), each with the store generation at which it was retired, sealed
+    under its current key: what was written before a re-key stays readable by the current readers, and by nobody
+    holding only an earlier key; an object written under an earlier key *after* its retirement is refused."""
+    return b64(crypto.seal(key, b"".join(PRIOR.pack(k, until) for k, until in prior), aad=_prior_aad(tid)))
+
+
+def prior_keys(tid: str, key: bytes, entry: Entry) -> tuple[tuple[bytes, int], ...]:
+    """The earlier keys of a re-keyed testimony with their retirement generations (newest first; none for one
+    never re-keyed)."""
     sealed = entry.get("prior")
     if not sealed:
         return ()
@@ -149,9 +155,9 @@ def prior_keys(tid: str, key: bytes, entry: Entry) -> tuple[bytes, ...]:
     except (crypto.CryptoError, ValueError) as exc:
         raise IntegrityError(f"The earlier keys of testimony {entry.get('case')} fail authentication: its catalog "
                              "entry was altered. Run 'workstation verify'.") from exc
-    if len(raw) % 32:
+    if len(raw) % PRIOR.size:
         raise IntegrityError(f"The earlier keys of testimony {entry.get('case')} are damaged.")
-    return tuple(raw[i:i + 32] for i in range(0, len(raw), 32))
+    return tuple(PRIOR.unpack_from(raw, i) for i in range(0, len(raw), PRIOR.size))
 
 
 class Catalog:

@@ -32,6 +32,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +50,8 @@ __all__ = ["Checkpoint", "AccountState", "CHECKPOINT_FILE", "read", "write", "si
 
 CHECKPOINT_FILE = "checkpoint"
 MAX_REMOVED = 10_000  # a planted file cannot make every unlock parse an unbounded list
+MAX_BYTES = 1 << 20
+MAX_NAME = 64  # account names are short (accounts.check_user_name)
 Editors = dict[str, bytes]  # editor name -> raw Ed25519 public key (from the trusted account list)
 
 
@@ -80,19 +84,36 @@ def path_in(root: Path) -> Path:
     return Path(root) / AUDIT_DIR / CHECKPOINT_FILE
 
 
+def _read_small(path: Path) -> bytes:
+    """A regular file of at most MAX_BYTES, opened without following links or blocking on a pipe."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            raise OSError("not a small regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
 def read(root: Path) -> Checkpoint | None:
     """The checkpoint as stored (None when there is none); CheckpointError when it is not a checkpoint."""
     try:
-        raw = path_in(root).read_bytes()
+        raw = _read_small(path_in(root))
     except FileNotFoundError:
         return None
+    except OSError as exc:  # a folder, a pipe or a device planted there: damaged, never a hang
+        raise CheckpointError("The audit checkpoint is not a regular file (replaced by something else).") from exc
     try:
         data = json.loads(raw)
         removed, slots = data["removed"], data["slots"]
-        if not isinstance(removed, list) or len(removed) > MAX_REMOVED or not all(isinstance(n, str) for n in removed):
+        if not isinstance(removed, list) or len(removed) > MAX_REMOVED or not all(
+                isinstance(n, str) and len(n) <= MAX_NAME for n in removed):
             raise TypeError("removed")
         if not isinstance(slots, dict) or len(slots) > MAX_REMOVED or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in slots.items()):
+                isinstance(k, str) and isinstance(v, str) and len(k) <= MAX_NAME and len(v) <= 64
+                for k, v in slots.items()):
             raise TypeError("slots")
         return Checkpoint(int(data["seq"]), str(data["hash"]), str(data["at"]), str(data["by"]),
                           tuple(removed), dict(slots), str(data["sig"]))
@@ -113,7 +134,7 @@ def signature_problem(cp: Checkpoint, editors: Editors) -> str | None:
     """Why ``cp`` is not a checkpoint signed by an editor of the (trusted) account list, or None."""
     key = editors.get(cp.by)
     if key is None:
-        return f"The audit checkpoint names {cp.by!r}, who is not an editor in the vault's account list (forged)."
+        return f"The audit checkpoint names {cp.by!r}, who is not a current editor in the vault's account list (forged)."
     if not signing.signature_ok(key, cp.payload(), cp.sig):
         return f"The audit checkpoint's signature by {cp.by!r} does not verify: it was forged or edited."
     if cp.by in cp.removed:
@@ -131,20 +152,25 @@ class AccountState:
     """What the signed history says of the accounts: who was removed, which key slot of each is current."""
     removed: set[str] = field(default_factory=set)
     slots: dict[str, str] = field(default_factory=dict)
+    since: int = 0  # the checkpoint's entry: what it carries is the state up to there
+    slot_seq: dict[str, int] = field(default_factory=dict)  # the entry each account's current slot comes from
 
     @classmethod
     def of(cls, cp: Checkpoint | None) -> AccountState:
-        return cls(set(cp.removed), dict(cp.slots)) if cp is not None else cls()
+        return cls(set(cp.removed), dict(cp.slots), cp.seq) if cp is not None else cls()
 
     def follow(self, entries: Iterable[AuditEntry], editors: Editors) -> AccountState:
-        """Apply later entries (with checked signatures): removals signed by editors, passphrase changes signed
-        by the account itself."""
+        """Apply entries with checked signatures, in any order and with copies among them (after tampering the
+        whole log is read): removals signed by an editor not removed before, and each account's passphrase
+        change with the highest (signed, so authentic) number wins — a copied-in older change does not."""
         for e in entries:
             subject, salt = str(e.details.get("subject") or ""), str(e.details.get("slot") or "")
-            if e.action == "user_removed" and e.signer in editors and subject:
+            if e.action == "user_removed" and e.signer in editors and e.signer not in self.removed and subject \
+                    and subject != e.signer:
                 self.removed.add(subject)
-            elif e.action == "passphrase_changed" and e.signer == e.user and salt:
-                self.slots[e.user] = salt
+            elif e.action == "passphrase_changed" and e.signer == e.user and salt \
+                    and e.seq > max(self.since, self.slot_seq.get(e.user, 0)):
+                self.slots[e.user], self.slot_seq[e.user] = salt, e.seq
         return self
 
 
@@ -155,14 +181,14 @@ def removed_in(entries: Iterable[AuditEntry], editors: Editors) -> list[tuple[in
 
 
 def problems(cp: Checkpoint | None, signed: list[AuditEntry], hashes: dict[int, str], last: int,
-             editors: Editors) -> list[str]:
+             editors: Editors, current: Editors) -> list[str]:
     """The log (``signed``: its entries whose signatures verify; ``hashes``: seq -> hash of every readable
-    entry; ``last``: its highest seq) against the editors' checkpoint."""
+    entry; ``last``: its highest seq) against the editors' checkpoint (signed by one of the ``current`` editors)."""
     editor_entries = [e for e in signed if e.signer in editors]
     if cp is None:
         return ["The audit checkpoint signed by editors is missing (deleted?): the log's end cannot be checked "
                 "against it."] if editor_entries else []
-    problem = signature_problem(cp, editors)
+    problem = signature_problem(cp, current)
     if problem:
         return [problem]
     out = []

@@ -34,7 +34,9 @@ Entry = dict[str, Any]
 KeyOf = Callable[[str, Entry], bytes]  # (testimony id, entry) -> that testimony's key, for the session's account
 # (testimony id, entry) -> its current key, then its earlier ones (a testimony re-keyed when a reader was removed:
 # what was written before stays under an earlier key; every write uses the current one)
-KeysOf = Callable[[str, Entry], tuple[bytes, ...]]
+# each key with the last store generation it may have written (None: the current key, no limit)
+KeyEpochs = tuple[tuple[bytes, int | None], ...]
+KeysOf = Callable[[str, Entry], KeyEpochs]
 
 GLOSSARY_RECORD = "glossary"
 
@@ -88,13 +90,13 @@ class Records:
     def __init__(self, store: Store, key_of: KeyOf | None = None, keys_of: KeysOf | None = None) -> None:
         self.store = store
         self.key_of: KeyOf = key_of or (lambda _tid, entry: entry_key(entry))
-        self.keys_of: KeysOf = keys_of or (lambda tid, entry: (self.key_of(tid, entry),))
+        self.keys_of: KeysOf = keys_of or (lambda tid, entry: ((self.key_of(tid, entry), None),))
 
-    def read(self, key: bytes | tuple[bytes, ...], record_id: str, what: str) -> tuple[Any, int] | None:
+    def read(self, key: bytes | KeyEpochs, record_id: str, what: str) -> tuple[Any, int] | None:
         """The decoded JSON and its version, None when absent; IntegrityError when it fails authentication.
         ``key`` may be a testimony's keys, current first (:data:`KeysOf`)."""
         try:
-            data, version = _first_key(key, lambda k: self.store.read_record(k, record_id))
+            data, version = _first_key(key, lambda k: _split_gen(self.store.read_record_at(k, record_id)))
         except FileNotFoundError:
             return None
         except StoreRootError as exc:
@@ -139,7 +141,7 @@ class Records:
         name = part_label(entry["case"], part)
         try:
             blob = rid(tid, "original" + part_suffix(part))
-            yield from _first_key(self.keys_of(tid, entry), lambda k: self.store.open_blob(k, blob))
+            yield from _first_key(self.keys_of(tid, entry), lambda k: self.store.open_blob_at(k, blob))
         except FileNotFoundError:
             raise IntegrityError(f"The sealed recording of {name} is missing from the vault folder.") from None
         except crypto.CryptoError as exc:
@@ -159,16 +161,32 @@ class Records:
 R = TypeVar("R")
 
 
-def _first_key(keys: bytes | tuple[bytes, ...], attempt: Callable[[bytes], R]) -> R:
-    """``attempt`` with the first key that authenticates the object (a testimony's current key, then its earlier
-    ones). A replayed, missing or out-of-index object fails with every key alike: that error is raised at once."""
-    candidates = (keys,) if isinstance(keys, bytes) else keys
+class RetiredKeyError(crypto.AuthenticationError):
+    """An object opens only with an earlier key of its testimony but was written after that key was retired."""
+
+
+def _split_gen(read: tuple[bytes, int, int]) -> tuple[tuple[bytes, int], int]:
+    data, version, gen = read
+    return (data, version), gen
+
+
+def _first_key(keys: bytes | KeyEpochs, attempt: Callable[[bytes], tuple[R, int]]) -> R:
+    """``attempt`` (returning its result and the object's store generation) with the first key that
+    authenticates the object: a testimony's current key, then its earlier ones — an earlier key only for objects
+    written while it was current, so a removed reader who kept it cannot add anything current readers accept. A
+    replayed, missing or out-of-index object fails with every key alike: that error is raised at once."""
+    candidates: KeyEpochs = ((keys, None),) if isinstance(keys, bytes) else keys
     first: crypto.AuthenticationError | None = None
-    for key in candidates:
+    for key, until in candidates:
         try:
-            return attempt(key)
+            result, gen = attempt(key)
         except (ReplayError, StoreRootError):
             raise
         except crypto.AuthenticationError as exc:
             first = first or exc
+            continue
+        if until is None or gen <= until:
+            return result
+        first = RetiredKeyError("it is sealed under a key retired when an account was removed, but was written after "
+                                "that removal: by someone who kept the old key (tampering)")
     raise first or crypto.AuthenticationError("no key")

@@ -88,6 +88,7 @@ from workstation.vault.permissions import Action, PermissionDeniedError, Role
 from workstation.vault.records import (
     GLOSSARY_RECORD,
     Entry,
+    KeyEpochs,
     RecordingInfo,
     Records,
     part_count,
@@ -476,11 +477,13 @@ class VaultSession:
                 "passphrase, and report this to an editor."
             )
 
-    def _editor_keys(self) -> checkpoint.Editors:
-        """Name -> Ed25519 key of every editor whose certificate chains to the root (former editors too: their
-        checkpoints and removals made while they were editors stay valid)."""
+    def _editor_keys(self, *, current: bool = False) -> checkpoint.Editors:
+        """Name -> Ed25519 key of every editor whose certificate chains to the root: former editors too (their
+        removals made while they were editors stay valid), or (``current``) only those in the account list now —
+        who alone may sign a checkpoint: a removed editor who kept her key cannot sign one that removes the rest."""
+        listed_now = self._catalog.current().get("accounts", {}) if current else None
         return {u: unb64(e["ed25519"]) for u, e in (self._trusted() or {}).items()
-                if e.get("role") == str(Role.EDITOR) and e.get("ed25519")}
+                if e.get("role") == str(Role.EDITOR) and e.get("ed25519") and (listed_now is None or u in listed_now)}
 
     def _account_state(self) -> checkpoint.AccountState:
         """What the signed history says of the accounts (removed ones, each one's current key slot): the editors'
@@ -491,7 +494,7 @@ class VaultSession:
             cp = checkpoint.read(self.path)
         except checkpoint.CheckpointError:
             cp = None
-        if cp is None or checkpoint.signature_problem(cp, editors):
+        if cp is None or checkpoint.signature_problem(cp, self._editor_keys(current=True)):
             cp = None
         signers = {u: unb64(e["ed25519"]) for u, e in (self._trusted() or {}).items() if e.get("ed25519")}
         later = self._log().signed_entries(signers, after=cp.hash if cp is not None else "")
@@ -506,7 +509,7 @@ class VaultSession:
         if self.role is not Role.EDITOR or self._root is None or signer is None:
             return
         try:
-            if self.user not in self._editor_keys():
+            if self.user not in self._editor_keys(current=True):
                 return  # not certified yet (just after an upgrade): a checkpoint it signed would not verify
             state = self._account_state()
         except WorkstationError:
@@ -538,7 +541,7 @@ class VaultSession:
             cp = checkpoint.read(self.path)
         except checkpoint.CheckpointError:
             return None
-        return None if cp is None or checkpoint.signature_problem(cp, self._editor_keys()) else cp.summary()
+        return None if cp is None or checkpoint.signature_problem(cp, self._editor_keys(current=True)) else cp.summary()
 
     # ---- users
 
@@ -614,10 +617,15 @@ class VaultSession:
         approvals) and re-sign, as this editor, the entries it had signed (their chain would break)."""
         gone = catalog.get("accounts", {}).pop(name, None)
         signer = self._catalog.signer()
-        rekey = gone is not None and signer is not None and self._root is not None
+        rekey = signer is not None and self._root is not None  # format 2, whatever the list says of the account
         removed = self._removed() | {name} if rekey else set()
         for tid, entry in catalog["testimonies"].items():  # their wraps leave the catalog (written under a new M)
-            if name in entry.get("wraps", {}) and rekey and self.user in entry["wraps"]:
+            if name in entry.get("wraps", {}) and rekey:
+                if self.user not in entry["wraps"]:
+                    raise IntegrityError(
+                        f"Testimony {entry.get('case')} holds no key for your account, so it cannot be given a new "
+                        f"key that {name} never held. Nothing was changed. The vault was tampered with: run "
+                        "'workstation verify' and restore that testimony's entry from a backup first.")
                 self._rekey(catalog, tid, entry, removed)  # format 2: and what they could read gets a new key
             entry.get("wraps", {}).pop(name, None)
         if gone is None or signer is None or self._root is None:
@@ -662,11 +670,24 @@ class VaultSession:
                                      "'workstation verify' and tell an editor.")
         return key
 
-    def _testimony_keys(self, tid: str, entry: Entry) -> tuple[bytes, ...]:
-        """This account's key to a testimony and, after the testimony was re-keyed, its earlier keys (sealed under
-        the current one in the catalog entry): what reads try, current first."""
+    def _testimony_keys(self, tid: str, entry: Entry) -> KeyEpochs:
+        """This account's key to a testimony and, after the testimony was re-keyed, its earlier keys with their
+        retirement generations (sealed under the current one in the catalog entry): what reads try, current first."""
         key = self._testimony_key(tid, entry)
-        return (key, *prior_keys(tid, key, entry))
+        return ((key, None), *prior_keys(tid, key, entry))
+
+    def _after_rekey(self, case_code: str, entry: Entry, version: int,
+                     write_again: Callable[[str, Entry, int], int]) -> int:
+        """A removal elsewhere may have re-keyed the testimony between reading its entry and the write, which is
+        then under the retired key and refused on read: write it again under the new key (nothing is lost)."""
+        tid, now = self._entry(case_code)
+        return version if now.get("cert") == entry.get("cert") else write_again(tid, now, version)
+
+    def _readers(self, catalog: CatalogData, owner: str, removed: set[str] | None = None) -> dict[str, bytes]:
+        """Who receives a wrap of a testimony key (``catalog.recipients``), never an account editors removed —
+        even one whose still valid certificate someone holding the master key moved back into the list."""
+        gone = removed if removed is not None else (self._removed() if self._root is not None else set())
+        return {u: k for u, k in recipients(catalog, owner, self._root).items() if u not in gone}
 
     def _rekey(self, catalog: CatalogData, tid: str, entry: Entry, removed: set[str]) -> None:
         """A new key for a testimony a removed account could read, wrapped to its remaining readers and certified
@@ -674,10 +695,10 @@ class VaultSession:
         re-encrypted). What is written from now on is under a key the removed person never held."""
         signer = self._catalog.signer()
         assert signer is not None
-        keys = self._testimony_keys(tid, entry)
+        current, *earlier = self._testimony_keys(tid, entry)
+        keys = [(current[0], self._store.generation()), *((k, until) for k, until in earlier if until is not None)]
         new = os.urandom(32)
-        readers = recipients(catalog, entry["owner"], self._root)
-        entry["wraps"] = wrap_testimony_key(tid, new, {u: k for u, k in readers.items() if u not in removed})
+        entry["wraps"] = wrap_testimony_key(tid, new, self._readers(catalog, entry["owner"], removed))
         entry["prior"] = seal_prior_keys(tid, new, keys)
         entry["cert"] = signing.sign_entry(tid, entry, new, self.user, signer)
 
@@ -767,7 +788,7 @@ class VaultSession:
         with self._catalog.change() as catalog:
             if any(e["case"] == code for e in catalog["testimonies"].values()):
                 raise tm.EditError(f"There is already a testimony with case code {code}. Choose another code.")
-            readers = recipients(catalog, self.user, self._root)
+            readers = self._readers(catalog, self.user)
             readers.setdefault(self.user, self._catalog.public_key())  # the creator always reads their own
             entry = {"wraps": wrap_testimony_key(tid, key, readers), "case": code, "owner": self.user,
                      "created": tm.now_iso(), "extras": []}
@@ -808,6 +829,8 @@ class VaultSession:
                 result = cast(T, t.approval)
         try:
             new_version = self._records.save_testimony(tid, entry, t, expected_version=version)
+            new_version = self._after_rekey(case_code, entry, new_version, lambda tid_, now, v:
+                                            self._records.save_testimony(tid_, now, t, expected_version=v))
         except ConflictError:
             raise ConflictError(
                 f"Someone else saved testimony {case_code} while you were working on it; your change was not "
@@ -936,6 +959,8 @@ class VaultSession:
         _apply_processing(t, case_code, result)
         try:
             new_version = self._records.save_testimony(tid, entry, t, expected_version=version)
+            new_version = self._after_rekey(case_code, entry, new_version, lambda tid_, now, v:
+                                            self._records.save_testimony(tid_, now, t, expected_version=v))
         except ConflictError:
             raise ConflictError(f"Testimony {case_code} changed while processing finished; run processing again.") from None
         self.save_extra(case_code, "processing", {
@@ -975,7 +1000,7 @@ class VaultSession:
         redactions and approval history by editors, job records by who may process); every write is audited."""
         tid, entry = self._access(case_code, permissions.record_write_action(name))
         record_id, keys = rid(tid, "extra:" + name), self._records.keys_of(tid, entry)
-        key = keys[0]
+        key = keys[0][0]
         if name not in entry.get("extras", []):
             with self._catalog.change() as catalog:
                 current = catalog["testimonies"].get(tid)
@@ -986,6 +1011,8 @@ class VaultSession:
             found = self._records.read(keys, record_id, f"{name!r} record of {case_code}")
             try:
                 version = self._records.write(key, record_id, data, expected_version=found[1] if found else 0)
+                version = self._after_rekey(case_code, entry, version, lambda tid_, now, v: self._records.write(
+                    self._records.key_of(tid_, now), record_id, data, expected_version=v))
             except ConflictError:
                 continue
             self._audit("record_saved", case_code, record=name, version=version)

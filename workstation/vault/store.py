@@ -415,10 +415,19 @@ class Store:
     def read_record(self, key: bytes, record_id: str) -> tuple[bytes, int]:
         """(plaintext, version). ``FileNotFoundError`` if there is no such record; CryptoError subclasses
         (``AuthenticationError``, ``ReplayError``, ``MissingObjectError``, ``FormatError``) if it was tampered."""
+        data, version, _gen = self.read_record_at(key, record_id)
+        return data, version
+
+    def read_record_at(self, key: bytes, record_id: str) -> tuple[bytes, int, int]:
+        """(plaintext, version, the store generation of its write: authenticated with the content)."""
         fh, header = self._snapshot(key, RECORD, record_id)
         with fh:
             data = b"".join(crypto.iter_decrypt(key, fh, aad=_aad(RECORD, record_id, header.raw)))
-        return data, header.version
+        return data, header.version, header.gen
+
+    def generation(self) -> int:
+        """The store's generation counter: every object written from now on has a higher one."""
+        return int(self._load_index().gen)
 
     def record_version(self, record_id: str) -> int:
         """The stored version of a record without decrypting it (0: none). Not authenticated."""
@@ -437,8 +446,12 @@ class Store:
 
         Raises ``FileNotFoundError`` (no such blob) or a CryptoError subclass at once when the file is not the
         one the index names; damage inside raises while iterating."""
+        return self.open_blob_at(key, blob_id)[0]
+
+    def open_blob_at(self, key: bytes, blob_id: str) -> tuple[Iterator[bytes], int]:
+        """:meth:`open_blob` and the store generation of the blob's write."""
         fh, header = self._snapshot(key, BLOB, blob_id)
-        return _iter_and_close(fh, crypto.iter_decrypt(key, fh, aad=_aad(BLOB, blob_id, header.raw)))
+        return _iter_and_close(fh, crypto.iter_decrypt(key, fh, aad=_aad(BLOB, blob_id, header.raw))), header.gen
 
     def exists(self, object_id: str) -> bool:
         index = self._load_index()

@@ -123,20 +123,22 @@ def _checkpoint_problems(catalog: Catalog, data: CatalogData, trusted: Trusted, 
     """The log against the editors' signed checkpoint, and the account list against the removals it carries."""
     log = catalog.audit_log()
     editors = {u: unb64(e["ed25519"]) for u, e in trusted.items() if e.get("role") == "editor" and e.get("ed25519")}
+    current = {u: k for u, k in editors.items() if u in data.get("accounts", {})}  # who may sign a checkpoint
     signed = log.signed_entries({u: unb64(e["ed25519"]) for u, e in trusted.items() if e.get("ed25519")})
     hashes = {e.seq: e.hash for e in log.entries(strict=False)}
     try:
         cp = checkpoint.read(catalog.root)
     except checkpoint.CheckpointError as exc:
         return [f"Audit log: {exc}"]
-    problems = [f"Audit log: {p}" for p in checkpoint.problems(cp, signed, hashes, max(hashes, default=0), editors)]
-    state = checkpoint.AccountState.of(None if cp is None or checkpoint.signature_problem(cp, editors) else cp)
+    problems = [f"Audit log: {p}" for p in checkpoint.problems(cp, signed, hashes, max(hashes, default=0), editors,
+                                                               current)]
+    state = checkpoint.AccountState.of(None if cp is None or checkpoint.signature_problem(cp, current) else cp)
     state.follow(signed, editors)
     problems.extend(f"Account list: {name!r} was removed by an editor and has been put back (tampering): that "
                     "account cannot unlock; remove it again." for name in sorted(state.removed & set(data.get("accounts", {}))))
     for path, slot in slots.load_all():
-        current = state.slots.get(slot.user) if slot is not None else None
-        if slot is not None and current is not None and current != checkpoint.salt_digest(slot.salt):
+        digest = state.slots.get(slot.user) if slot is not None else None
+        if slot is not None and digest is not None and digest != checkpoint.salt_digest(slot.salt):
             problems.append(f"Key slot {path.name} of {slot.user!r} is older than that account's last passphrase "
                             "change (put back from an older copy: an old passphrase would open it). It is refused "
                             "at unlock; remove the file after reporting it.")
@@ -231,23 +233,33 @@ class ApprovalHistory:
 
 
 def approval_history(log: AuditLog, trusted: Trusted, root_user: str) -> ApprovalHistory:
-    """The log's approval acts. ``sealed_until`` is the seq of the root editor's signed ``vault_upgraded`` entry
-    when the unsigned format-1 history before it is intact (every entry in place, chained into that signature):
-    approvals recorded there were carried over by the upgrade (trust on first use, like the account list)."""
+    """The log's approval acts: entries whose signatures verify, and unsigned ones only inside a sealed format-1
+    history. ``sealed_until`` is the seq of the root editor's signed ``vault_upgraded`` entry when everything
+    before it is an intact, wholly unsigned history (what format 1 wrote; a vault that was never format 1 has
+    signed entries there) chained into that signature: approvals recorded there were carried over by the upgrade
+    (trust on first use, like the account list)."""
     signers = {u: unb64(e["ed25519"]) for u, e in trusted.items() if e.get("ed25519")}
-    upgrade = next((e for e in log.signed_entries(signers) if e.action == "vault_upgraded" and e.signer == root_user), None)
-    last = last_approval_events(log.entries(strict=False))
-    if upgrade is None:
-        return ApprovalHistory(last)
-    prev = GENESIS
+    signed = log.signed_entries(signers)
+    upgrade = next((e for e in signed if e.action == "vault_upgraded" and e.signer == root_user), None)
+    sealed = _sealed_prefix(log, upgrade) if upgrade is not None else []
+    return ApprovalHistory(last_approval_events(sorted(sealed + signed, key=lambda e: e.seq)),
+                           upgrade.seq if sealed and upgrade is not None else 0)
+
+
+def _sealed_prefix(log: AuditLog, upgrade: AuditEntry) -> list[AuditEntry]:
+    """The entries before the upgrade's signed entry if they are all unsigned and chained into it, else []."""
+    before, prev = [], GENESIS
     try:
         for e in log.entries():  # strict: stops at the first entry out of place
             if e.seq >= upgrade.seq:
                 break
+            if e.signature or e.signer:
+                return []
+            before.append(e)
             prev = e.hash
     except WorkstationError:
-        return ApprovalHistory(last)
-    return ApprovalHistory(last, upgrade.seq if prev == upgrade.prev_hash else 0)
+        return []
+    return before if prev == upgrade.prev_hash else []
 
 
 def last_approval_events(entries: Iterable[AuditEntry]) -> dict[str, AuditEntry]:
