@@ -320,6 +320,14 @@ class AuditLog:
                     f"entry {head[0]}. 'workstation verify' lists every problem."
                 )
 
+    def signed_entries(self, signers: dict[str, bytes]) -> Iterator[AuditEntry]:
+        """The entries (in log order) whose signature verifies against one of ``signers`` (account name → Ed25519
+        key) and names its signer as the acting user; every other entry is skipped."""
+        for line in self._lines():
+            entry, _problem = self._open_line(line)
+            if entry is not None and not _signature_problems(line, entry, signers):
+                yield entry
+
     def verify(self, anchor: tuple[int, str] | None = None, signers: dict[str, bytes] | None = None,
                root: str = "") -> list[str]:
         """Walk the chain; one sentence per problem: edited, deleted, reordered or duplicated entries, a

@@ -65,7 +65,8 @@ def create_catalog(store: Store, master: bytes, epoch: str, first: KeySlot, sign
     audit_key = os.urandom(32)
     catalog = {"data_key": b64(os.urandom(32)), "audit_key": b64(audit_key), "testimonies": {},
                "store_root": True, "accounts": {first.user: certified_entry(first, first.user, signer)},
-               "root": {"user": first.user, "ed25519": b64(first.sign_public)}}  # format 2 (slots pin it too)
+               "root": {"user": first.user, "ed25519": b64(first.sign_public)},  # format 2 (slots pin it too)
+               "signed_records": True}  # every record signed by its writer (VaultSession._records_signed)
     store.set_root_key(audit_key, required=True)
     store.write_record(master, _record_id(epoch), to_json(catalog), expected_version=0)
 
