@@ -234,6 +234,16 @@ class Catalog:
     def current(self) -> CatalogData:
         return self.read()[0]
 
+    def stamp(self) -> tuple[str, int] | None:
+        """(epoch, version) of the catalog record as the store index records it, without decrypting it: what
+        tells a cache of something derived from the catalog that the catalog was written since (None: the index
+        cannot be read; read the catalog itself for the error)."""
+        self.master()
+        try:
+            return self.epoch, self._store.record_version(_record_id(self.epoch))
+        except crypto.CryptoError:
+            return None
+
     @contextlib.contextmanager
     def change(self) -> Iterator[CatalogData]:
         """Read-modify-write of the catalog under the vault lock (and compare-and-swap)."""

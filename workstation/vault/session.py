@@ -343,6 +343,7 @@ class VaultSession:
         self._records = Records(store, self._testimony_key,
                                 SignedEnvelopes(self._record_signer, self._record_signers, self._records_signed))
         self._trusted_cache: tuple[str, dict[str, dict[str, Any]]] | None = None
+        self._catalog_memo: dict[str, tuple[tuple[str, int], Any]] = {}  # see _per_catalog
         self._signed_records = False  # once seen on, stays on for this session (see _records_signed)
 
     # ---- basics
@@ -575,12 +576,24 @@ class VaultSession:
         return [(p, s) for p, s in slots if s is not None and s.user in listed_accounts and (
             s.user in trusted or signing.pending_ok(s.user, listed_accounts[s.user], trusted))]
 
+    def _per_catalog(self, name: str, compute: Callable[[CatalogData], T]) -> T:
+        """``compute(the current catalog)``, computed again only once the catalog has been written since (its
+        epoch and version in the store index): every record read needs the account list, and decrypting and
+        parsing the whole catalog for each one adds up. Only what follows from signatures is cached this way."""
+        stamp = self._catalog.stamp()
+        cached = self._catalog_memo.get(name)
+        if stamp is None or cached is None or cached[0] != stamp:
+            cached = (stamp or ("", -1), compute(self._catalog.current()))
+            self._catalog_memo[name] = cached
+        return cast(T, cached[1])
+
     def _trusted(self, catalog: CatalogData | None = None) -> dict[str, dict[str, Any]] | None:
         """The accounts (current and former) whose certificates chain to the root; None in a format-1 vault.
         Cached per account list (checking every certificate again for every record read would add up)."""
         if self._root is None:
             return None
-        catalog = catalog if catalog is not None else self._catalog.current()
+        if catalog is None:
+            return self._per_catalog("trusted", self._trusted)
         listed_accounts = {**catalog.get("former", {}), **catalog.get("accounts", {})}
         marker = to_json(listed_accounts).decode("utf-8", "replace")
         if self._trusted_cache is None or self._trusted_cache[0] != marker:
@@ -620,7 +633,9 @@ class VaultSession:
         removed account's records keep standing, as its audit entries and approvals do), and an account converted
         at the upgrade that no editor has certified yet (its pending certificate fixes its name, role and X25519
         key; its signing key is taken on trust until the certification)."""
-        catalog = self._catalog.current()
+        return self._per_catalog("signers", self._signers_of) if self._root is not None else None
+
+    def _signers_of(self, catalog: CatalogData) -> Signers | None:
         trusted = self._trusted(catalog)
         if trusted is None:
             return None
