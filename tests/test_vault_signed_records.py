@@ -157,6 +157,8 @@ def test_an_interviewer_cannot_write_the_glossary(vault_sessions: dict[str, Any]
                                              "a translator or an editor may"):
         edna.load_glossary()
     assert any("Glossary: The glossary was written by interviewer ivan" in p for p in edna.verify().problems)
+    edna.save_glossary(Glossary(keep=["Аслан"]))  # an editor (or a translator) writes it again
+    assert edna.load_glossary().keep == ["Аслан"]
 
 
 # --- a valid signature moved elsewhere ------------------------------------------------------------------------

@@ -1011,9 +1011,8 @@ class VaultSession:
 
     def save_glossary(self, g: Glossary) -> None:
         self.require(Action.GLOSSARY)
-        key = self._catalog.data_key()
-        found = self._records.read(key, GLOSSARY_REF)
-        self._records.write(key, GLOSSARY_REF, g.to_dict(), expected_version=found[1] if found else 0)
+        version = self._store.record_version(GLOSSARY_REF.record_id)  # as save_extra: a refused one can be replaced
+        self._records.write(self._catalog.data_key(), GLOSSARY_REF, g.to_dict(), expected_version=version)
         self._audit("glossary_saved", terms=len(g.terms), keep=len(g.keep), sensitive=len(g.sensitive))
 
     # ---- shred
