@@ -19,7 +19,8 @@ import pytest
 
 from workstation.services import intake
 from workstation.speech.media import MediaInfo
-from workstation.vault import crypto, session
+from workstation.vault import crypto, session, signing
+from workstation.vault.records import GLOSSARY_REF, record_kinds, record_ref
 from workstation.vault.session import RecordingInfo, VaultSession
 
 PASSPHRASE = "lamp orbit cedar violin"
@@ -98,3 +99,23 @@ def seal_clip(s: VaultSession, case: str, data: bytes, filename: str) -> Recordi
         _CHECKED[digest] = intake.check_upload(data)
     info = _CHECKED[digest]
     return s.ingest_recording(case, data, filename, container=info.container, duration_s=info.duration_s)
+
+
+def write_records_unsigned(s: VaultSession) -> int:
+    """Make a format-2 vault look as the version before signed records left it: every record plain JSON (its
+    envelope taken off) and no ``signed_records`` switch in the catalog. Returns how many records it rewrote."""
+    with s._catalog.change() as catalog:
+        catalog.pop("signed_records", None)
+        targets = [(s._records.key_of(tid, e), record_ref(tid, e, kind))
+                   for tid, e in catalog["testimonies"].items() for kind in record_kinds(e)]
+    targets.append((s._catalog.data_key(), GLOSSARY_REF))
+    count = 0
+    for key, ref in targets:
+        try:
+            data, version = s._store.read_record(key, ref.record_id)
+        except FileNotFoundError:
+            continue
+        s._store.write_record(key, ref.record_id, signing.open_record(data).body, expected_version=version)
+        count += 1
+    s._signed_records = False  # this session saw the switch on; the vault is now as the old version left it
+    return count

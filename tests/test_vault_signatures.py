@@ -137,10 +137,12 @@ def test_the_creating_editor_and_other_editors_can_read(vault_sessions: dict[str
 def _make_format_1(sessions: dict[str, Any], vault_path: Path) -> None:
     """Turn a fresh vault into what format 1 wrote: format-1 slots, an unsigned account list, testimony keys in
     the catalog, no root."""
+    from tests.fixtures_vault import write_records_unsigned
     from tests.test_vault_attacks import _as_format_1_slot, _write_atomic
 
     edna = sessions["edna"]
     master, epoch = edna._catalog.master(), edna._catalog.epoch
+    write_records_unsigned(edna)  # format 1 never signed a record
     with edna._catalog.change() as catalog:
         for tid, entry in catalog["testimonies"].items():
             entry["key"] = b64(edna._catalog.testimony_key(tid, entry))
@@ -263,7 +265,7 @@ def test_an_interviewer_who_substitutes_a_key_of_his_own_reads_nothing_sealed_af
 
     from tests.test_vault_attacks import FAKE_AUDIO
     from workstation.vault.catalog import recipients, wrap_testimony_key
-    from workstation.vault.records import rid
+    from workstation.vault.records import record_ref, rid
 
     ivan, inna, edna = vault_sessions["ivan"], vault_sessions["inna"], vault_sessions["edna"]
     inna.create_testimony(tm.TestimonyMeta(case_code="IN-7"))
@@ -274,7 +276,7 @@ def test_an_interviewer_who_substitutes_a_key_of_his_own_reads_nothing_sealed_af
         readers["ivan"] = ivan._catalog.public_key()
         entry["wraps"] = wrap_testimony_key(tid, mine, readers)
         blank = tm.Testimony(meta=tm.TestimonyMeta(case_code="IN-7"), owner="inna")
-        ivan._records.write(mine, rid(tid, "testimony"), blank.to_dict(),
+        ivan._records.write(mine, record_ref(tid, entry, "testimony"), blank.to_dict(),
                             expected_version=ivan._store.record_version(rid(tid, "testimony")))
     inna.lock()
     inna = vs.unlock(vault_path, "inna", PASSPHRASE)
@@ -374,7 +376,7 @@ def test_a_removed_editor_who_kept_his_keys_cannot_approve_afterwards(vault_sess
     from workstation.evidence.render import ExportError
     from workstation.services.exports import build_export
     from workstation.vault.audit import AuditLog
-    from workstation.vault.records import Records
+    from workstation.vault.records import Records, SignedEnvelopes
     from workstation.vault.store import Store
 
     edna = vault_sessions["edna"]
@@ -388,7 +390,9 @@ def test_a_removed_editor_who_kept_his_keys_cannot_approve_afterwards(vault_sess
     # later, with what he kept and the vault files only (no passphrase of anyone's)
     store = Store(vault_path)
     store.set_root_key(kept[1], required=True)
-    records = Records(store, lambda _tid, _entry: kept[0])
+    # his own code signs the record with the key he kept (a removed account's record signatures still verify)
+    records = Records(store, lambda _tid, _entry: kept[0],
+                      SignedEnvelopes(lambda: ("erik", kept[2]), lambda: None, lambda: False))
     t, version = records.load_testimony(tid, kept[3])
     approval = tm.approve(t, user="erik")
     payload = signing.approval_payload("F-1", "erik", approval.at, approval.content_hash)

@@ -66,7 +66,8 @@ def create_catalog(store: Store, master: bytes, epoch: str, first: KeySlot, sign
     audit_key = os.urandom(32)
     catalog = {"data_key": b64(os.urandom(32)), "audit_key": b64(audit_key), "testimonies": {},
                "store_root": True, "accounts": {first.user: certified_entry(first, first.user, signer)},
-               "root": {"user": first.user, "ed25519": b64(first.sign_public)}}  # format 2 (slots pin it too)
+               "root": {"user": first.user, "ed25519": b64(first.sign_public)},  # format 2 (slots pin it too)
+               "signed_records": True}  # every record signed by its writer (VaultSession._records_signed)
     store.set_root_key(audit_key, required=True)
     store.write_record(master, _record_id(epoch), to_json(catalog), expected_version=0)
 
@@ -264,6 +265,16 @@ class Catalog:
 
     def current(self) -> CatalogData:
         return self.read()[0]
+
+    def stamp(self) -> tuple[str, int] | None:
+        """(epoch, version) of the catalog record as the store index records it, without decrypting it: what
+        tells a cache of something derived from the catalog that the catalog was written since (None: the index
+        cannot be read; read the catalog itself for the error)."""
+        self.master()
+        try:
+            return self.epoch, self._store.record_version(_record_id(self.epoch))
+        except crypto.CryptoError:
+            return None
 
     @contextlib.contextmanager
     def change(self) -> Iterator[CatalogData]:

@@ -104,6 +104,44 @@ def record_write_action(kind: str) -> Action:
     """The permission a write of record ``kind`` needs; kinds not listed need :attr:`Action.WRITE_RECORD`."""
     return RECORD_WRITERS.get(kind, Action.WRITE_RECORD)
 
+
+# Every action through which the library writes the testimony record itself (``VaultSession.update``, ingest,
+# processing). CREATE is left out: it makes the creator the owner, whose writes INGEST / PROCESS / EDIT_METADATA
+# cover (an interviewer may write only the testimonies they own).
+TESTIMONY_WRITES = (Action.EDIT, Action.EDIT_METADATA, Action.PROCESS, Action.INGEST, Action.APPROVE)
+
+
+def record_kind_actions(kind: str) -> tuple[Action, ...]:
+    """The actions, any one of which lets an account write a record of this kind label — the label a signed
+    record binds: "testimony", "recording-info" / "recording-info:n", "extra:<name>", "glossary"."""
+    if kind == "testimony":
+        return TESTIMONY_WRITES
+    if kind == "recording-info" or kind.startswith("recording-info:"):
+        return (Action.INGEST,)
+    if kind.startswith("extra:"):
+        return (record_write_action(kind.removeprefix("extra:")),)
+    if kind == "glossary":
+        return (Action.GLOSSARY,)
+    return (Action.WRITE_RECORD,)
+
+
+def may_write_record(role: str | Role, user: str, owner: str, kind: str) -> bool:
+    """May ``user`` (``role``) write a record of ``kind`` of a testimony owned by ``owner``? The rules the library
+    applies to every write, checked again on every read of a signed record (the signer's certified role)."""
+    return any(can_access(role, user, owner, action) for action in record_kind_actions(kind))
+
+
+def record_writers_text(kind: str) -> str:
+    """Who may write a record of ``kind``, as a sentence part: "only an editor", "only its interviewer or an
+    editor", "only its interviewer, a translator or an editor"."""
+    actions = record_kind_actions(kind)
+    names = {"interviewer": "an interviewer", "translator": "a translator", "editor": "an editor"}
+    for action in actions:
+        if action in OWNER_ONLY_FOR_INTERVIEWER:
+            names["interviewer"] = "its interviewer"
+    allowed = [names[r.value] for r in Role if any(r in PERMISSIONS[a] for a in actions)]
+    return "only " + (allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " or " + allowed[-1])
+
 # Actions an interviewer may take only on testimonies they created.
 OWNER_ONLY_FOR_INTERVIEWER = frozenset({Action.VIEW, Action.EDIT_METADATA, Action.INGEST, Action.PROCESS})
 

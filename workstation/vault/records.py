@@ -10,6 +10,12 @@ Each testimony's records are encrypted under that testimony's own key (held in i
 random-looking ids derived from the testimony id (:func:`rid`), so the case code appears nowhere outside
 encrypted records. Reading turns the store's authentication failures into :class:`IntegrityError` with a
 message that names what failed.
+
+Signed records (vault format 2): every record's plaintext is an envelope (``signing.seal_record``) naming the
+writing account and carrying its Ed25519 signature over the record id, its kind label, its version and the
+SHA-256 of its body. :class:`RecordRef` names a record (id, kind label, the testimony's interviewer, how messages
+call it); :class:`SignedEnvelopes` signs on write and, on read, refuses a record whose signature fails or whose
+signer's role may not write that kind (``permissions.may_write_record``).
 """
 
 from __future__ import annotations
@@ -21,8 +27,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from workstation.domain.testimony import Testimony
-from workstation.vault import crypto
+from workstation.platform.errors import WorkstationError
+from workstation.vault import crypto, permissions, signing
 from workstation.vault.errors import IntegrityError
 from workstation.vault.layout import to_json, unb64
 from workstation.vault.store import ReplayError, Store, StoreRootError
@@ -84,46 +93,168 @@ class RecordingInfo:
     ingested_by: str = ""
 
 
+# --- which record, and who may have written it ------------------------------------------------------------
+
+# How messages name a record of each kind ("The redaction table of testimony X was written by ...").
+_TITLES = {"testimony": "record", "extra:redactions": "redaction table", "extra:pseudonyms": "pseudonym table",
+           "extra:approval-history": "approval history", "extra:job": "processing job record",
+           "extra:processing": "processing record", "extra:speakers": "speaker turns"}
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """One record: its store id, the kind label its signature binds, the testimony's interviewer (who may write
+    some kinds) and how messages call it."""
+
+    record_id: str
+    kind: str  # "testimony", "recording-info", "recording-info:n", "extra:<name>", "glossary"
+    what: str  # "redaction table of testimony X"
+    owner: str = ""  # the testimony's interviewer ("" for the glossary)
+
+
+GLOSSARY_REF = RecordRef(GLOSSARY_RECORD, "glossary", "glossary")
+
+
+def record_ref(tid: str, entry: Entry, kind: str) -> RecordRef:
+    """The record of ``kind`` of the testimony ``tid`` (its catalog ``entry`` gives the case code and owner)."""
+    case = str(entry.get("case"))
+    if kind.startswith("recording-info"):
+        part = int(kind.partition(":")[2] or 1)
+        what = f"recording information of testimony {part_label(case, part)}"
+    else:
+        title = _TITLES.get(kind) or f"{kind.removeprefix('extra:')!r} record"
+        what = f"{title} of testimony {case}"
+    return RecordRef(rid(tid, kind), kind, what, str(entry.get("owner", "")))
+
+
+Signers = dict[str, dict[str, Any]]  # account name -> its account-list entry (role, ed25519): whose signatures count
+_ADVICE = (" It was not used. An editor checks it and writes it again, or restores it from a backup; 'workstation "
+           "verify' lists every such record.")
+
+
+def record_problem(ref: RecordRef, version: int, record: signing.SignedRecord, signers: Signers) -> str | None:
+    """Why a signed record cannot be trusted, or None: its signer must be an account of the vault, the signature
+    must cover this record id, kind and version, and the signer's role must be allowed to write this kind."""
+    account = signers.get(record.by)
+    if account is None:
+        return f"The {ref.what} is signed by {record.by!r}, who is not an account of this vault."
+    if not signing.record_signature_ok(record, unb64(str(account.get("ed25519", ""))), ref.record_id, ref.kind,
+                                       version):
+        return (f"The signature by {record.by!r} on the {ref.what} does not verify: it was altered, or copied here "
+                "from another record, testimony or version.")
+    role = str(account.get("role"))
+    try:
+        allowed = permissions.may_write_record(role, record.by, ref.owner, ref.kind)
+    except WorkstationError:  # not a role at all
+        allowed = False
+    if not allowed:
+        return (f"The {ref.what} was written by {role} {record.by}, who may not write it: "
+                f"{permissions.record_writers_text(ref.kind)} may.")
+    return None
+
+
+class Envelopes:
+    """Unsigned records (vault format 1, and code that holds no signing key): written as plain JSON, read as
+    found (an envelope is taken apart without being checked)."""
+
+    def seal(self, ref: RecordRef, version: int, body: bytes) -> bytes:
+        return body
+
+    def check(self, ref: RecordRef, version: int, record: signing.SignedRecord) -> None:
+        """Raise IntegrityError when ``record`` may not be used."""
+
+
+class SignedEnvelopes(Envelopes):
+    """Vault format 2: sign every write as this account; on read, check the signature against ``signers()``
+    (None: nothing to check, format 1) and refuse an unsigned record once ``required()``."""
+
+    def __init__(self, signer: Callable[[], tuple[str, Ed25519PrivateKey] | None],
+                 signers: Callable[[], Signers | None], required: Callable[[], bool]) -> None:
+        self._signer, self._signers, self._required = signer, signers, required
+
+    def seal(self, ref: RecordRef, version: int, body: bytes) -> bytes:
+        me = self._signer()
+        return body if me is None else signing.seal_record(body, ref.record_id, ref.kind, version, *me)
+
+    def check(self, ref: RecordRef, version: int, record: signing.SignedRecord) -> None:
+        if not record.by:
+            if self._required():
+                raise IntegrityError(f"The {ref.what} is not signed by the account that wrote it (it was written "
+                                     "outside the program, or by its version before signed records)." + _ADVICE)
+            return
+        signers = self._signers()
+        problem = None if signers is None else record_problem(ref, version, record, signers)
+        if problem:
+            raise IntegrityError(problem + _ADVICE)
+
+
 class Records:
     """Typed reads and writes of a testimony's records and blob in one store."""
 
-    def __init__(self, store: Store, key_of: KeyOf | None = None, keys_of: KeysOf | None = None) -> None:
+    def __init__(self, store: Store, key_of: KeyOf | None = None, envelopes: Envelopes | None = None,
+                 keys_of: KeysOf | None = None) -> None:
         self.store = store
         self.key_of: KeyOf = key_of or (lambda _tid, entry: entry_key(entry))
         self.keys_of: KeysOf = keys_of or (lambda tid, entry: ((self.key_of(tid, entry), None),))
+        self.envelopes = envelopes or Envelopes()
 
-    def read(self, key: bytes | KeyEpochs, record_id: str, what: str) -> tuple[Any, int] | None:
-        """The decoded JSON and its version, None when absent; IntegrityError when it fails authentication.
-        ``key`` may be a testimony's keys, current first (:data:`KeysOf`)."""
+    def _open(self, key: bytes | KeyEpochs, ref: RecordRef) -> tuple[signing.SignedRecord, int] | None:
+        """The checked envelope and its version, None when absent; IntegrityError when it fails. ``key`` may be a
+        testimony's keys, current first (:data:`KeysOf`)."""
         try:
-            data, version = _first_key(key, lambda k: _split_gen(self.store.read_record_at(k, record_id)))
+            data, version = _first_key(key, lambda k: _split_gen(self.store.read_record_at(k, ref.record_id)))
         except FileNotFoundError:
             return None
         except StoreRootError as exc:
             raise IntegrityError(str(exc)) from exc
         except crypto.CryptoError as exc:
             raise IntegrityError(
-                f"The {what} fails authentication: it was altered, damaged or replaced by another file ({exc}). "
+                f"The {ref.what} fails authentication: it was altered, damaged or replaced by another file ({exc}). "
                 "Nothing was changed; restore it from a backup ('workstation verify' lists every problem)."
             ) from exc
-        return json.loads(data.decode("utf-8")), version
+        try:
+            record = signing.open_record(data)
+        except ValueError as exc:
+            raise IntegrityError(f"The {ref.what} has a malformed signature envelope.{_ADVICE}") from exc
+        self.envelopes.check(ref, version, record)
+        return record, version
 
-    def write(self, key: bytes, record_id: str, data: Any, *, expected_version: int) -> int:
-        return self.store.write_record(key, record_id, to_json(data), expected_version=expected_version)
+    def read(self, key: bytes | KeyEpochs, ref: RecordRef) -> tuple[Any, int] | None:
+        """The decoded JSON and its version, None when absent; IntegrityError when it fails authentication or
+        its signature check."""
+        found = self._open(key, ref)
+        return None if found is None else (json.loads(found[0].body.decode("utf-8")), found[1])
+
+    def write(self, key: bytes, ref: RecordRef, data: Any, *, expected_version: int) -> int:
+        return self._write_body(key, ref, to_json(data), expected_version)
+
+    def _write_body(self, key: bytes, ref: RecordRef, body: bytes, expected_version: int) -> int:
+        return self.store.write_record(key, ref.record_id, lambda version: self.envelopes.seal(ref, version, body),
+                                       expected_version=expected_version)
+
+    def sign_again(self, keys: KeyEpochs, ref: RecordRef) -> bool:
+        """Write an unsigned record again, signed, its body unchanged (the migration to signed records); False
+        when it is absent or signed already. IntegrityError when it fails its checks, ConflictError when it
+        changed meanwhile."""
+        found = self._open(keys, ref)
+        if found is None or found[0].by:
+            return False
+        self._write_body(keys[0][0], ref, found[0].body, found[1])
+        return True
 
     def load_testimony(self, tid: str, entry: Entry) -> tuple[Testimony, int]:
-        found = self.read(self.keys_of(tid, entry), rid(tid, "testimony"), f"testimony {entry['case']}")
+        found = self.read(self.keys_of(tid, entry), record_ref(tid, entry, "testimony"))
         if found is None:
             raise IntegrityError(f"The record of testimony {entry['case']} is missing from the vault folder.")
         return Testimony.from_dict(found[0]), found[1]
 
     def save_testimony(self, tid: str, entry: Entry, t: Testimony, expected_version: int) -> int:
-        return self.write(self.key_of(tid, entry), rid(tid, "testimony"), t.to_dict(), expected_version=expected_version)
+        return self.write(self.key_of(tid, entry), record_ref(tid, entry, "testimony"), t.to_dict(),
+                          expected_version=expected_version)
 
     def recording_info(self, tid: str, entry: Entry, part: int = 1) -> RecordingInfo | None:
         name = part_label(entry["case"], part)
-        found = self.read(self.keys_of(tid, entry), rid(tid, "recording-info" + part_suffix(part)),
-                          f"recording information of {name}")
+        found = self.read(self.keys_of(tid, entry), record_ref(tid, entry, "recording-info" + part_suffix(part)))
         if found is None and part <= part_count(entry):
             raise IntegrityError(
                 f"The recording information of {name} is missing from the vault folder, but the catalog "
@@ -135,8 +266,7 @@ class Records:
         """The evidence copy (a chunked blob) and its recording information, which must not exist yet."""
         key = self.key_of(tid, entry)
         self.store.write_blob_from(key, rid(tid, "original" + part_suffix(part)), io.BytesIO(data))
-        self.write(key, rid(tid, "recording-info" + part_suffix(part)), asdict(info), expected_version=0)
-
+        self.write(key, record_ref(tid, entry, "recording-info" + part_suffix(part)), asdict(info), expected_version=0)
     def iter_original(self, tid: str, entry: Entry, part: int = 1) -> Iterator[bytes]:
         name = part_label(entry["case"], part)
         try:

@@ -86,14 +86,19 @@ from workstation.vault.layout import (
 )
 from workstation.vault.permissions import Action, PermissionDeniedError, Role
 from workstation.vault.records import (
-    GLOSSARY_RECORD,
+    GLOSSARY_REF,
     Entry,
     KeyEpochs,
     RecordingInfo,
+    RecordRef,
     Records,
+    SignedEnvelopes,
+    Signers,
     part_count,
     part_label,
     part_suffix,
+    record_kinds,
+    record_ref,
     rid,
 )
 from workstation.vault.store import Store
@@ -174,8 +179,9 @@ def create_vault(path: Path | str, editor: str, passphrase: str) -> VaultSession
     # vault.json last: until it exists the folder is not a vault, so a crash here leaves nothing half-made.
     write_vault_file(root, {"format": VAULT_FORMAT, "epoch": epoch, "created": tm.now_iso()})
     session = VaultSession(root, store, slot, master, epoch, keys)
-    session._audit("vault_created")
+    session._audit("vault_created", records="signed")  # signed history: this vault requires signed records
     session._audit("user_added", subject=editor, role=str(Role.EDITOR))
+    session._records_signed()  # on from the start, and for this session's lifetime
     return session
 
 
@@ -255,6 +261,7 @@ def upgrade_vault(path: Path | str, user: str, passphrase: str, backup_to: Path 
     upgraded = VaultSession(root, Store(root), fresh, master, epoch, accounts.SlotKeys(keys.x25519, signer))
     try:
         upgraded._audit("vault_upgraded", to="tw-vault-2")
+        upgraded._require_signed_records()  # after the backup: this editor re-signs every record
         return archive, upgraded.verify()
     finally:
         upgraded.lock()
@@ -334,9 +341,14 @@ class VaultSession:
         self._root = slot.root
         # the X25519 private key follows master-key rotations without the passphrase; Ed25519 signs
         self._catalog = Catalog(self.path, store, slot.user, master, epoch, keys.x25519, keys.ed25519)
-        # each testimony's key is this account's own wrap of it (format 2): no key, no read
-        self._records = Records(store, self._testimony_key, self._testimony_keys)
+        # each testimony's key is this account's own wrap of it (format 2): no key, no read; every record is
+        # signed by its writer and checked on every read (format 2)
+        self._records = Records(store, self._testimony_key,
+                                SignedEnvelopes(self._record_signer, self._record_signers, self._records_signed),
+                                self._testimony_keys)
         self._trusted_cache: tuple[str, dict[str, dict[str, Any]]] | None = None
+        self._catalog_memo: dict[str, tuple[tuple[str, int], Any]] = {}  # see _per_catalog
+        self._signed_records = False  # once seen on, stays on for this session (see _records_signed)
         self._catalog.on_append = self._checkpoint  # an editor's appends move the signed checkpoint on
 
     # ---- basics
@@ -404,6 +416,10 @@ class VaultSession:
             self._refuse_revoked(slot)
         if self.role is Role.EDITOR and self._root is not None:
             self._certify_pending()
+            with contextlib.suppress(IntegrityError):  # a damaged vault still unlocks, so that verify can run
+                self._require_signed_records()
+        with contextlib.suppress(IntegrityError):
+            self._records_signed()  # read the switch now: once seen on, it stays on for this session
 
     def _join_format_2(self, slot: accounts.KeySlot, keys: accounts.SlotKeys, catalog: CatalogData) -> None:
         """A format-1 slot in a vault upgraded to format 2: give it a signing key and pin the root (taken from the
@@ -647,12 +663,24 @@ class VaultSession:
         return [(p, s) for p, s in slots if s is not None and s.user in listed_accounts and s.user not in removed and (
             s.user in trusted or signing.pending_ok(s.user, listed_accounts[s.user], trusted))]
 
+    def _per_catalog(self, name: str, compute: Callable[[CatalogData], T]) -> T:
+        """``compute(the current catalog)``, computed again only once the catalog has been written since (its
+        epoch and version in the store index): every record read needs the account list, and decrypting and
+        parsing the whole catalog for each one adds up. Only what follows from signatures is cached this way."""
+        stamp = self._catalog.stamp()
+        cached = self._catalog_memo.get(name)
+        if stamp is None or cached is None or cached[0] != stamp:
+            cached = (stamp or ("", -1), compute(self._catalog.current()))
+            self._catalog_memo[name] = cached
+        return cast(T, cached[1])
+
     def _trusted(self, catalog: CatalogData | None = None) -> dict[str, dict[str, Any]] | None:
         """The accounts (current and former) whose certificates chain to the root; None in a format-1 vault.
         Cached per account list (checking every certificate again for every record read would add up)."""
         if self._root is None:
             return None
-        catalog = catalog if catalog is not None else self._catalog.current()
+        if catalog is None:
+            return self._per_catalog("trusted", self._trusted)
         listed_accounts = {**catalog.get("former", {}), **catalog.get("accounts", {})}
         marker = to_json(listed_accounts).decode("utf-8", "replace")
         if self._trusted_cache is None or self._trusted_cache[0] != marker:
@@ -701,6 +729,89 @@ class VaultSession:
         entry["wraps"] = wrap_testimony_key(tid, new, self._readers(catalog, entry["owner"], removed))
         entry["prior"] = seal_prior_keys(tid, new, keys)
         entry["cert"] = signing.sign_entry(tid, entry, new, self.user, signer)
+
+    # ---- signed records (format 2; docs/VAULT-FORMAT.md "Signed records")
+
+    def _records_signed(self) -> bool:
+        """Whether every record must carry a valid signature: the catalog's ``signed_records`` switch (format 2:
+        new and upgraded vaults, and older format-2 vaults once an editor has unlocked). The one place that
+        decides it. Once this session has seen it on, it stays on: a switch turned off meanwhile is not followed."""
+        if self._root is None:
+            return False
+        if not self._signed_records:
+            self._signed_records = self._catalog.current().get("signed_records") is True
+        return self._signed_records
+
+    def _record_signer(self) -> tuple[str, Ed25519PrivateKey] | None:
+        """Who signs this session's record writes (None in format 1: records stay unsigned there)."""
+        signer = self._catalog.signer()
+        return None if signer is None or self._root is None else (self.user, signer)
+
+    def _record_signers(self) -> Signers | None:
+        """Whose signatures on records count (None in format 1): every trusted account, current or former (a
+        removed account's records keep standing, as its audit entries and approvals do), and an account converted
+        at the upgrade that no editor has certified yet (its pending certificate fixes its name, role and X25519
+        key; its signing key is taken on trust until the certification)."""
+        return self._per_catalog("signers", self._signers_of) if self._root is not None else None
+
+    def _signers_of(self, catalog: CatalogData) -> Signers | None:
+        trusted = self._trusted(catalog)
+        if trusted is None:
+            return None
+        pending = {u: e for u, e in catalog.get("accounts", {}).items()
+                   if u not in trusted and "ed25519" in e and signing.pending_ok(u, e, trusted)}
+        return {**pending, **trusted}
+
+    def _require_signed_records(self) -> None:
+        """As a certified editor, switch signed records on where they are not yet required (a format-2 vault of the
+        version before them, or one just upgraded from format 1): every unsigned record is read, checked as far as
+        it can be, and written again signed by this editor; then the switch; then one signed ``records_signed``
+        entry (counts only). If the signed history shows that this vault required signed records already, the
+        switch was turned off by someone holding the master key: it goes back on and nothing is signed (that
+        would put this editor's name on whatever was written unsigned meanwhile)."""
+        if self._records_signed() or self._record_signer() is None or self.user not in (self._trusted() or {}):
+            return
+        if self._signed_records_marked():
+            self._switch_signed_records_on()
+            self._audit("signed_records_restored")
+            return
+        counts = self._sign_every_record()
+        self._switch_signed_records_on()
+        self._audit("records_signed", signed=counts["signed"], unchanged=counts["unchanged"], failed=counts["failed"])
+
+    def _signed_records_marked(self) -> bool:
+        """Whether an editor's signed audit entry says that this vault requires signed records."""
+        editors = {u: unb64(e["ed25519"]) for u, e in (self._trusted() or {}).items() if e.get("role") == "editor"}
+        return any(e.action == "records_signed" or (e.action == "vault_created" and e.details.get("records") == "signed")
+                   for e in self._log().signed_entries(editors))
+
+    def _switch_signed_records_on(self) -> None:
+        with self._catalog.change() as catalog:
+            catalog["signed_records"] = True
+        self._signed_records = True
+
+    def _sign_every_record(self) -> dict[str, int]:
+        """Every unsigned record written again, signed by this editor: {"signed", "unchanged", "failed"} counts
+        (failed: damaged, refused or changed meanwhile, each reported by verify if it stays wrong)."""
+        counts = {"signed": 0, "unchanged": 0, "failed": 0}
+        for tid, entry in self._catalog.current()["testimonies"].items():
+            refs = [record_ref(tid, entry, kind) for kind in record_kinds(entry)]
+            try:
+                keys = self._records.keys_of(tid, entry)
+            except WorkstationError:
+                counts["failed"] += len(refs)
+                continue
+            for ref in refs:
+                self._sign_again(counts, keys, ref)
+        self._sign_again(counts, ((self._catalog.data_key(), None),), GLOSSARY_REF)
+        return counts
+
+    def _sign_again(self, counts: dict[str, int], keys: KeyEpochs, ref: RecordRef) -> None:
+        try:
+            outcome = "signed" if self._records.sign_again(keys, ref) else "unchanged"
+        except WorkstationError:
+            outcome = "failed"
+        counts[outcome] += 1
 
     def _sign_approval(self, case_code: str, approval: tm.Approval | None) -> tm.Approval | None:
         """A new approval made by this editor, signed (vault format 2); a format-1 account leaves it unsigned."""
@@ -991,16 +1102,14 @@ class VaultSession:
 
     def load_extra(self, case_code: str, name: str) -> dict | None:
         tid, entry = self._access(case_code, Action.VIEW)
-        found = self._records.read(self._records.keys_of(tid, entry), rid(tid, "extra:" + name),
-                                   f"{name!r} record of {case_code}")
+        found = self._records.read(self._records.keys_of(tid, entry), record_ref(tid, entry, "extra:" + name))
         return found[0] if found else None
 
     def save_extra(self, case_code: str, name: str, data: dict) -> None:
         """Write one per-testimony record; the permission depends on its kind (``permissions.RECORD_WRITERS``:
         redactions and approval history by editors, job records by who may process); every write is audited."""
         tid, entry = self._access(case_code, permissions.record_write_action(name))
-        record_id, keys = rid(tid, "extra:" + name), self._records.keys_of(tid, entry)
-        key = keys[0][0]
+        ref, key = record_ref(tid, entry, "extra:" + name), self._records.key_of(tid, entry)
         if name not in entry.get("extras", []):
             with self._catalog.change() as catalog:
                 current = catalog["testimonies"].get(tid)
@@ -1008,11 +1117,12 @@ class VaultSession:
                     raise NotFoundError(f"Testimony {case_code} was shredded meanwhile.")
                 current.setdefault("extras", []).append(name)
         for _attempt in range(5):  # last writer wins for extras (job state, pseudonym table), never a torn write
-            found = self._records.read(keys, record_id, f"{name!r} record of {case_code}")
+            # the version from the index, not from reading the record: a record refused on read (signed by
+            # someone who may not write it) can still be written again by someone who may
             try:
-                version = self._records.write(key, record_id, data, expected_version=found[1] if found else 0)
+                version = self._records.write(key, ref, data, expected_version=self._store.record_version(ref.record_id))
                 version = self._after_rekey(case_code, entry, version, lambda tid_, now, v: self._records.write(
-                    self._records.key_of(tid_, now), record_id, data, expected_version=v))
+                    self._records.key_of(tid_, now), ref, data, expected_version=v))
             except ConflictError:
                 continue
             self._audit("record_saved", case_code, record=name, version=version)
@@ -1021,14 +1131,13 @@ class VaultSession:
 
     def load_glossary(self) -> Glossary:
         self._catalog.master()
-        found = self._records.read(self._catalog.data_key(), GLOSSARY_RECORD, "glossary")
+        found = self._records.read(self._catalog.data_key(), GLOSSARY_REF)
         return Glossary.from_dict(found[0]) if found else Glossary()
 
     def save_glossary(self, g: Glossary) -> None:
         self.require(Action.GLOSSARY)
-        key = self._catalog.data_key()
-        found = self._records.read(key, GLOSSARY_RECORD, "glossary")
-        self._records.write(key, GLOSSARY_RECORD, g.to_dict(), expected_version=found[1] if found else 0)
+        version = self._store.record_version(GLOSSARY_REF.record_id)  # as save_extra: a refused one can be replaced
+        self._records.write(self._catalog.data_key(), GLOSSARY_REF, g.to_dict(), expected_version=version)
         self._audit("glossary_saved", terms=len(g.terms), keep=len(g.keep), sensitive=len(g.sensitive))
 
     # ---- shred

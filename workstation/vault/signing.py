@@ -1,5 +1,5 @@
 """Ed25519 signatures (vault format 2, part built): account certificates rooted in the first editor, signed
-audit entries and signed approvals. ``docs/VAULT-FORMAT.md`` ("Format 2") has the exact payloads.
+audit entries, signed approvals and signed records (the envelope every record carries inside its sealed plaintext). ``docs/VAULT-FORMAT.md`` ("Format 2") has the exact payloads.
 
 The account list inside the catalog is readable and writable by anyone holding the master key, so its entries
 are *certificates*: each names an account (user, role, X25519 and Ed25519 public keys) and carries the Ed25519
@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -23,7 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = ["sign", "signature_ok", "raw_public", "raw_private", "account_payload", "certify", "trusted_keys",
-           "untrusted_accounts", "fingerprint", "approval_payload", "sign_entry", "entry_problem"]
+           "untrusted_accounts", "fingerprint", "approval_payload", "sign_entry", "entry_problem", "SignedRecord",
+           "record_payload", "seal_record", "open_record", "record_signature_ok"]
 
 
 def raw_public(key: Ed25519PrivateKey) -> bytes:
@@ -188,3 +190,55 @@ def possession_proof(user: str, ed25519_b64: str, shared_secret: bytes) -> str:
 def possession_ok(user: str, entry: dict[str, Any], shared_secret: bytes) -> bool:
     expected = possession_proof(user, str(entry.get("ed25519", "")), shared_secret)
     return hmac.compare_digest(expected, str(entry.get("possession", "")))
+
+
+# --- signed records: who wrote a record, bound to its id, kind, version and body -----------------------------
+# A reader of a testimony holds its key by design, so the key cannot say who wrote a record. Each record's sealed
+# plaintext is an envelope: a magic line, then the writer's name and signature (canonical JSON, one line), then
+# the body exactly as before. The signer's name is encrypted with the rest: nothing new is visible on disk.
+
+RECORD_MAGIC = b"tw-signed-record-1\n"
+
+
+@dataclass(frozen=True)
+class SignedRecord:
+    """A record's plaintext taken apart: the body (JSON bytes) and, when signed, the writer and signature."""
+
+    body: bytes
+    by: str = ""  # "" : unsigned (written by the version before signed records, or outside the program)
+    sig: str = ""
+
+
+def record_payload(record_id: str, kind: str, version: int, body: bytes, by: str) -> bytes:
+    """What a record's writer signs: ``"tw-record|"`` + canonical JSON of the writer, the record id, its kind label
+    ("testimony", "recording-info:2", "extra:redactions", "glossary"), its new version and the SHA-256 of its body."""
+    fields = {"by": by, "id": record_id, "kind": kind, "version": version,
+              "sha256": hashlib.sha256(body).hexdigest()}
+    return b"tw-record|" + _canonical(fields)
+
+
+def seal_record(body: bytes, record_id: str, kind: str, version: int, by: str, key: Ed25519PrivateKey) -> bytes:
+    """The plaintext of a signed record: magic line, ``{"by", "sig"}`` line, body."""
+    head = _canonical({"by": by, "sig": sign(key, record_payload(record_id, kind, version, body, by))})
+    return RECORD_MAGIC + head + b"\n" + body
+
+
+def open_record(plaintext: bytes) -> SignedRecord:
+    """Take a record's plaintext apart; an unsigned one (plain JSON) is all body. ValueError when an envelope is
+    malformed (it authenticated, so it was written that way)."""
+    if not plaintext.startswith(RECORD_MAGIC):
+        return SignedRecord(plaintext)
+    head, newline, body = plaintext[len(RECORD_MAGIC):].partition(b"\n")
+    try:
+        fields = json.loads(head) if newline else None
+    except RecursionError as exc:
+        raise ValueError("a signed record's envelope is malformed") from exc
+    if not isinstance(fields, dict) or not all(isinstance(fields.get(k), str) and fields[k] for k in ("by", "sig")):
+        raise ValueError("a signed record's envelope is malformed")
+    return SignedRecord(body, fields["by"], fields["sig"])
+
+
+def record_signature_ok(record: SignedRecord, public: bytes, record_id: str, kind: str, version: int) -> bool:
+    """Whether ``record`` carries ``public``'s signature for exactly this record id, kind label and version."""
+    payload = record_payload(record_id, kind, version, record.body, record.by)
+    return bool(record.by) and signature_ok(public, payload, record.sig)

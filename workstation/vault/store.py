@@ -45,7 +45,7 @@ import json
 import os
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -325,7 +325,10 @@ class Store:
             header = None
         return live, max(int(entry["v"]) if entry else 0, header.version if header else 0)
 
-    def _write(self, key: bytes, kind: str, object_id: str, src: crypto.Readable, expected_version: int | None) -> int:
+    def _write(self, key: bytes, kind: str, object_id: str, source: Callable[[int], crypto.Readable],
+               expected_version: int | None) -> int:
+        """``source(version)`` gives the plaintext once the new version is known (under the lock): a signed
+        record's signature covers its version number."""
         name = _name(kind, object_id)
         self.objects.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._lock():
@@ -337,6 +340,7 @@ class Store:
                     f"{live}, expected {expected_version}); nothing was overwritten. Reload and try again."
                 )
             version, gen = floor + 1, index.gen + 1
+            src = source(version)
             header = _OBJ_HEADER.pack(OBJ_MAGIC, kind.encode(), version, gen)
             entry = {"k": kind, "v": version, "g": gen, "t": _tag(key, name, kind, version, gen)}
             index.gen = gen
@@ -402,15 +406,20 @@ class Store:
             fh.close()
             raise
 
-    def write_record(self, key: bytes, record_id: str, data: bytes, *, expected_version: int) -> int:
+    def write_record(self, key: bytes, record_id: str, data: bytes | Callable[[int], bytes], *,
+                     expected_version: int) -> int:
         """Compare-and-swap write of a small record; returns its new version.
 
         ``expected_version`` is the version the caller read (0: the record must not exist yet). If the stored
         version differs, :class:`~workstation.domain.testimony.ConflictError` is raised and nothing is written.
+        ``data`` may be a function of the new version (called once, under the lock): what a signed record needs.
         """
         if not isinstance(expected_version, int) or expected_version < 0:
             raise ValueError("expected_version is the version read (0 for a new record)")
-        return self._write(key, RECORD, record_id, _Reader(data), expected_version)
+        if not callable(data):
+            reader = _Reader(data)  # checked before anything is written
+            return self._write(key, RECORD, record_id, lambda _version: reader, expected_version)
+        return self._write(key, RECORD, record_id, lambda version: _Reader(data(version)), expected_version)
 
     def read_record(self, key: bytes, record_id: str) -> tuple[bytes, int]:
         """(plaintext, version). ``FileNotFoundError`` if there is no such record; CryptoError subclasses
@@ -439,7 +448,7 @@ class Store:
         """Encrypt ``src`` (read to its end, in chunks; memory bounded) as blob ``blob_id``; returns its version.
 
         Holds the store lock while streaming (other writers wait; readers do not)."""
-        return self._write(key, BLOB, blob_id, src, None)
+        return self._write(key, BLOB, blob_id, lambda _version: src, None)
 
     def open_blob(self, key: bytes, blob_id: str) -> Iterator[bytes]:
         """The blob's plaintext chunks, each authenticated before it is yielded (truncation shows at the end).

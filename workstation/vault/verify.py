@@ -21,7 +21,7 @@ from workstation.vault.audit import GENESIS, AuditEntry, AuditLog, with_removals
 from workstation.vault.catalog import Catalog, CatalogData, listed
 from workstation.vault.crypto import CryptoError
 from workstation.vault.layout import unb64
-from workstation.vault.records import Entry, Records, part_count, part_label, record_kinds, rid
+from workstation.vault.records import Entry, Records, part_count, part_label, record_kinds, record_ref
 
 AUDIT_ANCHOR = "audit"  # where the session anchors the audit head in the store index (session.AUDIT_ANCHOR)
 
@@ -161,7 +161,7 @@ def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str,
     for kind in record_kinds(entry):
         counts["records"] += 1
         try:
-            found = records.read(key, rid(tid, kind), f"{kind} record of {case}")
+            found = records.read(key, record_ref(tid, entry, kind))  # signed records: checked there
             if found is None and kind == "testimony":
                 problems.append(f"Testimony {case}: its record is missing.")
         except WorkstationError as exc:
