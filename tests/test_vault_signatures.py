@@ -373,7 +373,6 @@ def test_a_removed_editor_who_kept_his_keys_cannot_approve_afterwards(vault_sess
                                                                       vault_path: Path) -> None:
     import dataclasses
 
-    from workstation.evidence.render import ExportError
     from workstation.services.exports import build_export
     from workstation.vault.audit import AuditLog
     from workstation.vault.records import Records, SignedEnvelopes
@@ -403,8 +402,9 @@ def test_a_removed_editor_who_kept_his_keys_cannot_approve_afterwards(vault_sess
                                                                    content_hash=approval.content_hash)
     problems = edna.verify().problems
     assert any("signed by 'erik' after that account was removed" in p for p in problems), problems
-    assert any("F-1" in p and "not the last approval act" in p for p in problems), problems
-    with pytest.raises(ExportError, match="not the last approval act"):
+    # the record he wrote is under the key retired at his removal (re-keying): refused before its approval counts
+    assert any("F-1" in p and "retired when an account was removed" in p for p in problems), problems
+    with pytest.raises(vs.WorkstationError, match="retired when an account was removed"):
         build_export(edna, "F-1", "txt")
 
 

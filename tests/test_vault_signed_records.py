@@ -15,8 +15,8 @@ import pytest
 from tests.fixtures_vault import PASSPHRASE, write_records_unsigned
 from tests.test_vault_attacks import _case
 from workstation.domain.glossary import Glossary
+from workstation.vault import checkpoint, signing
 from workstation.vault import session as vs
-from workstation.vault import signing
 from workstation.vault.errors import IntegrityError
 from workstation.vault.layout import to_json
 from workstation.vault.records import GLOSSARY_REF, RecordRef, record_kinds, record_ref
@@ -215,6 +215,7 @@ def old_sessions(vault_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     edna.save_glossary(Glossary(keep=["Аслан"]))
     assert write_records_unsigned(edna) == 5  # testimony, recording info, processing, redactions, glossary
     edna.lock()
+    checkpoint.path_in(vault_path).unlink()  # that version wrote no editors' checkpoint either
     yield {"edna": edna}
 
 
@@ -304,3 +305,19 @@ def test_format_1_records_stay_unsigned_and_unchecked(vault_sessions: dict[str, 
     _write_as(tanya, "F-1", "extra:redactions", FORGED, "unsigned")
     assert edna.load_extra("F-1", "redactions") == FORGED  # format 1: library checks only (upgrade it)
     assert edna.verify().ok
+
+
+def test_a_switch_turned_off_does_not_make_other_accounts_read_unsigned_records(vault_sessions: dict[str, Any],
+                                                                                vault_path: Path) -> None:
+    """The editors' signed checkpoint carries the switch: a translator's or interviewer's session unlocked after
+    someone turned the catalog's switch off still refuses an unsigned record, before any editor unlocks."""
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    _case(edna, "V-2")
+    edna.lock()
+    with tanya._catalog.change() as catalog:
+        catalog["signed_records"] = False
+    _write_as(tanya, "V-2", "extra:redactions", FORGED, "unsigned")
+    other = vs.unlock(vault_path, "tanya", PASSPHRASE)
+    assert other._records_signed()
+    with pytest.raises(IntegrityError, match="is not signed"):
+        other.load_extra("V-2", "redactions")

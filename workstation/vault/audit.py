@@ -360,9 +360,12 @@ class AuditLog:
                 lines = fh.read(size - start).split(b"\n")[:-1]  # the last part: empty or a torn fragment
                 if start > 0:
                     lines = lines[1:]  # the first part may begin mid-line
-                for i in range(len(lines) - 1, -1, -1):
-                    if _line_hash(lines[i]) == digest:
-                        return lines[i + 1:] if _chains_on(lines[i:]) else None
+                found = next((i for i in range(len(lines) - 1, -1, -1) if _line_hash(lines[i]) == digest), None)
+                if found is not None and (found > 0 or start == 0):
+                    # the line must stand where it was written (chained onto the one before it, or first), and
+                    # the lines after it chain on: a copy of it appended at the end does not
+                    before = lines[found - 1:] if found > 0 else [b""] + lines
+                    return lines[found + 1:] if _chains_on(before) else None
                 if start == 0:
                     return None
                 block *= 4
@@ -451,13 +454,15 @@ def with_removals(entries: Iterable[AuditEntry]) -> Iterator[tuple[AuditEntry, b
 
 
 def _chains_on(lines: list[bytes]) -> bool:
-    """Whether each line after the first claims the next number and the previous line's hash."""
+    """Whether each line after the first claims the next number and the previous line's hash (a first line b""
+    stands for the start of the log: number 0, hash GENESIS)."""
     try:
-        seqs = [int(json.loads(line)["seq"]) for line in lines]
+        seqs = [int(json.loads(line)["seq"]) if line else 0 for line in lines]
         prevs = [str(json.loads(line)["prev"]) for line in lines[1:]]
     except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
         return False
-    return all(seqs[i + 1] == seqs[i] + 1 and prevs[i] == _line_hash(lines[i]) for i in range(len(lines) - 1))
+    hashes = [_line_hash(line) if line else GENESIS for line in lines]
+    return all(seqs[i + 1] == seqs[i] + 1 and prevs[i] == hashes[i] for i in range(len(lines) - 1))
 
 
 def _sig_payload(seq: int, prev: str, body: str) -> bytes:

@@ -7,7 +7,8 @@ anchor. She cannot sign as an editor. ``audit/checkpoint`` is written by every e
 its own appends (under the log's lock, so checkpoints never go backwards between processes)::
 
     {"seq": N, "hash": "<sha256 of line N>", "at": "<time>", "by": "<editor>", "removed": [names],
-     "slots": {name: "<sha256 of the salt of that account's current key slot>"}, "sig": b64}
+     "slots": {name: "<sha256 of the salt of that account's current key slot>"}, "signed_records": bool,
+     "sig": b64}
 
 ``sig`` is the editor's Ed25519 signature of ``"tw-audit-checkpoint|" + canonical JSON of the other fields``.
 ``removed`` carries every account removed so far (signed revocations): the previous checkpoint's list, or,
@@ -68,10 +69,11 @@ class Checkpoint:
     removed: tuple[str, ...]
     slots: dict[str, str] = field(default_factory=dict)
     sig: str = ""
+    signed_records: bool = False  # the vault requires signed records (a switch no catalog edit can turn off)
 
     def payload(self) -> bytes:
         fields = {"seq": self.seq, "hash": self.hash, "at": self.at, "by": self.by, "removed": list(self.removed),
-                  "slots": dict(sorted(self.slots.items()))}
+                  "slots": dict(sorted(self.slots.items())), "signed_records": self.signed_records}
         return b"tw-audit-checkpoint|" + json.dumps(fields, ensure_ascii=False, separators=(",", ":"),
                                                     sort_keys=True).encode("utf-8")
 
@@ -115,15 +117,19 @@ def read(root: Path) -> Checkpoint | None:
                 isinstance(k, str) and isinstance(v, str) and len(k) <= MAX_NAME and len(v) <= 64
                 for k, v in slots.items()):
             raise TypeError("slots")
+        if not isinstance(data["signed_records"], bool):
+            raise TypeError("signed_records")
         return Checkpoint(int(data["seq"]), str(data["hash"]), str(data["at"]), str(data["by"]),
-                          tuple(removed), dict(slots), str(data["sig"]))
+                          tuple(removed), dict(slots), str(data["sig"]), data["signed_records"])
     except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
         raise CheckpointError("The audit checkpoint file is damaged or was edited.") from exc
 
 
-def write(root: Path, entry: AuditEntry, signer: tuple[str, Ed25519PrivateKey], state: AccountState) -> Checkpoint:
+def write(root: Path, entry: AuditEntry, signer: tuple[str, Ed25519PrivateKey], state: AccountState,
+          signed_records: bool = False) -> Checkpoint:
     """Sign and store the checkpoint of ``entry`` (just appended by ``signer``, an editor)."""
-    cp = Checkpoint(entry.seq, entry.hash, entry.at, signer[0], tuple(sorted(state.removed)), dict(state.slots))
+    cp = Checkpoint(entry.seq, entry.hash, entry.at, signer[0], tuple(sorted(state.removed)), dict(state.slots),
+                    signed_records=signed_records)
     cp = dataclasses.replace(cp, sig=signing.sign(signer[1], cp.payload()))
     data = {**json.loads(cp.payload().split(b"|", 1)[1]), "sig": cp.sig}
     write_file_atomic(path_in(root), [json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")])

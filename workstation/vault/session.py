@@ -349,6 +349,7 @@ class VaultSession:
         self._trusted_cache: tuple[str, dict[str, dict[str, Any]]] | None = None
         self._catalog_memo: dict[str, tuple[tuple[str, int], Any]] = {}  # see _per_catalog
         self._signed_records = False  # once seen on, stays on for this session (see _records_signed)
+        self._checkpoint_says_signed: bool | None = None
         self._catalog.on_append = self._checkpoint  # an editor's appends move the signed checkpoint on
 
     # ---- basics
@@ -530,7 +531,8 @@ class VaultSession:
             state = self._account_state()
         except WorkstationError:
             return  # a damaged catalog or index: the entry stands, every read and verify report the damage
-        checkpoint.write(self.path, entry, (self.user, signer), state)
+        with contextlib.suppress(OSError):  # something planted in its place: the entry stands, verify reports it
+            checkpoint.write(self.path, entry, (self.user, signer), state, signed_records=self._records_signed())
 
     def record_audit(self, action: str, case_code: str | None = None, **details: Any) -> None:
         """Let other modules (exports) add a content-free entry; unsafe detail values are dropped."""
@@ -739,8 +741,20 @@ class VaultSession:
         if self._root is None:
             return False
         if not self._signed_records:
-            self._signed_records = self._catalog.current().get("signed_records") is True
+            self._signed_records = self._catalog.current().get("signed_records") is True or self._checkpoint_signed()
         return self._signed_records
+
+    def _checkpoint_signed(self) -> bool:
+        """Whether the editors' signed checkpoint says this vault requires signed records (read once per session:
+        the catalog's switch can be turned off by anyone holding the master key, the checkpoint's cannot)."""
+        if self._checkpoint_says_signed is None:
+            try:
+                cp = checkpoint.read(self.path)
+                valid = cp is not None and not checkpoint.signature_problem(cp, self._editor_keys(current=True))
+                self._checkpoint_says_signed = bool(valid and cp is not None and cp.signed_records)
+            except (checkpoint.CheckpointError, WorkstationError):
+                self._checkpoint_says_signed = False
+        return self._checkpoint_says_signed
 
     def _record_signer(self) -> tuple[str, Ed25519PrivateKey] | None:
         """Who signs this session's record writes (None in format 1: records stay unsigned there)."""
@@ -769,9 +783,10 @@ class VaultSession:
         entry (counts only). If the signed history shows that this vault required signed records already, the
         switch was turned off by someone holding the master key: it goes back on and nothing is signed (that
         would put this editor's name on whatever was written unsigned meanwhile)."""
-        if self._records_signed() or self._record_signer() is None or self.user not in (self._trusted() or {}):
+        if self._catalog.current().get("signed_records") is True or self._record_signer() is None \
+                or self.user not in (self._trusted() or {}):
             return
-        if self._signed_records_marked():
+        if self._checkpoint_signed() or self._signed_records_marked():
             self._switch_signed_records_on()
             self._audit("signed_records_restored")
             return
