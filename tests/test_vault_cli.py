@@ -75,6 +75,11 @@ def test_full_flow(cli: Any, tmp_path: Path, vault_clip: Path) -> None:
     r = cli("backup", str(archive), env=editor_env)
     assert r.exit_code == 0 and archive.is_file(), r.output
 
+    # removing the translator re-keys the testimony she could read
+    r = cli("users", "remove", "tanya", "--yes", env=editor_env)
+    assert r.exit_code == 0 and r.output == ("Removed tanya; the vault key was rotated and 1 testimony tanya could "
+                                             "read has a new key.\n"), r.output
+
     # damage a stored file: verify names the problem and exits non-zero
     biggest = max((p for p in vault.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
     raw = bytearray(biggest.read_bytes())

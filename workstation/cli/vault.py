@@ -104,8 +104,10 @@ def register(app: typer.Typer) -> None:
         with unlocked(vault, user, passphrase_file) as session:
             if not yes and not typer.confirm(f"Remove the account {name}?", err=True):
                 raise typer.Exit(1)
-            session.remove_user(name)
-        typer.echo(f"Removed {name}; the vault key was rotated.")
+            rekeyed = session.remove_user(name)
+        typer.echo(f"Removed {name}; the vault key was rotated"
+                   + (f" and {_count(rekeyed, 'testimony', 'testimonies')} {name} could read "
+                      f"{'has a new key' if rekeyed == 1 else 'have new keys'}." if rekeyed else "."))
 
     @users_app.command("passwd")
     def users_passwd(
@@ -340,3 +342,7 @@ def _read_upload(file: Path) -> bytes:
         return file.expanduser().read_bytes()
     except OSError as exc:
         raise CliError(f"Cannot read {file}: {exc.strerror or exc}.") from None
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

@@ -11,7 +11,8 @@ ROLES = ["interviewer", "translator", "editor"]
 
 def _remove(name: str) -> None:
     sess = state.require_session()
-    state.run_action(sess.remove_user, name, success=f"{name} removed; the vault key was rotated so the old passphrase opens nothing.",
+    state.run_action(sess.remove_user, name, success=f"{name} removed; the vault key was rotated so the old passphrase "
+                     "opens nothing, and every testimony they could read has a new key.",
                      what="Removing the user")
     st.session_state.pop("confirm_remove", None)
 

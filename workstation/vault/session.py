@@ -604,8 +604,9 @@ class VaultSession:
         # signed by this account: from now on an older copy of its slot (the old passphrase) is refused
         self._audit("passphrase_changed", slot=checkpoint.salt_digest(fresh.salt))
 
-    def remove_user(self, name: str) -> None:
-        """Remove an account and rotate the master key (catalog.py's docstring has the order of writes)."""
+    def remove_user(self, name: str) -> int:
+        """Remove an account and rotate the master key (catalog.py's docstring has the order of writes); in
+        format 2 every testimony the account could read gets a new key. Returns how many did."""
         self.require(Action.MANAGE_USERS)
         if name == self.user:
             raise WorkstationError("You cannot remove your own account. Ask another editor to do it.")
@@ -617,10 +618,11 @@ class VaultSession:
             remaining = [(p, s) for p, s in self._keyholders(catalog) if p != path]
             if not any(s is not None and s.role is Role.EDITOR for _p, s in remaining):
                 raise WorkstationError("That is the last editor account; add another editor before removing it.")
-            self._retire_account(catalog, name)
+            rekeyed = self._retire_account(catalog, name)
             self._catalog.rotate(path, remaining, catalog)
-        self._audit("user_removed", subject=name)
+        self._audit("user_removed", subject=name, rekeyed=rekeyed)
         self._audit("key_rotation", reason="user_removed")
+        return rekeyed
 
     def _give_keys(self, catalog: CatalogData, name: str, public: bytes) -> None:
         """A new editor or translator receives a wrap of every testimony key (from this editor's own copies; one
@@ -630,28 +632,37 @@ class VaultSession:
                 key = self._catalog.testimony_key(tid, entry)
                 entry["wraps"].update(wrap_testimony_key(tid, key, {name: public}))
 
-    def _retire_account(self, catalog: CatalogData, name: str) -> None:
+    def _retire_account(self, catalog: CatalogData, name: str) -> int:
         """Move a removed account to ``former`` (its certificate still verifies its old audit entries and
-        approvals) and re-sign, as this editor, the entries it had signed (their chain would break)."""
+        approvals), re-key what it could read (format 2), and re-sign, as this editor, the entries it had signed
+        (their chain would break). Returns how many testimonies were re-keyed."""
         gone = catalog.get("accounts", {}).pop(name, None)
         signer = self._catalog.signer()
-        rekey = signer is not None and self._root is not None  # format 2, whatever the list says of the account
-        removed = self._removed() | {name} if rekey else set()
-        for tid, entry in catalog["testimonies"].items():  # their wraps leave the catalog (written under a new M)
-            if name in entry.get("wraps", {}) and rekey:
-                if self.user not in entry["wraps"]:
-                    raise IntegrityError(
-                        f"Testimony {entry.get('case')} holds no key for your account, so it cannot be given a new "
-                        f"key that {name} never held. Nothing was changed. The vault was tampered with: run "
-                        "'workstation verify' and restore that testimony's entry from a backup first.")
-                self._rekey(catalog, tid, entry, removed)  # format 2: and what they could read gets a new key
+        rekeyed = self._rekey_readable_by(catalog, name) if signer is not None and self._root is not None else 0
+        for entry in catalog["testimonies"].values():  # their wraps leave the catalog (written under a new M)
             entry.get("wraps", {}).pop(name, None)
         if gone is None or signer is None or self._root is None:
-            return
+            return rekeyed
         catalog.setdefault("former", {})[name] = gone
         for user, entry in catalog.get("accounts", {}).items():
             if entry.get("signer") == name and "ed25519" in entry:
                 catalog["accounts"][user] = signing.certify(user, entry, self.user, signer)
+        return rekeyed
+
+    def _rekey_readable_by(self, catalog: CatalogData, name: str) -> int:
+        """A new key for every testimony whose wraps name ``name``, whatever the account list says of it; refused,
+        changing nothing, when this editor holds no wrap of one (a tampered entry it cannot re-key)."""
+        removed = self._removed() | {name}
+        todo = [(tid, entry) for tid, entry in catalog["testimonies"].items() if name in entry.get("wraps", {})]
+        for _tid, entry in todo:
+            if self.user not in entry["wraps"]:
+                raise IntegrityError(
+                    f"Testimony {entry.get('case')} holds no key for your account, so it cannot be given a new "
+                    f"key that {name} never held. Nothing was changed. The vault was tampered with: run "
+                    "'workstation verify' and restore that testimony's entry from a backup first.")
+        for tid, entry in todo:
+            self._rekey(catalog, tid, entry, removed)
+        return len(todo)
 
     def _keyholders(self, catalog: CatalogData) -> list[tuple[Path, accounts.KeySlot | None]]:
         """The slots that receive the new master key at a rotation: listed in the account list and, in format 2,
