@@ -121,20 +121,26 @@ def test_1_a_non_editor_rewrite_of_the_audit_log_with_a_valid_chain_is_reported(
     edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
     _case(edna, "T-2")
     key = unb64(tanya._catalog.current()["audit_key"])
-    entries = list(AuditLog(vault_path, key).entries())[:5]
-    shutil.rmtree(vault_path / "audit")
-    fresh = AuditLog(vault_path, key)
-    for e in entries:
-        last = fresh.append(e.user, e.action, e.case_code, **e.details)
-    # her own code also re-anchors the head in the store index (she holds the key that authenticates it)
+    rewrite_log_unsigned(tanya, vault_path, list(AuditLog(vault_path, key).entries())[:5])
+    assert not edna.verify().ok
+
+
+def rewrite_log_unsigned(insider: Any, vault: Path, entries: list[Any]) -> None:
+    """An insider's own code: the audit log written anew from ``entries`` with a valid MAC chain but no signatures,
+    the head and the store index's anchor re-made to match (she holds the audit key, which authenticates both)."""
     from workstation.platform.fileio import file_lock
+    from workstation.vault.audit import AuditLog
     from workstation.vault.store import LOCK_FILE
 
-    with file_lock(vault_path / LOCK_FILE):
-        index = tanya._store._begin_write()
+    key = insider._catalog.audit_key()
+    shutil.rmtree(vault / "audit")
+    fresh = AuditLog(vault, key)
+    for e in entries:
+        last = fresh.append(e.user, e.action, e.case_code, **e.details)
+    with file_lock(vault / LOCK_FILE):
+        index = insider._store._begin_write()
         index.anchors["audit"] = {"seq": last.seq, "hash": last.hash}
-        tanya._store._save_index(index)
-    assert not edna.verify().ok
+        insider._store._save_index(index)
 
 
 # --- 2. redactions, approval history and job records written by a reader --------------------------------

@@ -14,6 +14,7 @@ import pytest
 from tests.fixtures_vault import PASSPHRASE
 from tests.test_vault_attacks import _case, _raw_write_testimony
 from tests.test_vault_checkpoints import _cp, _put_back
+from tests.test_vault_rekey import removed_with_kept_key
 from workstation.domain.testimony import TestimonyMeta
 from workstation.vault import checkpoint
 from workstation.vault import session as vs
@@ -21,8 +22,6 @@ from workstation.vault.audit import AuditLog
 from workstation.vault.errors import IntegrityError
 from workstation.vault.layout import slot_files
 from workstation.vault.permissions import PermissionDeniedError
-from workstation.vault.records import Records
-from workstation.vault.store import Store
 
 NEW_PASSPHRASE = "wet granite lantern orbit quietly"
 
@@ -103,15 +102,8 @@ def test_a_removal_rekeys_even_an_account_moved_out_of_the_list_and_refuses_with
 
 def test_a_record_written_under_a_kept_key_after_the_removal_is_refused(vault_sessions: dict[str, Any],
                                                                          vault_path: Path) -> None:
-    edna, ivan, tanya = vault_sessions["edna"], vault_sessions["ivan"], vault_sessions["tanya"]
-    _case(ivan, "R-3")
-    tid, entry = tanya._entry("R-3")
-    kept_key, audit_key, kept_entry = tanya._records.key_of(tid, entry), tanya._catalog.audit_key(), dict(entry)
-    tanya.lock()
-    edna.remove_user("tanya")
-    store = Store(vault_path)
-    store.set_root_key(audit_key, required=True)
-    records = Records(store, lambda _t, _e: kept_key)
+    tid, kept_entry, records = removed_with_kept_key(vault_sessions, vault_path, "R-3")
+    kept_key = records.key_of(tid, kept_entry)
     t, version = records.load_testimony(tid, kept_entry)
     t.segments[0].en = "My name is somebody else."
     records._write_body(kept_key, records_ref(tid, kept_entry), json.dumps(t.to_dict()).encode(), version)

@@ -24,19 +24,27 @@ def _with_kept_key(vault: Path, audit_key: bytes, key: bytes) -> Records:
     return Records(store, lambda _tid, _entry: key)
 
 
+def removed_with_kept_key(sessions: dict[str, Any], vault: Path, code: str) -> tuple[str, dict[str, Any], Records]:
+    """Ivan's testimony ``code``; translator tanya copies its key (and the audit key) and is then removed:
+    (tid, the entry as she kept it, her Records with the kept key)."""
+    _case(sessions["ivan"], code)
+    tanya = sessions["tanya"]
+    tid, entry = tanya._entry(code)
+    kept = _with_kept_key(vault, tanya._catalog.audit_key(), tanya._records.key_of(tid, entry))
+    assert kept.load_testimony(tid, entry)[0].case_code == code  # while she was a reader
+    tanya.lock()
+    sessions["edna"].remove_user("tanya")
+    return tid, dict(entry), kept
+
+
 def test_a_removed_translator_cannot_read_what_is_written_after_her_removal(vault_sessions: dict[str, Any],
                                                                             vault_path: Path) -> None:
-    edna, ivan, tanya = vault_sessions["edna"], vault_sessions["ivan"], vault_sessions["tanya"]
-    _case(ivan, "K-1")
-    tid, entry = tanya._entry("K-1")
-    kept_key, audit_key, kept_entry = tanya._records.key_of(tid, entry), tanya._catalog.audit_key(), dict(entry)
-    assert _with_kept_key(vault_path, audit_key, kept_key).load_testimony(tid, kept_entry)[0].case_code == "K-1"
-    tanya.lock()
-    edna.remove_user("tanya")
+    edna = vault_sessions["edna"]
+    tid, kept_entry, kept = removed_with_kept_key(vault_sessions, vault_path, "K-1")
     ivan = vs.unlock(vault_path, "ivan", PASSPHRASE)
     ivan.update_meta("K-1", notes="the witness asked for a second interview")  # written after the removal
     with pytest.raises(IntegrityError, match="fails authentication"):
-        _with_kept_key(vault_path, audit_key, kept_key).load_testimony(tid, kept_entry)
+        kept.load_testimony(tid, kept_entry)
     # everything written before the removal is still there for the remaining readers, nothing re-encrypted
     assert ivan.load("K-1").meta.notes == "the witness asked for a second interview"
     assert ivan.read_recording("K-1") == FAKE_AUDIO

@@ -440,22 +440,10 @@ def test_a_removed_accounts_name_and_its_look_alikes_are_not_given_again(vault_s
 
 def _unsigned_history(edna: Any, vault_path: Path) -> None:
     """The audit log as format 1 wrote it: the same entries, unsigned (and no editors' checkpoint)."""
-    import shutil
-
-    from workstation.platform.fileio import file_lock
+    from tests.test_vault_attacks import rewrite_log_unsigned
     from workstation.vault.audit import AuditLog
-    from workstation.vault.store import LOCK_FILE
 
-    key = edna._catalog.audit_key()
-    entries = list(AuditLog(vault_path, key).entries())
-    shutil.rmtree(vault_path / "audit")
-    fresh = AuditLog(vault_path, key)
-    for e in entries:
-        last = fresh.append(e.user, e.action, e.case_code, **e.details)
-    with file_lock(vault_path / LOCK_FILE):
-        index = edna._store._begin_write()
-        index.anchors["audit"] = {"seq": last.seq, "hash": last.hash}
-        edna._store._save_index(index)
+    rewrite_log_unsigned(edna, vault_path, list(AuditLog(vault_path, edna._catalog.audit_key()).entries()))
 
 
 def test_format_1_approvals_recorded_in_the_sealed_history_survive_the_upgrade(
