@@ -49,7 +49,7 @@ from workstation.vault.layout import (
     write_vault_file,
 )
 from workstation.vault.permissions import PermissionDeniedError
-from workstation.vault.records import Entry, entry_key
+from workstation.vault.records import Entry, Retired, entry_key
 from workstation.vault.store import Store, StoreRootError
 
 CatalogData = dict[str, Any]  # {"data_key": b64, "audit_key": b64, "testimonies": {tid: Entry}}
@@ -135,19 +135,21 @@ def _prior_aad(tid: str) -> bytes:
     return f"tw-prior-keys|{tid}".encode()
 
 
-PRIOR = struct.Struct(">32sQ")  # an earlier key and the last store generation written while it was current
+PRIOR = struct.Struct(">32sQI")  # an earlier key, the last store generation written under it, how many records
 
 
-def seal_prior_keys(tid: str, key: bytes, prior: Sequence[tuple[bytes, int]]) -> str:
-    """A testimony's earlier keys (newest first), each with the store generation at which it was retired, sealed
+def seal_prior_keys(tid: str, key: bytes, prior: Sequence[tuple[bytes, Retired]]) -> str:
+    """A testimony's earlier keys (newest first), each with what it may still open (``records.Retired``), sealed
     under its current key: what was written before a re-key stays readable by the current readers, and by nobody
-    holding only an earlier key; an object written under an earlier key *after* its retirement is refused."""
-    return b64(crypto.seal(key, b"".join(PRIOR.pack(k, until) for k, until in prior), aad=_prior_aad(tid)))
+    holding only an earlier key; anything written under an earlier key after its retirement is refused."""
+    parts = [PRIOR.pack(k, r.until, len(r.records)) + b"".join(bytes.fromhex(d) for d in sorted(r.records))
+             for k, r in prior]
+    return b64(crypto.seal(key, b"".join(parts), aad=_prior_aad(tid)))
 
 
-def prior_keys(tid: str, key: bytes, entry: Entry) -> tuple[tuple[bytes, int], ...]:
-    """The earlier keys of a re-keyed testimony with their retirement generations (newest first; none for one
-    never re-keyed)."""
+def prior_keys(tid: str, key: bytes, entry: Entry) -> tuple[tuple[bytes, Retired], ...]:
+    """The earlier keys of a re-keyed testimony with what each may still open (newest first; none for one never
+    re-keyed)."""
     sealed = entry.get("prior")
     if not sealed:
         return ()
@@ -156,9 +158,32 @@ def prior_keys(tid: str, key: bytes, entry: Entry) -> tuple[tuple[bytes, int], .
     except (crypto.CryptoError, ValueError) as exc:
         raise IntegrityError(f"The earlier keys of testimony {entry.get('case')} fail authentication: its catalog "
                              "entry was altered. Run 'workstation verify'.") from exc
-    if len(raw) % PRIOR.size:
-        raise IntegrityError(f"The earlier keys of testimony {entry.get('case')} are damaged.")
-    return tuple(PRIOR.unpack_from(raw, i) for i in range(0, len(raw), PRIOR.size))
+    out, at = [], 0
+    try:
+        while at < len(raw):
+            old, until, count = PRIOR.unpack_from(raw, at)
+            at += PRIOR.size
+            digests = raw[at:at + 32 * count]
+            if len(digests) != 32 * count:
+                raise struct.error("short")
+            out.append((old, Retired(until, frozenset(digests[i:i + 32].hex() for i in range(0, len(digests), 32)))))
+            at += 32 * count
+    except struct.error as exc:
+        raise IntegrityError(f"The earlier keys of testimony {entry.get('case')} are damaged.") from exc
+    return tuple(out)
+
+
+def _checked_shape(catalog: Any) -> CatalogData:
+    """The catalog as the program writes it: its testimonies, accounts and former accounts are objects of objects.
+    A value planted there by someone holding the master key is a clear error, not a crash in every reader."""
+    ok = isinstance(catalog, dict) and all(
+        isinstance(catalog.get(part, {}), dict) and all(isinstance(v, dict) for v in catalog.get(part, {}).values())
+        for part in ("testimonies", "accounts", "former"))
+    if not ok:
+        raise IntegrityError("The vault's catalog is damaged: its list of testimonies or accounts holds something "
+                             "the program never writes (tampering?). Run 'workstation verify' and restore it from a "
+                             "backup.")
+    return catalog
 
 
 class Catalog:
@@ -254,7 +279,7 @@ class Catalog:
                 ) from exc
         else:
             raise IntegrityError("The vault's catalog is missing from the vault folder. Restore it from a backup.")
-        catalog = json.loads(data.decode("utf-8"))
+        catalog = _checked_shape(json.loads(data.decode("utf-8")))
         if not self._rooted:
             # The store root's key comes from the catalog (its audit key never changes), so the first read
             # cannot be checked against it; every read after this one is, the first one's data included

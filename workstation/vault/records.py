@@ -43,8 +43,17 @@ Entry = dict[str, Any]
 KeyOf = Callable[[str, Entry], bytes]  # (testimony id, entry) -> that testimony's key, for the session's account
 # (testimony id, entry) -> its current key, then its earlier ones (a testimony re-keyed when a reader was removed:
 # what was written before stays under an earlier key; every write uses the current one)
-# each key with the last store generation it may have written (None: the current key, no limit)
-KeyEpochs = tuple[tuple[bytes, int | None], ...]
+@dataclass(frozen=True)
+class Retired:
+    """What an earlier key of a testimony may still open: the records whose object files (SHA-256) existed under
+    it when it was retired, and blobs written up to store generation ``until`` (a blob's content is checked
+    against its signed recording information on every read)."""
+    until: int
+    records: frozenset[str]
+
+
+# each key with what it may still open (None: the current key, no limit)
+KeyEpochs = tuple[tuple[bytes, Retired | None], ...]
 KeysOf = Callable[[str, Entry], KeyEpochs]
 
 GLOSSARY_RECORD = "glossary"
@@ -202,7 +211,7 @@ class Records:
         """The checked envelope and its version, None when absent; IntegrityError when it fails. ``key`` may be a
         testimony's keys, current first (:data:`KeysOf`)."""
         try:
-            data, version = _first_key(key, lambda k: _split_gen(self.store.read_record_at(k, ref.record_id)))
+            data, version = _first_key(key, lambda k: _split_record(self.store.read_record_at(k, ref.record_id)))
         except FileNotFoundError:
             return None
         except StoreRootError as exc:
@@ -223,7 +232,13 @@ class Records:
         """The decoded JSON and its version, None when absent; IntegrityError when it fails authentication or
         its signature check."""
         found = self._open(key, ref)
-        return None if found is None else (json.loads(found[0].body.decode("utf-8")), found[1])
+        if found is None:
+            return None
+        try:
+            return json.loads(found[0].body.decode("utf-8")), found[1]
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise IntegrityError(f"The {ref.what} is not a readable record (signed by {found[0].by or 'nobody'}, but "
+                                 f"its content is not what the program writes).{_ADVICE}") from exc
 
     def write(self, key: bytes, ref: RecordRef, data: Any, *, expected_version: int) -> int:
         return self._write_body(key, ref, to_json(data), expected_version)
@@ -246,7 +261,11 @@ class Records:
         found = self.read(self.keys_of(tid, entry), record_ref(tid, entry, "testimony"))
         if found is None:
             raise IntegrityError(f"The record of testimony {entry['case']} is missing from the vault folder.")
-        return Testimony.from_dict(found[0]), found[1]
+        try:
+            return Testimony.from_dict(found[0]), found[1]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise IntegrityError(f"The record of testimony {entry['case']} is not a testimony the program wrote (its "
+                                 f"fields are damaged or were written outside the program).{_ADVICE}") from exc
 
     def save_testimony(self, tid: str, entry: Entry, t: Testimony, expected_version: int) -> int:
         return self.write(self.key_of(tid, entry), record_ref(tid, entry, "testimony"), t.to_dict(),
@@ -271,7 +290,7 @@ class Records:
         name = part_label(entry["case"], part)
         try:
             blob = rid(tid, "original" + part_suffix(part))
-            yield from _first_key(self.keys_of(tid, entry), lambda k: self.store.open_blob_at(k, blob))
+            yield from _first_key(self.keys_of(tid, entry), lambda k: (*self.store.open_blob_at(k, blob), None))
         except FileNotFoundError:
             raise IntegrityError(f"The sealed recording of {name} is missing from the vault folder.") from None
         except crypto.CryptoError as exc:
@@ -295,27 +314,28 @@ class RetiredKeyError(crypto.AuthenticationError):
     """An object opens only with an earlier key of its testimony but was written after that key was retired."""
 
 
-def _split_gen(read: tuple[bytes, int, int]) -> tuple[tuple[bytes, int], int]:
-    data, version, gen = read
-    return (data, version), gen
+def _split_record(read: tuple[bytes, int, int, str]) -> tuple[tuple[bytes, int], int, str | None]:
+    data, version, gen, digest = read
+    return (data, version), gen, digest
 
 
-def _first_key(keys: bytes | KeyEpochs, attempt: Callable[[bytes], tuple[R, int]]) -> R:
-    """``attempt`` (returning its result and the object's store generation) with the first key that
-    authenticates the object: a testimony's current key, then its earlier ones — an earlier key only for objects
-    written while it was current, so a removed reader who kept it cannot add anything current readers accept. A
-    replayed, missing or out-of-index object fails with every key alike: that error is raised at once."""
+def _first_key(keys: bytes | KeyEpochs, attempt: Callable[[bytes], tuple[R, int, str | None]]) -> R:
+    """``attempt`` (returning its result, the object's store generation and, for a record, the SHA-256 of its
+    file) with the first key that authenticates the object: a testimony's current key, then its earlier ones —
+    an earlier key only for what existed under it when it was retired (``Retired``), so a removed reader who kept
+    it cannot add anything current readers accept, whatever header she forges. A replayed, missing or
+    out-of-index object fails with every key alike: that error is raised at once."""
     candidates: KeyEpochs = ((keys, None),) if isinstance(keys, bytes) else keys
     first: crypto.AuthenticationError | None = None
-    for key, until in candidates:
+    for key, retired in candidates:
         try:
-            result, gen = attempt(key)
+            result, gen, digest = attempt(key)
         except (ReplayError, StoreRootError):
             raise
         except crypto.AuthenticationError as exc:
             first = first or exc
             continue
-        if until is None or gen <= until:
+        if retired is None or (digest in retired.records if digest is not None else gen <= retired.until):
             return result
         first = RetiredKeyError("it is sealed under a key retired when an account was removed, but was written after "
                                 "that removal: by someone who kept the old key (tampering)")

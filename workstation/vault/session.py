@@ -92,6 +92,7 @@ from workstation.vault.records import (
     RecordingInfo,
     RecordRef,
     Records,
+    Retired,
     SignedEnvelopes,
     Signers,
     part_count,
@@ -109,6 +110,7 @@ from workstation.vault.verify import (
     approval_history,
     approval_signature_problem,
     check_vault,
+    checkpoint_problems,
 )
 
 if TYPE_CHECKING:  # vault and speech are one rank: the type only, never a run-time import
@@ -737,7 +739,10 @@ class VaultSession:
         signer = self._catalog.signer()
         assert signer is not None
         current, *earlier = self._testimony_keys(tid, entry)
-        keys = [(current[0], self._store.generation()), *((k, until) for k, until in earlier if until is not None)]
+        written = frozenset(d for kind in record_kinds(entry)
+                            if (d := self._store.record_file_digest(rid(tid, kind))) is not None)
+        keys = [(current[0], Retired(self._store.generation(), written)),
+                *((k, r) for k, r in earlier if r is not None)]
         new = os.urandom(32)
         entry["wraps"] = wrap_testimony_key(tid, new, self._readers(catalog, entry["owner"], removed))
         entry["prior"] = seal_prior_keys(tid, new, keys)
@@ -783,8 +788,9 @@ class VaultSession:
         trusted = self._trusted(catalog)
         if trusted is None:
             return None
+        gone = self._removed() | set(catalog.get("former", {}))  # a removed account is never taken on trust again
         pending = {u: e for u, e in catalog.get("accounts", {}).items()
-                   if u not in trusted and "ed25519" in e and signing.pending_ok(u, e, trusted)}
+                   if u not in trusted and u not in gone and "ed25519" in e and signing.pending_ok(u, e, trusted)}
         return {**pending, **trusted}
 
     def _require_signed_records(self) -> None:
@@ -797,13 +803,34 @@ class VaultSession:
         if self._catalog.current().get("signed_records") is True or self._record_signer() is None \
                 or self.user not in (self._trusted() or {}):
             return
-        if self._checkpoint_signed() or self._signed_records_marked():
+        if self._checkpoint_signed() or self._signed_records_marked() or not self._history_intact():
+            # on without signing anything: a switch turned off, or a history that cannot show it never was on
             self._switch_signed_records_on()
             self._audit("signed_records_restored")
             return
         counts = self._sign_every_record()
         self._switch_signed_records_on()
         self._audit("records_signed", signed=counts["signed"], unchanged=counts["unchanged"], failed=counts["failed"])
+
+    def _history_intact(self) -> bool:
+        """Whether the whole audit log verifies (every entry in place and signed, head and anchor agreeing) and no
+        checkpoint is damaged: only then may an editor take a vault without signed records for one made before
+        them and sign its records in their own name (a log cut or edited to hide the mark must not launder)."""
+        signers = {u: unb64(e["ed25519"]) for u, e in (self._record_signers() or {}).items() if e.get("ed25519")}
+        try:
+            anchor = self._store.anchor(AUDIT_ANCHOR)
+        except crypto.CryptoError:
+            return False
+        root = self._root[0] if self._root is not None else ""
+        if self._log().verify(anchor, signers, root):
+            return False
+        try:
+            if checkpoint.read(self.path) is None:
+                return True  # the version before checkpoints (an intact, signed log without the mark says so)
+        except checkpoint.CheckpointError:
+            return False
+        catalog = self._catalog.current()
+        return not checkpoint_problems(self._catalog, catalog, self._trusted(catalog) or {}, slot_files(self.path))
 
     def _signed_records_marked(self) -> bool:
         """Whether an editor's signed audit entry says that this vault requires signed records."""

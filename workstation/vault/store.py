@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import io
 import json
 import os
 import re
@@ -424,15 +425,24 @@ class Store:
     def read_record(self, key: bytes, record_id: str) -> tuple[bytes, int]:
         """(plaintext, version). ``FileNotFoundError`` if there is no such record; CryptoError subclasses
         (``AuthenticationError``, ``ReplayError``, ``MissingObjectError``, ``FormatError``) if it was tampered."""
-        data, version, _gen = self.read_record_at(key, record_id)
+        data, version, _gen, _digest = self.read_record_at(key, record_id)
         return data, version
 
-    def read_record_at(self, key: bytes, record_id: str) -> tuple[bytes, int, int]:
-        """(plaintext, version, the store generation of its write: authenticated with the content)."""
+    def read_record_at(self, key: bytes, record_id: str) -> tuple[bytes, int, int, str]:
+        """(plaintext, version, the store generation of its write, SHA-256 of the object file as read)."""
         fh, header = self._snapshot(key, RECORD, record_id)
         with fh:
-            data = b"".join(crypto.iter_decrypt(key, fh, aad=_aad(RECORD, record_id, header.raw)))
-        return data, header.version, header.gen
+            sealed = fh.read()  # a record is small: read once, so the digest is of exactly what is decrypted
+        data = b"".join(crypto.iter_decrypt(key, io.BytesIO(sealed), aad=_aad(RECORD, record_id, header.raw)))
+        return data, header.version, header.gen, hashlib.sha256(header.raw + sealed).hexdigest()
+
+    def record_file_digest(self, record_id: str) -> str | None:
+        """SHA-256 of a record's object file as it is now (None if there is none): what a re-key lists as written
+        under the retiring key."""
+        try:
+            return hashlib.sha256(self._path(_name(RECORD, record_id)).read_bytes()).hexdigest()
+        except FileNotFoundError:
+            return None
 
     def generation(self) -> int:
         """The store's generation counter: every object written from now on has a higher one."""

@@ -64,7 +64,7 @@ def check_vault(report: VerifyReport, catalog: Catalog, records: Records, slots:
     report.problems.extend(_check_slots(slots, data, catalog.epoch))
     if root is not None and trusted is not None:
         report.problems.extend(_account_problems(data.get("accounts", {}), root, trusted))
-        report.problems.extend(_checkpoint_problems(catalog, data, trusted, slots))
+        report.problems.extend(checkpoint_problems(catalog, data, trusted, slots))
     report.problems.extend(f"Store: {p}" for p in store_problems)
     try:
         load_glossary()
@@ -119,7 +119,7 @@ def _account_problems(listed_accounts: dict[str, Any], root: tuple[str, bytes], 
     return problems
 
 
-def _checkpoint_problems(catalog: Catalog, data: CatalogData, trusted: Trusted, slots: SlotFiles) -> list[str]:
+def checkpoint_problems(catalog: Catalog, data: CatalogData, trusted: Trusted, slots: SlotFiles) -> list[str]:
     """The log against the editors' signed checkpoint, and the account list against the removals it carries."""
     log = catalog.audit_log()
     editors = {u: unb64(e["ed25519"]) for u, e in trusted.items() if e.get("role") == "editor" and e.get("ed25519")}
