@@ -19,7 +19,7 @@ from workstation.vault import checkpoint, signing
 from workstation.vault import session as vs
 from workstation.vault.errors import IntegrityError
 from workstation.vault.layout import to_json
-from workstation.vault.records import GLOSSARY_REF, RecordRef, record_kinds, record_ref
+from workstation.vault.records import GLOSSARY_REF, RecordRef, record_kinds, record_ref, rid
 
 TABLE = {"entries": [{"id": "a", "text": "Аслан", "pseudonym": "P1", "accepted": True}]}
 FORGED = {"entries": [{"id": "a", "text": "Аслан", "pseudonym": "P1", "accepted": False}]}  # the name left in
@@ -321,3 +321,33 @@ def test_a_switch_turned_off_does_not_make_other_accounts_read_unsigned_records(
     assert other._records_signed()
     with pytest.raises(IntegrityError, match="is not signed"):
         other.load_extra("V-2", "redactions")
+
+
+def test_a_validly_signed_older_copy_put_back_with_its_index_entry_is_reported(vault_sessions: dict[str, Any],
+                                                                               vault_path: Path) -> None:
+    """The signed history records every version written: an older copy of the editor's redaction table, put back
+    by a reader together with its index entry (re-authenticated with the store-root key every account holds),
+    carries the editor's valid signature for its old version, but verify reports it as older than the history."""
+    import shutil
+
+    from workstation.platform.fileio import file_lock
+    from workstation.vault.store import LOCK_FILE, OBJECTS_DIR, _name
+
+    edna, tanya = vault_sessions["edna"], vault_sessions["tanya"]
+    _case(edna, "RB-1")
+    edna.save_extra("RB-1", "redactions", TABLE)
+    tid, entry = edna._entry("RB-1")
+    name = _name("r", rid(tid, "extra:redactions"))
+    kept_file, kept_entry = vault_path.parent / f"kept-{name}", dict(edna._store._load_index().objects[name])
+    shutil.copy(vault_path / OBJECTS_DIR / name, kept_file)
+    edna.save_extra("RB-1", "redactions", {"entries": []})  # the editor's later version
+    assert edna.verify().ok
+    with file_lock(vault_path / LOCK_FILE):  # the translator's own code puts the older copy back
+        shutil.move(kept_file, vault_path / OBJECTS_DIR / name)
+        index = tanya._store._begin_write()
+        index.objects[name] = kept_entry
+        tanya._store._save_index(index)
+    assert edna.load_extra("RB-1", "redactions") == TABLE  # a read cannot tell (the limit the docs state) ...
+    problems = edna.verify().problems  # ... the signed history can
+    assert any("RB-1" in p and "extra:redactions record is version 1" in p and "records version 2" in p
+               for p in problems), problems

@@ -72,9 +72,10 @@ def check_vault(report: VerifyReport, catalog: Catalog, records: Records, slots:
         report.problems.append(f"Glossary: {exc}")
     counts = {"testimonies": 0, "recordings": 0, "records": 0}
     events = approval_history(catalog.audit_log(), trusted, root_user) if trusted is not None else None
+    recorded = recorded_versions(catalog.audit_log().signed_entries(signers)) if signers is not None else {}
     for tid, entry in data["testimonies"].items():
         counts["testimonies"] += 1
-        report.problems.extend(_check_testimony(records, tid, entry, counts, trusted, events))
+        report.problems.extend(_check_testimony(records, tid, entry, counts, trusted, events, recorded))
     report.checked = counts
     return True
 
@@ -152,7 +153,8 @@ def _trusted(data: CatalogData, root: tuple[str, bytes] | None) -> Trusted | Non
 
 
 def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str, int],
-                     trusted: Trusted | None = None, events: ApprovalHistory | None = None) -> list[str]:
+                     trusted: Trusted | None = None, events: ApprovalHistory | None = None,
+                     recorded: dict[tuple[str, str], int] | None = None) -> list[str]:
     case, problems = entry["case"], []
     try:
         key = records.keys_of(tid, entry)
@@ -164,6 +166,11 @@ def _check_testimony(records: Records, tid: str, entry: Entry, counts: dict[str,
             found = records.read(key, record_ref(tid, entry, kind))  # signed records: checked there
             if found is None and kind == "testimony":
                 problems.append(f"Testimony {case}: its record is missing.")
+            signed_version = (recorded or {}).get((case, kind), 0)
+            if found is not None and found[1] < signed_version:
+                problems.append(f"Testimony {case}: its {kind} record is version {found[1]}, but the signed history "
+                                f"records version {signed_version}: an older copy was put back (with its index "
+                                "entry). Restore it from a backup.")
         except WorkstationError as exc:
             problems.append(f"Testimony {case}: {exc}")
     problems.extend(_check_approval(records, tid, entry, trusted, events))
@@ -222,6 +229,24 @@ def _check_approval(records: Records, tid: str, entry: Entry, trusted: Trusted |
 
 
 APPROVAL_EVENTS = ("approval_hash", "unapproved")  # the signed history of a case's approval, in log order
+
+
+def recorded_versions(entries: Iterable[AuditEntry]) -> dict[tuple[str, str], int]:
+    """(case code, record kind) -> the highest version the signed history records of it since the case was last
+    created: a record whose stored version is lower was put back from an older copy together with its index
+    entry (which anyone holding the store-root key can re-authenticate; the signed entries nobody can)."""
+    out: dict[tuple[str, str], int] = {}
+    for e in entries:
+        if not e.case_code:
+            continue
+        if e.action == "testimony_created":
+            out = {k: v for k, v in out.items() if k[0] != e.case_code}
+            continue
+        version, name = e.details.get("version"), e.details.get("record")
+        if isinstance(version, int) and not isinstance(version, bool):
+            kind = f"extra:{name}" if e.action == "record_saved" and isinstance(name, str) else "testimony"
+            out[(e.case_code, kind)] = max(out.get((e.case_code, kind), 0), version)
+    return out
 
 
 @dataclass(frozen=True)
