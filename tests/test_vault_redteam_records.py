@@ -124,13 +124,10 @@ def test_a_removed_pending_account_put_back_signs_nothing_that_counts(vault_sess
                                                                       vault_path: Path, tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from tests.test_vault_signatures import _make_format_1
+    from tests.test_vault_signatures import upgraded_from_format_1
     from workstation.vault.layout import b64
 
-    _case(vault_sessions["inna"], "P-1")
-    _make_format_1(vault_sessions, vault_path)
-    vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "b.twbackup")
-    edna = vs.unlock(vault_path, "edna", PASSPHRASE)
+    edna = upgraded_from_format_1(vault_sessions, vault_path, tmp_path, "inna", "P-1")
     edna.remove_user("inna")  # still pending (never unlocked since the upgrade): an editor's signed revocation
     tanya = vs.unlock(vault_path, "tanya", PASSPHRASE)
     evil = Ed25519PrivateKey.generate()

@@ -157,6 +157,14 @@ def _make_format_1(sessions: dict[str, Any], vault_path: Path) -> None:
         s.lock()
 
 
+def upgraded_from_format_1(sessions: dict[str, Any], vault_path: Path, tmp_path: Path, owner: str, code: str) -> Any:
+    """A testimony of ``owner``, the vault turned into format 1 and upgraded by edna: her unlocked session."""
+    _case(sessions[owner], code)
+    _make_format_1(sessions, vault_path)
+    vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "before.twbackup")
+    return vs.unlock(vault_path, "edna", PASSPHRASE)
+
+
 def test_vault_upgrade_converts_a_format_1_vault(vault_sessions: dict[str, Any], vault_path: Path, tmp_path: Path) -> None:
     _case(vault_sessions["ivan"], "UP-1")
     _make_format_1(vault_sessions, vault_path)

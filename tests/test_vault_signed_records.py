@@ -272,12 +272,9 @@ def test_a_new_vault_is_never_migrated_even_with_its_switch_turned_off(vault_ses
 
 def test_vault_upgrade_signs_every_record_and_pending_accounts_can_write(vault_sessions: dict[str, Any],
                                                                         vault_path: Path, tmp_path: Path) -> None:
-    from tests.test_vault_signatures import _make_format_1
+    from tests.test_vault_signatures import upgraded_from_format_1
 
-    _case(vault_sessions["ivan"], "U-1")
-    _make_format_1(vault_sessions, vault_path)
-    vs.upgrade_vault(vault_path, "edna", PASSPHRASE, tmp_path / "before.twbackup")
-    edna = vs.unlock(vault_path, "edna", PASSPHRASE)
+    edna = upgraded_from_format_1(vault_sessions, vault_path, tmp_path, "ivan", "U-1")
     actions = [e.action for e in edna.audit_entries()]
     assert actions.index("records_signed") > actions.index("vault_upgraded") > actions.index("backup")
     key, ref = _ref(edna, "U-1", "testimony")

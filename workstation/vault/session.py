@@ -500,9 +500,18 @@ class VaultSession:
         """Name -> Ed25519 key of every editor whose certificate chains to the root: former editors too (their
         removals made while they were editors stay valid), or (``current``) only those in the account list now —
         who alone may sign a checkpoint: a removed editor who kept her key cannot sign one that removes the rest."""
-        listed_now = self._catalog.current().get("accounts", {}) if current else None
-        return {u: unb64(e["ed25519"]) for u, e in (self._trusted() or {}).items()
-                if e.get("role") == str(Role.EDITOR) and e.get("ed25519") and (listed_now is None or u in listed_now)}
+        return self._signing_keys()[2 if current else 1]
+
+    def _signing_keys(self) -> tuple[checkpoint.Editors, checkpoint.Editors, checkpoint.Editors]:
+        """(every trusted account's, every trusted editor's, the current editors') Ed25519 keys, computed once per
+        catalog version: every unlock and every editor append needs them."""
+        return self._per_catalog("signing_keys", self._signing_keys_of)
+
+    def _signing_keys_of(self, catalog: CatalogData) -> tuple[checkpoint.Editors, checkpoint.Editors, checkpoint.Editors]:
+        trusted = self._trusted(catalog) or {}
+        keys = {u: unb64(e["ed25519"]) for u, e in trusted.items() if e.get("ed25519")}
+        editors = {u: k for u, k in keys.items() if trusted[u].get("role") == str(Role.EDITOR)}
+        return keys, editors, {u: k for u, k in editors.items() if u in catalog.get("accounts", {})}
 
     def _account_state(self) -> checkpoint.AccountState:
         """What the signed history says of the accounts (removed ones, each one's current key slot): the editors'
@@ -515,8 +524,7 @@ class VaultSession:
             cp = None
         if cp is None or checkpoint.signature_problem(cp, self._editor_keys(current=True)):
             cp = None
-        signers = {u: unb64(e["ed25519"]) for u, e in (self._trusted() or {}).items() if e.get("ed25519")}
-        later = self._log().signed_entries(signers, after=cp.hash if cp is not None else "")
+        later = self._log().signed_entries(self._signing_keys()[0], after=cp.hash if cp is not None else "")
         return checkpoint.AccountState.of(cp).follow(later, editors)
 
     def _removed(self) -> set[str]:
@@ -720,9 +728,12 @@ class VaultSession:
         return ((key, None), *prior_keys(tid, key, entry))
 
     def _after_rekey(self, case_code: str, entry: Entry, version: int,
-                     write_again: Callable[[str, Entry, int], int]) -> int:
-        """A removal elsewhere may have re-keyed the testimony between reading its entry and the write, which is
-        then under the retired key and refused on read: write it again under the new key (nothing is lost)."""
+                     write_again: Callable[[str, Entry, int], int], read_at: tuple[str, int] | None) -> int:
+        """A removal elsewhere may have re-keyed the testimony between reading its entry (when the catalog was at
+        ``read_at``) and the write, which is then under the retired key and refused on read: write it again under
+        the new key (nothing is lost). The catalog is decrypted again only if it was written since."""
+        if read_at is not None and self._catalog.stamp() == read_at:
+            return version
         tid, now = self._entry(case_code)
         return version if now.get("cert") == entry.get("cert") else write_again(tid, now, version)
 
@@ -977,6 +988,7 @@ class VaultSession:
         A concurrent save in between raises ``ConflictError`` (nothing is overwritten). The role is checked
         against what ``fn`` actually changed: segments → edit, metadata → edit_metadata, approval → approve.
         """
+        read_at = self._catalog.stamp()
         tid, entry = self._access(case_code, Action.VIEW)
         t, version = self._records.load_testimony(tid, entry)
         before = t.to_dict()
@@ -994,7 +1006,7 @@ class VaultSession:
         try:
             new_version = self._records.save_testimony(tid, entry, t, expected_version=version)
             new_version = self._after_rekey(case_code, entry, new_version, lambda tid_, now, v:
-                                            self._records.save_testimony(tid_, now, t, expected_version=v))
+                                            self._records.save_testimony(tid_, now, t, expected_version=v), read_at)
         except ConflictError:
             raise ConflictError(
                 f"Someone else saved testimony {case_code} while you were working on it; your change was not "
@@ -1118,13 +1130,14 @@ class VaultSession:
 
     def store_processing_result(self, case_code: str, result: PipelineResult) -> Testimony:
         """Save a pipeline result as the draft (refused once anyone has edited the transcript)."""
+        read_at = self._catalog.stamp()
         tid, entry = self._access(case_code, Action.PROCESS)
         t, version = self._records.load_testimony(tid, entry)
         _apply_processing(t, case_code, result)
         try:
             new_version = self._records.save_testimony(tid, entry, t, expected_version=version)
             new_version = self._after_rekey(case_code, entry, new_version, lambda tid_, now, v:
-                                            self._records.save_testimony(tid_, now, t, expected_version=v))
+                                            self._records.save_testimony(tid_, now, t, expected_version=v), read_at)
         except ConflictError:
             raise ConflictError(f"Testimony {case_code} changed while processing finished; run processing again.") from None
         self.save_extra(case_code, "processing", {
@@ -1161,6 +1174,7 @@ class VaultSession:
     def save_extra(self, case_code: str, name: str, data: dict) -> None:
         """Write one per-testimony record; the permission depends on its kind (``permissions.RECORD_WRITERS``:
         redactions and approval history by editors, job records by who may process); every write is audited."""
+        read_at = self._catalog.stamp()
         tid, entry = self._access(case_code, permissions.record_write_action(name))
         ref, key = record_ref(tid, entry, "extra:" + name), self._records.key_of(tid, entry)
         if name not in entry.get("extras", []):
@@ -1175,7 +1189,7 @@ class VaultSession:
             try:
                 version = self._records.write(key, ref, data, expected_version=self._store.record_version(ref.record_id))
                 version = self._after_rekey(case_code, entry, version, lambda tid_, now, v: self._records.write(
-                    self._records.key_of(tid_, now), ref, data, expected_version=v))
+                    self._records.key_of(tid_, now), ref, data, expected_version=v), read_at)
             except ConflictError:
                 continue
             self._audit("record_saved", case_code, record=name, version=version)
